@@ -1,0 +1,168 @@
+"""Helpers every component shares, kept in one place so that no component imports another's internals.
+
+Two concerns live here:
+
+* argument validation that collects *every* problem before anything is created, each message naming the
+  property path and the bad value (``gpu_pools.inference.max_size: must be >= min_size (2), got 1``), so a
+  user fixes a bad configuration in one round instead of one error per ``pulumi up``;
+* the GPU scheduling contract (taint, node label, toleration, node selector) that node pools, the device
+  plugin and every GPU workload must agree on. Defining it once is what keeps them agreeing.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Iterable
+
+# --- GPU scheduling contract -------------------------------------------------------------------------------
+
+GPU_RESOURCE = "nvidia.com/gpu"
+"""Extended resource name the NVIDIA device plugin advertises."""
+
+GPU_TAINT_KEY = "nvidia.com/gpu"
+GPU_TAINT_VALUE = "present"
+GPU_TAINT_EFFECT = "NoSchedule"
+"""Every GPU node carries ``nvidia.com/gpu=present:NoSchedule`` so that only pods that ask for GPUs land there."""
+
+GPU_NODE_LABEL = "nvidia.com/gpu.present"
+"""Label set on every GPU node; the device plugin chart's default node affinity already accepts it."""
+
+POOL_LABEL = "ml-platform.io/pool"
+"""Label naming the node pool a node belongs to."""
+
+ACCELERATOR_LABEL = "ml-platform.io/accelerator"
+"""Label naming the GPU model of a node (``nvidia-a10g``, ``nvidia-l4``, ...)."""
+
+
+def gpu_toleration() -> dict[str, str]:
+    """The toleration every GPU workload carries (Kubernetes API form)."""
+    return {"key": GPU_TAINT_KEY, "operator": "Exists", "effect": GPU_TAINT_EFFECT}
+
+
+def gpu_node_selector() -> dict[str, str]:
+    """The node selector every GPU workload carries."""
+    return {GPU_NODE_LABEL: "true"}
+
+
+def gpu_node_affinity() -> dict[str, Any]:
+    """A required node affinity equivalent to :func:`gpu_node_selector`, for charts that take an affinity."""
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": GPU_NODE_LABEL, "operator": "In", "values": ["true"]}]}
+                ]
+            }
+        }
+    }
+
+
+# --- closed sets shared by several components ----------------------------------------------------------------
+
+
+class Cloud(str, enum.Enum):
+    """Where a cluster or node pool runs."""
+
+    AWS = "aws"
+    GCP = "gcp"
+    EXISTING = "existing"
+
+
+class Capacity(str, enum.Enum):
+    """How node capacity is bought."""
+
+    ON_DEMAND = "on-demand"
+    SPOT = "spot"
+
+
+class GpuSharing(str, enum.Enum):
+    """How one physical GPU is shared between pods."""
+
+    NONE = "none"
+    """One pod per GPU."""
+    TIME_SLICING = "time-slicing"
+    """Several pods take turns on one GPU (no memory isolation); ``replicas`` pods per GPU."""
+    MIG = "mig"
+    """Multi-Instance GPU: the GPU is cut into isolated partitions of one ``profile`` (A100/H100 only)."""
+
+
+# --- validation ---------------------------------------------------------------------------------------------
+
+
+class ArgsError(ValueError):
+    """Raised before any resource is created when arguments are invalid; carries every problem found."""
+
+    def __init__(self, problems: Iterable[str], subject: str = "invalid arguments") -> None:
+        self.problems = list(problems)
+        self.subject = subject
+        super().__init__(f"{subject}:\n" + "\n".join(f"  - {p}" for p in self.problems))
+
+
+def show(value: Any) -> str:
+    """Render a bad value the way the messages quote it: strings quoted, everything else as written."""
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if isinstance(value, str):
+        return repr(value)
+    return str(value)
+
+
+@dataclass
+class Problems:
+    """Collects validation problems under a path prefix (``gpu_pools.inference``) and raises them together."""
+
+    prefix: str = ""
+    items: list[str] = field(default_factory=list)
+
+    def path(self, name: str) -> str:
+        return f"{self.prefix}.{name}" if self.prefix else name
+
+    def add(self, name: str, message: str, got: Any) -> None:
+        self.items.append(f"{self.path(name)}: {message}, got {show(got)}")
+
+    def check(self, ok: bool, name: str, message: str, got: Any) -> None:
+        if not ok:
+            self.add(name, message, got)
+
+    def at(self, name: str) -> "Problems":
+        """A collector for a nested path that appends to the same list."""
+        return Problems(prefix=self.path(name), items=self.items)
+
+    def raise_if_any(self, subject: str) -> None:
+        if self.items:
+            raise ArgsError(self.items, subject)
+
+
+def merge_labels(*parts: dict[str, str] | None) -> dict[str, str]:
+    """Merge label maps left to right (later wins)."""
+    out: dict[str, str] = {}
+    for part in parts:
+        out.update(part or {})
+    return out
+
+
+# --- device plugin configuration, chosen per node ----------------------------------------------------------
+
+DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
+"""Node label the NVIDIA device plugin reads to pick one of its named configurations for that node."""
+
+
+def device_plugin_config_name(sharing: "GpuSharing", replicas: int = 1) -> str:
+    """Name of the device plugin configuration that realises a sharing mode (pools label nodes with it)."""
+    if sharing == GpuSharing.TIME_SLICING:
+        return f"time-slicing-{replicas}"
+    if sharing == GpuSharing.MIG:
+        return "mig-single"
+    return "exclusive"
+
+
+def device_plugin_config(sharing: "GpuSharing", replicas: int = 1) -> dict[str, Any]:
+    """The device plugin's own config document (``version: v1``) for a sharing mode."""
+    doc: dict[str, Any] = {
+        "version": "v1",
+        "flags": {"migStrategy": "single" if sharing == GpuSharing.MIG else "none"},
+    }
+    if sharing == GpuSharing.TIME_SLICING:
+        doc["sharing"] = {"timeSlicing": {"resources": [{"name": GPU_RESOURCE, "replicas": replicas}]}}
+    return doc

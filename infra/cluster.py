@@ -1,0 +1,181 @@
+"""The cluster layer of the program: the cluster itself, its GPU pools and the NVIDIA device plugin.
+
+Everything later layers need from it (the Kubernetes provider, the cloud identity hooks, the pools' labels) is
+returned as a :class:`ClusterLayer`, so that no later layer reaches into a component's children.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from components.common import Cloud, GpuSharing, Problems
+from components.eks_cluster import EksCluster, EksClusterArgs
+from components.gke_cluster import GkeCluster, GkeClusterArgs
+from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeImage
+from components.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
+
+from .config import DevicePluginConfig, GpuPoolConfig, StackConfig
+from .config.cluster import DevicePluginInstall
+
+
+@dataclass
+class ClusterLayer:
+    """What the rest of the program builds on."""
+
+    cloud: Cloud
+    provider: k8s.Provider
+    cluster_name: Any
+    eks: Optional[EksCluster] = None
+    gke: Optional[GkeCluster] = None
+    gpu_pools: dict[str, GpuNodePool] = field(default_factory=dict)
+    device_plugin: Optional[NvidiaDevicePlugin] = None
+
+
+def eks_args(cfg: StackConfig) -> EksClusterArgs:
+    c = cfg.cluster
+    return EksClusterArgs(
+        kubernetes_version=c.kubernetes_version,
+        vpc_cidr=c.vpc_cidr,
+        availability_zone_count=c.availability_zone_count,
+        single_nat_gateway=c.single_nat_gateway,
+        system_instance_type=c.system_nodes.instance_type or "m6i.large",
+        system_min_size=c.system_nodes.min_size,
+        system_max_size=c.system_nodes.max_size,
+        endpoint_public_access=c.endpoint_public_access,
+        public_access_cidrs=list(c.public_access_cidrs),
+        tags=dict(cfg.tags),
+    )
+
+
+def gke_args(cfg: StackConfig) -> GkeClusterArgs:
+    c = cfg.cluster
+    return GkeClusterArgs(
+        project=cfg.project or "",
+        region=cfg.region or "",
+        release_channel=c.release_channel,
+        system_machine_type=c.system_nodes.instance_type or "e2-standard-4",
+        system_min_size=c.system_nodes.min_size,
+        system_max_size=c.system_nodes.max_size,
+        deletion_protection=c.deletion_protection if c.deletion_protection is not None else cfg.is_prod,
+        master_authorized_cidrs=list(c.public_access_cidrs),
+        labels=dict(cfg.tags),
+    )
+
+
+def pool_args(cfg: StackConfig, pool: GpuPoolConfig, **cloud_inputs: Any) -> GpuNodePoolArgs:
+    return GpuNodePoolArgs(
+        cloud=cfg.cloud,
+        instance_type=pool.instance_type,
+        min_size=pool.min_size,
+        max_size=pool.max_size,
+        capacity=pool.capacity,
+        disk_size_gib=pool.disk_size_gib,
+        labels=dict(pool.labels),
+        sharing=pool.sharing.mode,
+        time_slicing_replicas=pool.sharing.replicas,
+        mig_profile=pool.sharing.profile,
+        node_image=pool.node_image,
+        accelerator=pool.accelerator,
+        accelerator_count=pool.accelerator_count,
+        tags=dict(cfg.tags),
+        **cloud_inputs,
+    )
+
+
+def device_plugin_wanted(cfg: StackConfig) -> bool:
+    """Whether the platform installs the NVIDIA device plugin (see :class:`DevicePluginInstall`)."""
+    mode = cfg.device_plugin.install
+    if mode != DevicePluginInstall.AUTO:
+        return mode == DevicePluginInstall.ALWAYS
+    if cfg.cloud != Cloud.AWS:
+        return False  # GKE runs its own; an existing cluster's owner decides with `always`.
+    return any(p.node_image == NodeImage.AL2023_NVIDIA for p in cfg.gpu_pools.values())
+
+
+def device_plugin_args(cfg: StackConfig, plugin: DevicePluginConfig) -> NvidiaDevicePluginArgs:
+    modes = sorted(
+        {SharingMode(p.sharing.mode, p.sharing.replicas if p.sharing.mode == GpuSharing.TIME_SLICING else 1)
+         for p in cfg.gpu_pools.values()},
+        key=lambda m: (m.sharing.value, m.replicas),
+    )
+    return NvidiaDevicePluginArgs(sharing_modes=modes, chart_version=plugin.chart_version)
+
+
+def validate(cfg: StackConfig, problems: Problems) -> None:
+    """Run every component's own validation with the stack file's key paths, before anything is created."""
+    if cfg.cloud == Cloud.AWS:
+        eks_args(cfg).validate(problems.at("cluster"))
+        cloud_inputs: dict[str, Any] = {"cluster_name": "-", "node_role_arn": "-", "subnet_ids": []}
+    elif cfg.cloud == Cloud.GCP:
+        gke_args(cfg).validate(problems.at("cluster"))
+        cloud_inputs = {"cluster_name": "-", "location": cfg.region}
+    else:
+        cloud_inputs = {}
+    for name, pool in cfg.gpu_pools.items():
+        pool_args(cfg, pool, **cloud_inputs).validate(problems.at(f"gpu_pools.{name}"))
+    if device_plugin_wanted(cfg):
+        device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin"))
+
+
+def existing_provider(cfg: StackConfig) -> k8s.Provider:
+    """A provider for a cluster someone else runs (kind, k3d, minikube, or a shared cluster)."""
+    path = cfg.cluster.kubeconfig_path
+    kubeconfig = None
+    if path:
+        expanded = os.path.expanduser(path)
+        kubeconfig = open(expanded).read() if os.path.exists(expanded) else None
+    return k8s.Provider(
+        "existing-cluster",
+        kubeconfig=kubeconfig,
+        context=cfg.cluster.kubeconfig_context,
+        enable_server_side_apply=True,
+    )
+
+
+def deploy(cfg: StackConfig) -> ClusterLayer:
+    name = cfg.cluster_name
+    if cfg.cloud == Cloud.AWS:
+        eks = EksCluster(name, eks_args(cfg))
+        layer = ClusterLayer(cloud=cfg.cloud, provider=eks.provider, cluster_name=eks.cluster_name, eks=eks)
+        for pool_name, pool in cfg.gpu_pools.items():
+            layer.gpu_pools[pool_name] = GpuNodePool(
+                pool_name,
+                pool_args(
+                    cfg,
+                    pool,
+                    cluster_name=eks.cluster_name,
+                    node_role_arn=eks.node_role_arn,
+                    subnet_ids=eks.private_subnet_ids,
+                ),
+                opts=pulumi.ResourceOptions(parent=eks),
+            )
+    elif cfg.cloud == Cloud.GCP:
+        gke = GkeCluster(name, gke_args(cfg))
+        layer = ClusterLayer(cloud=cfg.cloud, provider=gke.provider, cluster_name=gke.cluster_name, gke=gke)
+        for pool_name, pool in cfg.gpu_pools.items():
+            layer.gpu_pools[pool_name] = GpuNodePool(
+                pool_name,
+                pool_args(
+                    cfg,
+                    pool,
+                    cluster_name=gke.cluster_name,
+                    location=gke.location,
+                    service_account=gke.node_service_account,
+                ),
+                opts=pulumi.ResourceOptions(parent=gke),
+            )
+    else:
+        layer = ClusterLayer(cloud=cfg.cloud, provider=existing_provider(cfg), cluster_name=name)
+
+    if device_plugin_wanted(cfg):
+        layer.device_plugin = NvidiaDevicePlugin(
+            "nvidia-device-plugin",
+            device_plugin_args(cfg, cfg.device_plugin),
+            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=list(layer.gpu_pools.values())),
+        )
+    return layer

@@ -1,0 +1,145 @@
+"""The stack configuration as one typed, validated object.
+
+A stack file (``stacks/Pulumi.<stack>.yaml``) holds values only. :func:`load` reads every ``ml-platform:`` key
+and the provider keys the platform needs (``aws:region``, ``gcp:project``, ``gcp:region``) once, validates them
+all together and returns a :class:`StackConfig`, or raises :class:`ConfigError` listing every problem, each with
+its key path and bad value. Nothing after this point reads raw configuration.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Mapping, Optional
+
+import pydantic
+
+from components.common import Cloud
+
+from .base import Environment, Model, describe
+from .cluster import ClusterConfig, DevicePluginConfig, GpuPoolConfig, SharingConfig, SystemNodes
+
+PROJECT = "ml-platform"
+
+__all__ = [
+    "ClusterConfig",
+    "ConfigError",
+    "DevicePluginConfig",
+    "Environment",
+    "GpuPoolConfig",
+    "SharingConfig",
+    "StackConfig",
+    "SystemNodes",
+    "load",
+    "parse",
+]
+
+
+class ConfigError(Exception):
+    """Every problem with a stack's configuration; its text is what the user sees."""
+
+    def __init__(self, stack: str, problems: list[str]) -> None:
+        self.stack = stack
+        self.problems = problems
+        noun = "problem" if len(problems) == 1 else "problems"
+        super().__init__(
+            f"stack {stack!r} has {len(problems)} configuration {noun}:\n" + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+class StackConfig(Model):
+    """Everything one stack configures. Keys are the stack file's ``ml-platform:<key>`` names."""
+
+    stack: str
+    """Stack name (from Pulumi, not from the file)."""
+    environment: Environment
+    """``local``, ``dev``, ``staging`` or ``prod``. Required."""
+    cloud: Cloud
+    """``aws``, ``gcp`` or ``existing``. Required."""
+    region: Optional[str] = None
+    """From ``aws:region`` or ``gcp:region``; required on those clouds."""
+    project: Optional[str] = None
+    """From ``gcp:project``; required on GCP."""
+    cluster: ClusterConfig = pydantic.Field(default_factory=ClusterConfig)
+    """The cluster. Defaults as documented on :class:`ClusterConfig`."""
+    gpu_pools: dict[str, GpuPoolConfig] = pydantic.Field(default_factory=dict)
+    """GPU node pools by name. Default none."""
+    device_plugin: DevicePluginConfig = pydantic.Field(default_factory=DevicePluginConfig)
+    """The NVIDIA device plugin."""
+    tags: dict[str, str] = pydantic.Field(default_factory=dict)
+    """Tags (AWS) or labels (GCP) on every cloud resource. Default none."""
+
+    @pydantic.field_validator("gpu_pools")
+    @classmethod
+    def _pool_names(cls, pools: dict[str, GpuPoolConfig]) -> dict[str, GpuPoolConfig]:
+        for name in pools:
+            if not (name.replace("-", "").isalnum() and name.islower() and 1 <= len(name) <= 30):
+                raise ValueError(f"{name}: pool names are 1-30 lowercase letters, digits and dashes, got {name!r}")
+        return pools
+
+    @pydantic.model_validator(mode="after")
+    def _cloud_keys(self) -> "StackConfig":
+        if self.cloud == Cloud.AWS and not self.region:
+            raise ValueError("region: is required on aws (set aws:region), got None")
+        if self.cloud == Cloud.GCP and not (self.region and self.project):
+            missing = "gcp:region" if not self.region else "gcp:project"
+            raise ValueError(f"{'region' if not self.region else 'project'}: is required on gcp (set {missing}), got None")
+        if self.cloud == Cloud.EXISTING and self.gpu_pools:
+            raise ValueError(
+                "gpu_pools: an existing cluster brings its own nodes; declare no GPU pools, "
+                f"got {sorted(self.gpu_pools)}"
+            )
+        return self
+
+    @property
+    def cluster_name(self) -> str:
+        return self.cluster.name or f"mlp-{self.stack}"
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == Environment.PROD
+
+
+def _decode(value: Any) -> Any:
+    """Pulumi hands structured config to programs as JSON text; plain strings stay strings."""
+    if isinstance(value, str) and value[:1] in "{[":
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def parse(stack: str, raw: Mapping[str, Any]) -> StackConfig:
+    """Validate a stack's raw config (``{"ml-platform:cluster": ..., "aws:region": ...}``) into a model."""
+    doc: dict[str, Any] = {"stack": stack}
+    problems: list[str] = []
+    known = set(StackConfig.model_fields) - {"stack", "region", "project"}
+    for key, value in raw.items():
+        namespace, _, name = key.partition(":")
+        if namespace == PROJECT:
+            if name not in known:
+                problems.append(f"{name}: is not a known key (check its spelling), got {key!r}")
+                continue
+            doc[name] = _decode(value)
+        elif key in ("aws:region", "gcp:region"):
+            doc["region"] = _decode(value)
+        elif key == "gcp:project":
+            doc["project"] = _decode(value)
+    try:
+        config = StackConfig.model_validate(doc)
+    except pydantic.ValidationError as exc:
+        problems.extend(describe(e) for e in exc.errors())
+        raise ConfigError(stack, problems) from None
+    if problems:
+        raise ConfigError(stack, problems)
+    return config
+
+
+def load() -> StackConfig:
+    """Read the running program's configuration (under the Pulumi CLI or the offline preview)."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    raw = dict(runtime_config.get_config_env())
+    raw.update(runtime_config.CONFIG.get())
+    return parse(pulumi.get_stack(), raw)

@@ -1,0 +1,41 @@
+"""The ml-platform program: compose the components a stack's configuration asks for.
+
+The order is the dependency order of the platform: the cluster layer first (cluster, GPU pools, device plugin),
+then the layers that run on it. Every component's validation runs before the first resource is created, so a
+bad stack file costs one preview and reports every problem at once.
+"""
+
+from __future__ import annotations
+
+import pulumi
+
+from components.common import ArgsError, Problems
+
+from . import cluster
+from .config import ConfigError, StackConfig
+
+
+def validate(cfg: StackConfig) -> None:
+    """Raise :class:`ConfigError` with every semantic problem the components find in this configuration."""
+    problems = Problems()
+    cluster.validate(cfg, problems)
+    if problems.items:
+        raise ConfigError(cfg.stack, problems.items)
+
+
+def run(cfg: StackConfig) -> None:
+    """Create the platform for one stack and export its outputs."""
+    validate(cfg)
+    try:
+        layer = cluster.deploy(cfg)
+    except ArgsError as exc:  # a component found something the config model let through
+        raise ConfigError(cfg.stack, exc.problems) from None
+
+    pulumi.export("environment", cfg.environment.value)
+    pulumi.export("cloud", cfg.cloud.value)
+    pulumi.export("cluster_name", layer.cluster_name)
+    if layer.eks is not None:
+        pulumi.export("kubeconfig", layer.eks.kubeconfig)
+    if layer.gke is not None:
+        pulumi.export("kubeconfig", layer.gke.kubeconfig)
+    pulumi.export("gpu_pools", {name: pool.name for name, pool in layer.gpu_pools.items()})

@@ -1,0 +1,211 @@
+"""Pulumi's mock runtime, set up to record everything a program registers and to answer its cloud look-ups.
+
+Why record at the monitor: ``Mocks.new_resource`` sees neither a resource's parent nor its options, and sees
+secret inputs already unwrapped. The monitor sees the engine's own request, so :class:`RecordingMonitor` keeps
+the parent (for the component tree), ``protect``, the provider and explicit dependencies (for the policy pack),
+and the inputs in engine form with every secret still marked, which is what lets the plan mask them.
+
+The answers to cloud look-ups (:data:`INVOKES`) and the outputs clouds would compute (ids, ARNs, endpoints) are
+fixed, documented in ``docs/offline-preview.md``, and the same on every run, so two plans differ only where the
+program's inputs differ.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any, Callable, Optional
+
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
+RESOURCE_SIG = "5cf8f73096256a8f31e491e813e4eb8e"
+ASSET_SIGS = {"c44067f5952c0a294b673a41bacd8c17", "0def7320c3a5731c473e5ecbe6d01bc7"}
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+
+MASK = "[secret]"
+ACCOUNT_ID = "123456789012"
+GCP_PROJECT_NUMBER = "100000000001"
+
+
+def engine_form(value: Any, mask: bool = True) -> Any:
+    """Turn a value from the wire (dict form of a protobuf Struct) into plain JSON.
+
+    Secrets become ``"[secret]"`` (or their value when ``mask`` is False), resource references become
+    ``{"$ref": urn}``, unknowns ``"[unknown]"``.
+    """
+    if isinstance(value, dict):
+        sig = value.get(SIG_KEY)
+        if sig == SECRET_SIG:
+            return MASK if mask else engine_form(value.get("value"), mask)
+        if sig == RESOURCE_SIG:
+            return {"$ref": value.get("urn", "")}
+        if sig in ASSET_SIGS:
+            return {"$asset": value.get("path") or value.get("uri") or "text"}
+        return {k: engine_form(v, mask) for k, v in value.items()}
+    if isinstance(value, list):
+        return [engine_form(v, mask) for v in value]
+    if value == UNKNOWN:
+        return "[unknown]"
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+@dataclass
+class Registration:
+    """One resource as the engine was asked to register it."""
+
+    urn: str
+    type: str
+    name: str
+    parent: str
+    custom: bool
+    provider: str
+    protect: bool
+    depends_on: list[str]
+    inputs: dict[str, Any]
+    """Inputs in engine (camelCase) form, secrets masked."""
+    raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
+    """The same with secret values visible (placeholders only: the preview never holds real secrets)."""
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "urn": self.urn,
+            "type": self.type,
+            "name": self.name,
+            "parent": self.parent,
+            "custom": self.custom,
+            "provider": self.provider,
+            "protect": self.protect,
+            "dependsOn": self.depends_on,
+            "inputs": self.inputs,
+        }
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """A mock monitor that keeps every registration in order."""
+
+    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+        super().__init__(mocks)
+        self.registrations: list[Registration] = []
+
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)
+        if request.type != "pulumi:pulumi:Stack":
+            wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
+            self.registrations.append(
+                Registration(
+                    urn=response.urn,
+                    type=request.type,
+                    name=request.name,
+                    parent=request.parent,
+                    custom=bool(request.custom),
+                    provider=request.provider.split("::")[-2] if request.provider else "",
+                    protect=bool(request.protect),
+                    depends_on=sorted(request.dependencies),
+                    inputs=engine_form(wire),
+                    raw_inputs=engine_form(wire, mask=False),
+                )
+            )
+        return response
+
+
+# --- answers to cloud look-ups -------------------------------------------------------------------------------
+
+
+def _zones(args: dict[str, Any], ctx: "PreviewMocks") -> dict[str, Any]:
+    region = ctx.region or "us-west-2"
+    return {"names": [f"{region}{s}" for s in "abc"], "zoneIds": [f"use-az{i}" for i in (1, 2, 3)], "id": region}
+
+
+INVOKES: dict[str, Callable[[dict[str, Any], "PreviewMocks"], dict[str, Any]]] = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
+    "aws:index/getRegion:getRegion": lambda a, c: {"name": c.region, "region": c.region, "id": c.region,
+                                                     "description": c.region, "endpoint": f"ec2.{c.region}.amazonaws.com"},
+    "aws:index/getCallerIdentity:getCallerIdentity": lambda a, c: {
+        "accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "PREVIEW", "id": ACCOUNT_ID},
+    "aws:index/getPartition:getPartition": lambda a, c: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
+    "gcp:organizations/getProject:getProject": lambda a, c: {
+        "projectId": a.get("projectId") or c.project, "number": GCP_PROJECT_NUMBER, "id": f"projects/{c.project}"},
+    "gcp:organizations/getClientConfig:getClientConfig": lambda a, c: {
+        "project": c.project, "region": c.region, "accessToken": "preview", "id": "preview"},
+}
+"""Every cloud look-up the program may make, with its fixed answer. An unknown one fails the preview loudly."""
+
+
+def _short_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+class PreviewMocks(pulumi_mocks.Mocks):
+    """Deterministic stand-ins for what the clouds would compute."""
+
+    def __init__(self, region: Optional[str] = None, project: Optional[str] = None) -> None:
+        self.region = region
+        self.project = project
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> Any:
+        answer = INVOKES.get(args.token)
+        if answer is None:
+            raise NotImplementedError(
+                f"the offline preview has no answer for the look-up {args.token}; add one to offline/mocks.py INVOKES"
+            )
+        return answer(args.args, self)
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[Optional[str], dict[str, Any]]:
+        typ, name = args.typ, args.name
+        state = dict(args.inputs)
+        rid = f"{name}-{_short_hash(typ + name)}"
+        package = typ.split(":", 1)[0]
+        if package == "aws":
+            service = typ.split(":")[1].split("/")[0]
+            state.setdefault("arn", f"arn:aws:{service}:{self.region}:{ACCOUNT_ID}:{typ.split(':')[-1].lower()}/{name}")
+            state.setdefault("name", name)
+        elif package == "gcp":
+            state.setdefault("name", name)
+            state.setdefault("selfLink", f"https://www.googleapis.com/compute/v1/projects/{self.project}/{name}")
+        special = _SPECIAL.get(typ)
+        if special is not None:
+            state.update(special(name, state, self))
+        return rid, state
+
+
+def _eks_cluster(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    cluster = state.get("name", name)
+    issuer = f"https://oidc.eks.{m.region}.amazonaws.com/id/{_short_hash(cluster).upper()}"
+    return {
+        "endpoint": f"https://{_short_hash(cluster).upper()}.gr7.{m.region}.eks.amazonaws.com",
+        "certificateAuthority": {"data": "UFJFVklFVy1DQQ=="},
+        "identities": [{"oidcs": [{"issuer": issuer}]}],
+        "vpcConfig": {**state.get("vpcConfig", {}), "clusterSecurityGroupId": f"sg-{_short_hash(cluster)}"},
+    }
+
+
+def _eks_nodegroup(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{_short_hash(name)}"}]}]}
+
+
+def _gke_cluster(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    return {"endpoint": "203.0.113.10", "masterAuth": {"clusterCaCertificate": "UFJFVklFVy1DQQ=="}}
+
+
+def _gcp_service_account(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    account = state.get("accountId", name)
+    return {"email": f"{account}@{m.project}.iam.gserviceaccount.com", "member": f"serviceAccount:{account}@{m.project}.iam.gserviceaccount.com"}
+
+
+def _random_password(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    return {"result": f"[random {name}]", "bcryptHash": f"[bcrypt {name}]"}
+
+
+_SPECIAL: dict[str, Callable[[str, dict[str, Any], PreviewMocks], dict[str, Any]]] = {
+    "aws:eks/cluster:Cluster": _eks_cluster,
+    "aws:eks/nodeGroup:NodeGroup": _eks_nodegroup,
+    "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:serviceaccount/account:Account": _gcp_service_account,
+    "random:index/randomPassword:RandomPassword": _random_password,
+}
+"""Outputs a cloud computes that the program reads back, by resource type."""

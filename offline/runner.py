@@ -1,0 +1,129 @@
+"""Run the real Pulumi program for one stack under the mock runtime and return what it registered.
+
+The stack file is read the way the Pulumi CLI hands config to a program: every value as a string, objects and
+lists as JSON text, and each ``secure:`` value replaced by a visible placeholder (``[secret ml-platform:key]``)
+that is marked secret, so the program's secret handling runs as it would for real and no secret is needed.
+The program is entered through ``infra/__main__.py`` itself, so a bad configuration takes the same path as under
+``pulumi preview`` and ends in the same :class:`pulumi.RunError`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+STACKS = ROOT / "stacks"
+PROJECT = "ml-platform"
+
+
+def stack_names() -> list[str]:
+    """Every stack that has a file in ``stacks/``."""
+    return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS.glob("Pulumi.*.yaml"))
+
+
+def read_stack_file(stack: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+    """The stack's config as the CLI passes it (strings; JSON for structures) and the list of secret keys.
+
+    ``overrides`` replaces or adds keys (``{"ml-platform:gpu_pools": {...}}``); tests use it to vary a stack.
+    """
+    path = STACKS / f"Pulumi.{stack}.yaml"
+    if not path.exists():
+        raise FileNotFoundError(f"no stack file {path.relative_to(ROOT)} (stacks: {', '.join(stack_names())})")
+    doc = yaml.safe_load(path.read_text()) or {}
+    raw: dict[str, Any] = dict(doc.get("config") or {})
+    raw.update(overrides or {})
+    config: dict[str, str] = {}
+    secrets: list[str] = []
+    for key, value in raw.items():
+        if ":" not in key:
+            key = f"{PROJECT}:{key}"
+        if isinstance(value, dict) and set(value) == {"secure"}:
+            config[key] = f"[secret {key}]"
+            secrets.append(key)
+        elif value is None:
+            continue
+        elif isinstance(value, (dict, list)):
+            config[key] = json.dumps(value)
+        elif isinstance(value, bool):
+            config[key] = "true" if value else "false"
+        else:
+            config[key] = str(value)
+    return config, secrets
+
+
+@dataclass
+class RunResult:
+    """What one run of the program registered."""
+
+    stack: str
+    config: dict[str, str]
+    secret_keys: list[str]
+    registrations: list[Any]
+    outputs: dict[str, Any]
+    error: str | None = None
+    """The configuration error the program stopped with, if any."""
+
+
+def run(stack: str, overrides: dict[str, Any] | None = None) -> RunResult:
+    """Run ``infra/__main__.py`` for ``stack`` under mocks. Installs fresh mocks and a fresh event loop."""
+    import asyncio
+
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+    from pulumi.runtime import settings
+    from pulumi.runtime.stack import run_pulumi_func
+    from pulumi.runtime.sync_await import _sync_await
+
+    from .mocks import PreviewMocks, RecordingMonitor, engine_form
+
+    config, secret_keys = read_stack_file(stack, overrides)
+    region = config.get("aws:region") or config.get("gcp:region")
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        runtime_config.set_all_config(config, secret_keys)
+        mocks = PreviewMocks(region=region, project=config.get("gcp:project"))
+        monitor = RecordingMonitor(mocks)
+        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        error: str | None = None
+        env_before = os.environ.get("PULUMI_CONFIG")
+        os.environ.pop("PULUMI_CONFIG", None)
+        try:
+            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")))
+        except pulumi.RunError as exc:
+            error = str(exc)
+        finally:
+            if env_before is not None:
+                os.environ["PULUMI_CONFIG"] = env_before
+        outputs: dict[str, Any] = {}
+        root = settings.get_root_resource()
+        for key, value in sorted((getattr(root, "outputs", None) or {}).items()):
+            outputs[key] = _resolve(value)
+        return RunResult(stack, config, secret_keys, list(monitor.registrations), engine_form(outputs), error)
+    finally:
+        runtime_config.set_all_config({}, [])
+        loop.close()
+        asyncio.set_event_loop(None)
+
+
+def _resolve(value: Any) -> Any:
+    """A stack output's value, with secrets masked."""
+    import pulumi
+    from pulumi.runtime.sync_await import _sync_await
+
+    if isinstance(value, pulumi.Output):
+        if _sync_await(value.is_secret()):
+            return "[secret]"
+        return _resolve(_sync_await(value.future()))
+    if isinstance(value, dict):
+        return {k: _resolve(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v) for v in value]
+    return value
