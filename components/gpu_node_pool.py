@@ -233,15 +233,16 @@ class GpuNodePool(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])),
         )
         # Scale from zero: with no node to inspect, the Cluster Autoscaler reads the node template from ASG tags.
-        template = {f"k8s.io/cluster-autoscaler/node-template/label/{k}": v for k, v in self.node_labels.items()}
-        template[f"k8s.io/cluster-autoscaler/node-template/taint/{GPU_TAINT_KEY}"] = f"{GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"
-        template[f"k8s.io/cluster-autoscaler/node-template/resources/{GPU_RESOURCE}"] = str(self.schedulable_gpus_per_node)
+        prefix = "k8s.io/cluster-autoscaler/node-template"
+        template = [("label", k, v) for k, v in sorted(self.node_labels.items())]
+        template.append(("taint", GPU_TAINT_KEY, f"{GPU_TAINT_VALUE}:{GPU_TAINT_EFFECT}"))
+        template.append(("resources", GPU_RESOURCE, str(self.schedulable_gpus_per_node)))
         asg_name = group.resources.apply(lambda r: r[0].autoscaling_groups[0].name)
-        for key, value in sorted(template.items()):
+        for kind, key, value in template:
             aws.autoscaling.Tag(
-                f"{name}-asg-{key.rsplit('/', 1)[-1].replace('.', '-')}",
+                f"{name}-asg-{kind}-{key.replace('/', '-').replace('.', '-')}",
                 autoscaling_group_name=asg_name,
-                tag=aws.autoscaling.TagTagArgs(key=key, value=value, propagate_at_launch=False),
+                tag=aws.autoscaling.TagTagArgs(key=f"{prefix}/{kind}/{key}", value=value, propagate_at_launch=False),
                 opts=child,
             )
         return group.node_group_name

@@ -11,7 +11,7 @@ import pulumi
 
 from components.common import ArgsError, Problems
 
-from . import cluster
+from . import cluster, mlflow, observability, serving
 from .config import ConfigError, StackConfig
 
 
@@ -19,6 +19,9 @@ def validate(cfg: StackConfig) -> None:
     """Raise :class:`ConfigError` with every semantic problem the components find in this configuration."""
     problems = Problems()
     cluster.validate(cfg, problems)
+    mlflow.validate(cfg, problems)
+    serving.validate(cfg, problems)
+    observability.validate(cfg, problems)
     if problems.items:
         raise ConfigError(cfg.stack, problems.items)
 
@@ -28,6 +31,9 @@ def run(cfg: StackConfig) -> None:
     validate(cfg)
     try:
         layer = cluster.deploy(cfg)
+        tracking = mlflow.deploy(cfg, layer)
+        endpoints = serving.deploy(cfg, layer, tracking)
+        observability.deploy(cfg, layer, tracking, endpoints)
     except ArgsError as exc:  # a component found something the config model let through
         raise ConfigError(cfg.stack, exc.problems) from None
 

@@ -17,6 +17,10 @@ from components.common import Cloud
 
 from .base import Environment, Model, describe
 from .cluster import ClusterConfig, DevicePluginConfig, GpuPoolConfig, SharingConfig, SystemNodes
+from .cost import CostConfig
+from .mlflow import MlflowConfig
+from .observability import ObservabilityConfig
+from .serving import ServingConfig
 
 PROJECT = "ml-platform"
 
@@ -65,6 +69,14 @@ class StackConfig(Model):
     """GPU node pools by name. Default none."""
     device_plugin: DevicePluginConfig = pydantic.Field(default_factory=DevicePluginConfig)
     """The NVIDIA device plugin."""
+    mlflow: MlflowConfig = pydantic.Field(default_factory=MlflowConfig)
+    """MLflow tracking server and model registry (issue #3)."""
+    serving: ServingConfig = pydantic.Field(default_factory=ServingConfig)
+    """Model serving endpoints (issue #4)."""
+    observability: ObservabilityConfig = pydantic.Field(default_factory=ObservabilityConfig)
+    """Monitoring, alerting, dashboards, drift detection (issue #5)."""
+    cost: CostConfig = pydantic.Field(default_factory=CostConfig)
+    """Cost model overrides and the monthly budget (issue #6)."""
     tags: dict[str, str] = pydantic.Field(default_factory=dict)
     """Tags (AWS) or labels (GCP) on every cloud resource. Default none."""
 

@@ -1,0 +1,106 @@
+"""Schema checks for rendered Kubernetes objects and Helm values, shared by the tests.
+
+Core API objects are checked with ``kubernetes-validate`` against the Kubernetes version of the stack; custom
+resources against the ``openAPIV3Schema`` of their upstream CRD in ``../shared/reference/crds`` (absent: the
+tests that need it skip, saying how to get it); Helm values against the keys of the chart's own
+``values.yaml`` in ``../shared/reference/charts``, because Helm silently ignores a misspelt key.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any, Iterator, Optional
+
+import jsonschema
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+REFERENCE = ROOT.parent / "shared" / "reference"
+SKIP_REASON = (
+    "upstream CRDs and chart values not found at ../shared/reference; clone the project with the shared "
+    "reference folder beside it (see ../shared/reference/SOURCES.md for where each file comes from)"
+)
+
+
+def reference_available() -> bool:
+    return (REFERENCE / "crds").is_dir()
+
+
+@functools.lru_cache(maxsize=1)
+def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
+    """``{(apiVersion, kind): openAPIV3Schema}`` for every CRD version in the reference folder."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for path in sorted((REFERENCE / "crds").glob("*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if not doc or doc.get("kind") != "CustomResourceDefinition":
+                continue
+            spec = doc["spec"]
+            for version in spec["versions"]:
+                schema = (version.get("schema") or {}).get("openAPIV3Schema")
+                if schema:
+                    out[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = schema
+    return out
+
+
+def is_core(obj: dict[str, Any]) -> bool:
+    group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
+    return "." not in group or group.endswith(".k8s.io") and group not in (
+        "gateway.networking.k8s.io",
+    )
+
+
+def validate_object(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
+    """Problems with one object; empty when it validates."""
+    key = (obj["apiVersion"], obj["kind"])
+    schemas = crd_schemas() if reference_available() else {}
+    name = f"{obj['kind']} {obj.get('metadata', {}).get('name')}"
+    if key in schemas:
+        validator = jsonschema.Draft7Validator(schemas[key])
+        return [f"{name}: {'.'.join(str(p) for p in e.absolute_path)}: {e.message}" for e in validator.iter_errors(obj)]
+    if is_core(obj):
+        import kubernetes_validate
+
+        try:
+            kubernetes_validate.validate(obj, f"{kubernetes_version}.0", strict=True)
+        except kubernetes_validate.ValidationError as exc:
+            return [f"{name}: {'.'.join(str(p) for p in exc.path)}: {exc.message}"]
+        except kubernetes_validate.utils.SchemaNotFoundError as exc:
+            return [f"{name}: no schema: {exc}"]
+        return []
+    return [f"{name}: no schema for {key} (add its CRD to the reference folder)"]
+
+
+def values_key_paths(values: Any, prefix: str = "") -> Iterator[str]:
+    if isinstance(values, dict):
+        for k, v in values.items():
+            path = f"{prefix}.{k}" if prefix else str(k)
+            yield path
+            yield from values_key_paths(v, path)
+
+
+def unknown_values_keys(values: dict[str, Any], chart_values: dict[str, Any]) -> list[str]:
+    """Key paths set in ``values`` that the chart's defaults do not have, except under free-form maps."""
+    unknown = []
+    for path in values_key_paths(values):
+        node: Optional[Any] = chart_values
+        for part in path.split("."):
+            if isinstance(node, dict) and part in node:
+                node = node[part]
+            elif isinstance(node, dict) and not node:
+                node = None  # an empty map in the chart's defaults is free-form
+                break
+            elif node is None:
+                break  # below a free-form map or an unset (null/commented) default
+            else:
+                unknown.append(path)
+                break
+            if node is None or node == {} or isinstance(node, list):
+                break
+    return unknown
+
+
+def chart_values(chart_folder: str) -> dict[str, Any]:
+    folder = REFERENCE / "charts" / chart_folder
+    path = folder / "values.yaml" if (folder / "values.yaml").exists() else folder / "values.tmpl.yaml"
+    return yaml.safe_load(path.read_text()) or {}
