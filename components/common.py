@@ -166,3 +166,21 @@ def device_plugin_config(sharing: "GpuSharing", replicas: int = 1) -> dict[str, 
     if sharing == GpuSharing.TIME_SLICING:
         doc["sharing"] = {"timeSlicing": {"resources": [{"name": GPU_RESOURCE, "replicas": replicas}]}}
     return doc
+
+
+# --- labels that tie model servers, routes, scaling objects and monitoring together --------------------------
+
+MODEL_LABEL = "ml-platform.io/model"
+"""Model name of a serving workload (and of its Service, route, scaling and monitoring objects)."""
+
+MODEL_VERSION_LABEL = "ml-platform.io/model-version"
+"""Version name within the model (``v1``, ``challenger``...)."""
+
+ENDPOINT_LABEL = "ml-platform.io/endpoint"
+"""Endpoint (route) a model version serves behind."""
+
+CRITICAL_LABEL = "ml-platform.io/critical"
+"""``"true"`` for endpoints that must never scale to zero."""
+
+MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "ml-platform"}
+"""Labels every Kubernetes object created by the platform carries."""
