@@ -1,21 +1,151 @@
-"""The mlflow layer of the program: MLflow tracking server and model registry.
+"""The mlflow layer of the program: MLflow tracking server and model registry, with its database and artifact store.
 
-Placeholder until issue #3: validates nothing and creates nothing.
+Per cloud (see ``docs/mlflow.md``): RDS + S3 + IRSA on ``aws``, Cloud SQL + GCS + Workload Identity on ``gcp``,
+CloudNativePG + SeaweedFS in the cluster on ``existing``. The stack config is resolved once against the
+environment's defaults (:meth:`MlflowConfig.resolved`), mapped to the components' arguments, and validated by the
+components themselves before anything is created, so the stack file and a direct component user get the same
+messages.
+
+What later layers need is returned as a :class:`MlflowLayer`: serving points model storage URIs at
+``artifact_root`` and clients at ``tracking_uri``; observability selects the server pods by ``pod_labels``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Optional
 
-from components.common import Problems
+import pulumi
+
+from components.common import Cloud, Problems
+from components.mlflow import Mlflow, MlflowArgs
 
 from .config import StackConfig
+from .config.base import Environment
+from .config.mlflow import ADMIN_PASSWORD_KEY
+
+PROD_MIN_BACKUP_DAYS = 7
+
+
+@dataclass
+class MlflowLayer:
+    """What the serving and observability layers build on."""
+
+    namespace: str
+    service_name: str
+    port: int
+    tracking_uri: str
+    """In-cluster URL of the tracking server, e.g. ``http://mlflow.mlflow.svc.cluster.local:5000``."""
+    artifact_root: pulumi.Input[str]
+    """``s3://<bucket>`` or ``gs://<bucket>``: where artifacts (and registered models) are stored."""
+    metrics_port: int
+    metrics_path: str
+    pod_labels: dict[str, str]
+    """Labels of the server pods; include ``app.kubernetes.io/name: mlflow``."""
+    basic_auth: bool
+    """Whether the server (and its ``/metrics``) needs basic auth."""
+    auth_secret_name: Optional[str]
+    """With basic auth: Secret in ``namespace`` with ``admin-username`` and ``admin-password`` (for scrapers)."""
+    s3_endpoint_url: Optional[pulumi.Input[str]] = None
+    """In-cluster S3 endpoint on ``existing`` clusters (model servers pulling artifacts need it), else None."""
+    s3_credentials_secret: Optional[str] = None
+    """On ``existing`` clusters: Secret (in ``namespace``) with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``."""
+
+
+def mlflow_args(cfg: StackConfig, admin_password: Optional[pulumi.Input[str]] = None, **cloud_inputs: Any) -> MlflowArgs:
+    """The component's arguments for this stack (environment defaults resolved)."""
+    m = cfg.mlflow.resolved(cfg.environment)
+    return MlflowArgs(
+        cloud=cfg.cloud,
+        namespace=m.namespace,
+        image=m.image,
+        replicas=m.replicas or 1,
+        workers=m.workers or 1,
+        cpu_request=m.cpu_request,
+        cpu_limit=m.cpu_limit,
+        memory_request=m.memory_request,
+        memory_limit=m.memory_limit,
+        basic_auth=bool(m.basic_auth),
+        admin_password=admin_password,
+        allowed_hosts=list(m.allowed_hosts),
+        postgres_version=m.postgres_version,
+        db_storage_gib=m.db_storage_gib,
+        backup_retention_days=m.backup_retention_days or 0,
+        high_availability=bool(m.high_availability),
+        deletion_protection=bool(m.deletion_protection),
+        db_instance_class=m.db_instance_class or "",
+        db_tier=m.db_tier or "",
+        bucket_name=m.bucket_name,
+        force_destroy=bool(m.force_destroy),
+        noncurrent_version_expiration_days=m.noncurrent_version_expiration_days,
+        region=cfg.region,
+        project=cfg.project,
+        storage_class=m.storage_class,
+        object_store_storage_gib=m.object_store_storage_gib,
+        cnpg_chart_version=m.cnpg_chart_version,
+        object_store_image=m.object_store_image,
+        labels={"ml-platform.io/environment": cfg.environment.value},
+        tags=dict(cfg.tags),
+        **cloud_inputs,
+    )
 
 
 def validate(cfg: StackConfig, problems: Problems) -> None:
     """Append every problem with ``cfg.mlflow`` to ``problems`` (key paths start with ``mlflow.``)."""
+    if not cfg.mlflow.enabled:
+        return
+    m = cfg.mlflow.resolved(cfg.environment)
+    p = problems.at("mlflow")
+    if cfg.environment == Environment.PROD:
+        p.check((m.backup_retention_days or 0) >= PROD_MIN_BACKUP_DAYS, "backup_retention_days",
+                f"must be >= {PROD_MIN_BACKUP_DAYS} in prod", m.backup_retention_days)
+        p.check(bool(m.deletion_protection), "deletion_protection", "must be true in prod", m.deletion_protection)
+        p.check(bool(m.high_availability), "high_availability", "must be true in prod", m.high_availability)
+        p.check((m.replicas or 1) >= 2, "replicas", "must be >= 2 in prod", m.replicas)
+    password = pulumi.Config().get(ADMIN_PASSWORD_KEY)
+    if m.basic_auth and not password:
+        p.add("basic_auth", f"needs the secret {ADMIN_PASSWORD_KEY} "
+              f"(pulumi config set --secret ml-platform:{ADMIN_PASSWORD_KEY} <password>)", True)
+        password = "x" * 12  # reported above with its config key; not again by the component
+    placeholder = "-"
+    cloud_inputs = {
+        Cloud.AWS: dict(vpc_id=placeholder, private_subnet_ids=[], cluster_security_group_id=placeholder,
+                        oidc_provider_arn=placeholder, oidc_issuer=placeholder),
+        Cloud.GCP: dict(network_id=placeholder, workload_pool=placeholder),
+    }.get(cfg.cloud, {})
+    mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs).validate(p)
 
 
-def deploy(cfg: StackConfig, *layers: Any) -> Optional[Any]:
-    """Create the mlflow layer on the given lower layers; None when the stack has none."""
-    return None
+def deploy(cfg: StackConfig, cluster_layer: Any) -> Optional[MlflowLayer]:
+    """Create the mlflow layer on the cluster layer; None when the stack has no MLflow."""
+    if not cfg.mlflow.enabled:
+        return None
+    m = cfg.mlflow.resolved(cfg.environment)
+    cloud_inputs: dict[str, Any] = {}
+    if cfg.cloud == Cloud.AWS:
+        eks = cluster_layer.eks
+        cloud_inputs = dict(vpc_id=eks.vpc_id, private_subnet_ids=eks.private_subnet_ids,
+                            cluster_security_group_id=eks.cluster_security_group_id,
+                            oidc_provider_arn=eks.oidc_provider_arn, oidc_issuer=eks.oidc_issuer)
+    elif cfg.cloud == Cloud.GCP:
+        gke = cluster_layer.gke
+        cloud_inputs = dict(network_id=gke.network_id, workload_pool=gke.workload_pool)
+    admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if m.basic_auth else None
+    mlflow = Mlflow("mlflow", mlflow_args(cfg, admin_password=admin, **cloud_inputs),
+                    opts=pulumi.ResourceOptions(provider=cluster_layer.provider))
+    pulumi.export("mlflow_tracking_uri", mlflow.tracking_uri)
+    pulumi.export("mlflow_artifact_root", mlflow.artifact_root)
+    return MlflowLayer(
+        namespace=mlflow.namespace,
+        service_name=mlflow.service_name,
+        port=mlflow.port,
+        tracking_uri=mlflow.tracking_uri,
+        artifact_root=mlflow.artifact_root,
+        metrics_port=mlflow.metrics_port,
+        metrics_path=mlflow.metrics_path,
+        pod_labels=dict(mlflow.pod_labels),
+        basic_auth=bool(m.basic_auth),
+        auth_secret_name=mlflow.secret_name if m.basic_auth else None,
+        s3_endpoint_url=mlflow.bucket.endpoint_url,
+        s3_credentials_secret=mlflow.bucket.credentials_secret,
+    )

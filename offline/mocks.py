@@ -201,12 +201,34 @@ def _random_password(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[
     return {"result": f"[random {name}]", "bcryptHash": f"[bcrypt {name}]"}
 
 
+def _s3_bucket(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    bucket = state.get("bucket") or f"{name}-{_short_hash(name)}"
+    return {"bucket": bucket, "arn": f"arn:aws:s3:::{bucket}", "id": bucket}
+
+
+def _rds_instance(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    address = f"{name}.c{_short_hash(name)}.{m.region}.rds.amazonaws.com"
+    return {"address": address, "endpoint": f"{address}:5432", "port": 5432}
+
+
+def _cloud_sql_instance(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    return {"privateIpAddress": "10.100.0.3", "connectionName": f"{m.project}:{state.get('region')}:{name}"}
+
+
+def _random_id(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    return {"hex": _short_hash(name), "b64Url": _short_hash(name), "dec": str(int(_short_hash(name), 16))}
+
+
 _SPECIAL: dict[str, Callable[[str, dict[str, Any], PreviewMocks], dict[str, Any]]] = {
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_nodegroup,
     "gcp:container/cluster:Cluster": _gke_cluster,
     "gcp:serviceaccount/account:Account": _gcp_service_account,
     "random:index/randomPassword:RandomPassword": _random_password,
+    "random:index/randomId:RandomId": _random_id,
+    "aws:s3/bucket:Bucket": _s3_bucket,
+    "aws:rds/instance:Instance": _rds_instance,
+    "gcp:sql/databaseInstance:DatabaseInstance": _cloud_sql_instance,
 }
 """Outputs a cloud computes that the program reads back, by resource type."""
 

@@ -39,6 +39,11 @@ def manifest(reg: Any) -> dict[str, Any]:
     if "metadata" in obj:
         ordered["metadata"] = obj.pop("metadata")
     ordered.update(obj)
+    if kind == "Secret":
+        # The Kubernetes SDK marks a Secret's whole data map secret: show its keys, never its values.
+        for key in ("data", "stringData"):
+            if ordered.get(key) == "[secret]" and isinstance(reg.raw_inputs.get(key), dict):
+                ordered[key] = {k: "[secret]" for k in reg.raw_inputs[key]}
     return ordered
 
 

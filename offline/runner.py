@@ -58,6 +58,14 @@ def read_stack_file(
             config[key] = "true" if value else "false"
         else:
             config[key] = str(value)
+    # Secret keys a real stack sets with `pulumi config set --secret` cannot sit in a stack file without its
+    # encryption key: the preview stands in the same placeholder for them (a None override leaves one unset).
+    from infra.config import SECRET_KEYS
+
+    for key in SECRET_KEYS:
+        if key not in config and key not in (overrides or {}):
+            config[key] = f"[secret {key}]"
+            secrets.append(key)
     return config, secrets
 
 

@@ -18,11 +18,15 @@ from components.common import Cloud
 from .base import Environment, Model, describe
 from .cluster import ClusterConfig, DevicePluginConfig, GpuPoolConfig, SharingConfig, SystemNodes
 from .cost import CostConfig
-from .mlflow import MlflowConfig
+from .mlflow import ADMIN_PASSWORD_KEY, MlflowConfig
 from .observability import ObservabilityConfig
 from .serving import ServingConfig
 
 PROJECT = "ml-platform"
+
+SECRET_KEYS = (f"{PROJECT}:{ADMIN_PASSWORD_KEY}",)
+"""Secret config keys the program reads directly (never parsed into the model). Set them with
+``pulumi config set --secret``; the offline preview stands in ``[secret <key>]`` for any the stack file lacks."""
 
 __all__ = [
     "ClusterConfig",
@@ -32,6 +36,7 @@ __all__ = [
     "GpuPoolConfig",
     "SharingConfig",
     "StackConfig",
+    "SECRET_KEYS",
     "SystemNodes",
     "load",
     "parse",
@@ -129,6 +134,8 @@ def _document(stack: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[
     known = set(StackConfig.model_fields) - {"stack", "region", "project"}
     for key, value in raw.items():
         namespace, _, name = key.partition(":")
+        if key in SECRET_KEYS:
+            continue  # read where needed, never parsed (see SECRET_KEYS)
         if namespace == PROJECT:
             if name not in known:
                 problems.append(f"{name}: is not a known key (check its spelling), got {key!r}")

@@ -38,4 +38,4 @@ def test_secure_config_values_and_secret_inputs_are_masked() -> None:
 def test_secure_values_reach_the_program_as_visible_placeholders() -> None:
     config, secrets = runner.read_stack_file("dev", overrides={"ml-platform:some_password": {"secure": "v1:x"}})
     assert config["ml-platform:some_password"] == "[secret ml-platform:some_password]"
-    assert secrets == ["ml-platform:some_password"]
+    assert secrets == ["ml-platform:some_password", "ml-platform:mlflow_admin_password"]  # + declared secret keys
