@@ -159,7 +159,6 @@ def server_command(name: str, args: MlflowServerArgs) -> ServerCommand:
         },
         {"name": "MLFLOW_ARTIFACTS_DESTINATION", "value": args.artifacts_destination},
         {"name": "MLFLOW_FLASK_SERVER_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "flask-secret-key"}}},
-        {"name": "PROMETHEUS_MULTIPROC_DIR", "value": PROMETHEUS_DIR},
         {"name": "HOME", "value": "/tmp"},  # the root filesystem is read-only; caches go to the emptyDir
     ]
     if args.s3_endpoint_url is not None:
