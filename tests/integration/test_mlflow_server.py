@@ -6,20 +6,19 @@ the database host and port, the S3 endpoint and its credentials (IRSA in the clu
 Secret values Kubernetes injects through ``secretKeyRef``, and the folders Kubernetes mounts (``/tmp``,
 ``/etc/mlflow/auth``). ``$(VAR)`` references are expanded the way the kubelet expands them.
 
-Then: two versions of a real scikit-learn model are logged and registered, aliased ``champion`` and
-``challenger``, and read back through the server; the server's process group is killed with SIGKILL while a
+Then a separate client process (``mlflow_client.py``) logs and registers two versions of a real scikit-learn
+model, aliases them ``champion`` and ``challenger`` and reads everything back through the server; the server's process group is killed with SIGKILL while a
 writer is busy; after a restart (schema upgrade first, as the init container does) every finished run, version,
 alias, artifact and every write the server had acknowledged is still there.
 """
 
 from __future__ import annotations
 
-import hashlib
+import json
 import os
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -34,7 +33,6 @@ from tests.integration.local_services import (
 )
 
 BUCKET = "mlflow-artifacts-it"
-MODEL = "iris-classifier"
 ADMIN_PASSWORD = "Loopback-Admin-Passw0rd"
 CREDENTIALS_SECRET = "mlflow-artifacts-credentials"
 
@@ -129,130 +127,68 @@ def services() -> Iterator[tuple[Path, Postgres, S3Endpoint]]:
         subprocess.run(["rm", "-rf", str(root)], check=False)
 
 
-@pytest.fixture
-def client_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for key in [k for k in os.environ if k.startswith(("MLFLOW_", "AWS_"))]:
-        monkeypatch.delenv(key)
-    monkeypatch.setenv("MLFLOW_TRACKING_USERNAME", "admin")
-    monkeypatch.setenv("MLFLOW_TRACKING_PASSWORD", ADMIN_PASSWORD)
+def client(server: Server, *argv: str, **kw: Any) -> subprocess.Popen:
+    """A client process (see mlflow_client.py) talking to the server as the admin, with no cloud settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AWS_"))}
+    env.update(MLFLOW_TRACKING_URI=server.url, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=ADMIN_PASSWORD,
+               **kw.pop("env", {}))
+    cwd = Path(__file__).resolve().parents[2]
+    return subprocess.Popen([sys.executable, "-m", "tests.integration.mlflow_client", *argv], env=env, cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
 
 
-def sha256(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+def run_client(server: Server, *argv: str) -> str:
+    process = client(server, *argv)
+    out, err = process.communicate(timeout=300)
+    assert process.returncode == 0, f"client {argv[0]} failed:\n{err[-3000:]}"
+    return out
 
 
-def train_and_register(mlflow: Any, root: Path) -> dict[str, Any]:
-    """Two runs, two registered versions of a logistic regression on iris, a report artifact in each run."""
-    from sklearn import __version__ as sklearn_version
-    from sklearn.datasets import load_iris
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.model_selection import train_test_split
-
-    X, y = load_iris(return_X_y=True)
-    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.3, random_state=0, stratify=y)
-    mlflow.set_experiment("iris")
-    runs: dict[str, Any] = {}
-    for c in (0.05, 1.0):
-        with mlflow.start_run(run_name=f"logreg-c{c}") as run:
-            model = LogisticRegression(C=c, max_iter=500).fit(X_train, y_train)
-            accuracy = float(model.score(X_test, y_test))
-            mlflow.log_param("C", c)
-            mlflow.log_metric("accuracy", accuracy)
-            report = root / f"report-{c}.txt"
-            report.write_text(f"C={c} accuracy={accuracy}\n" * 200)
-            mlflow.log_artifact(str(report), artifact_path="reports")
-            info = mlflow.sklearn.log_model(model, name="model", registered_model_name=MODEL,
-                                           input_example=X_test[:2], pip_requirements=[f"scikit-learn=={sklearn_version}"])
-            runs[run.info.run_id] = {"C": c, "accuracy": accuracy, "report": sha256(report),
-                                     "version": info.registered_model_version, "predictions": model.predict(X_test).tolist()}
-    return {"runs": runs, "X_test": X_test}
-
-
-def assert_everything_is_there(mlflow: Any, trained: dict[str, Any], root: Path) -> None:
-    client = mlflow.MlflowClient()
-    versions = {int(v.version): v for v in client.search_model_versions(f"name='{MODEL}'")}
-    assert sorted(versions) == [1, 2]
-    model = client.get_registered_model(MODEL)
-    assert model.aliases == {"champion": "1", "challenger": "2"}
-    for run_id, expected in trained["runs"].items():
-        run = client.get_run(run_id)
-        assert run.info.status == "FINISHED"
-        assert run.data.params["C"] == str(expected["C"]) and run.data.metrics["accuracy"] == expected["accuracy"]
-        assert versions[int(expected["version"])].run_id == run_id
-        target = root / "download" / run_id
-        local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path="reports", dst_path=str(target))
-        assert sha256(Path(local) / f"report-{expected['C']}.txt") == expected["report"]
-    for alias, version in (("champion", 1), ("challenger", 2)):
-        loaded = mlflow.sklearn.load_model(f"models:/{MODEL}@{alias}")
-        expected = next(r for r in trained["runs"].values() if int(r["version"]) == version)
-        assert loaded.predict(trained["X_test"]).tolist() == expected["predictions"]
-
-
-def test_prod_server_registers_versions_and_loses_nothing_on_sigkill(services, client_env, monkeypatch) -> None:
-    import mlflow
+def test_prod_server_registers_versions_and_loses_nothing_on_sigkill(services) -> None:
+    import requests
 
     root, pg, s3 = services
     server = Server(root / "server", pg, s3).start()
+    state = root / "state.json"
     try:
         # The rendered settings are the ones under test: TLS to PostgreSQL, basic auth, proxied artifacts.
         assert "sslmode=require" in server.env["MLFLOW_BACKEND_STORE_URI"]
         assert pg.password not in " ".join(server.argv)
         assert ["--app-name", "basic-auth"] == server.argv[-2:]
 
-        mlflow.set_tracking_uri(server.url)
-        trained = train_and_register(mlflow, root)
-        client = mlflow.MlflowClient()
-        client.set_registered_model_alias(MODEL, "champion", "1")
-        client.set_registered_model_alias(MODEL, "challenger", "2")
-        assert_everything_is_there(mlflow, trained, root / "before")
+        run_client(server, "train", str(state), str(root / "train"))
+        run_client(server, "verify", str(state), str(root / "before"))
 
         # Artifacts went through the server into the bucket, under the rendered destination; none on local disk.
         keys = [o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET, Prefix="mlflow/").get("Contents", [])]
         assert any(k.endswith("reports/report-1.0.txt") for k in keys) and any(k.endswith("MLmodel") for k in keys)
         # Anonymous clients are refused; metrics answer to an authenticated scraper.
-        import requests
-
         assert requests.get(f"{server.url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10).status_code == 401
         metrics = requests.get(f"{server.url}/metrics", auth=("admin", ADMIN_PASSWORD), timeout=10)
         assert metrics.status_code == 200 and "mlflow_http_request_total" in metrics.text
 
-        # A writer logs as fast as the server acknowledges; the server dies under it.
-        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "0")
-        monkeypatch.setenv("MLFLOW_HTTP_REQUEST_TIMEOUT", "5")
-        with mlflow.start_run(run_name="interrupted") as run:
-            interrupted = run.info.run_id
+        # A writer logs as fast as the server acknowledges (no client retries); the server dies under it.
+        interrupted = json.loads(state.read_text())["interrupted"]
+        writer = client(server, "write", interrupted,
+                        env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
         acknowledged: list[int] = []
-        failure: list[BaseException] = []
-        enough = threading.Event()
-
-        def writer() -> None:
-            try:
-                step = 0
-                while True:
-                    client.log_metric(interrupted, "loss", 1.0 / (step + 1), step=step)
-                    acknowledged.append(step)
-                    if step % 5 == 0:
-                        client.log_text(interrupted, f"step {step}\n" * 1000, f"steps/{step}.txt")
-                    step += 1
-                    if step >= 25:
-                        enough.set()
-            except BaseException as exc:  # noqa: BLE001 - the failure is the point
-                failure.append(exc)
-                enough.set()
-
-        thread = threading.Thread(target=writer, daemon=True)
-        thread.start()
-        assert enough.wait(60)
+        assert writer.stdout is not None
+        for line in writer.stdout:
+            if line.startswith("ack "):
+                acknowledged.append(int(line.split()[1]))
+            if len(acknowledged) >= 25 or not line.startswith("ack "):
+                break
         server.crash()
-        thread.join(30)
-        assert failure, "the writer should have seen the server die"
+        rest, err = writer.communicate(timeout=60)
+        assert writer.returncode == 3 and "failed" in rest, f"the writer should have seen the server die: {err[-2000:]}"
+        acknowledged += [int(x.split()[1]) for x in rest.splitlines() if x.startswith("ack ")]
 
-        monkeypatch.delenv("MLFLOW_HTTP_REQUEST_MAX_RETRIES")
-        monkeypatch.delenv("MLFLOW_HTTP_REQUEST_TIMEOUT")
-        server.start()
-        assert_everything_is_there(mlflow, trained, root / "after")
-        history = client.get_metric_history(interrupted, "loss")
-        assert {m.step for m in history} >= set(acknowledged)
+        server.start()  # the init container's schema upgrade first, then the server, as on a pod restart
+        run_client(server, "verify", str(state), str(root / "after"))
+        history = requests.get(f"{server.url}/api/2.0/mlflow/metrics/get-history",
+                               params={"run_id": interrupted, "metric_key": "loss", "max_results": 10000},
+                               auth=("admin", ADMIN_PASSWORD), timeout=30).json().get("metrics", [])
+        assert {m["step"] for m in history} >= set(acknowledged) and len(acknowledged) >= 25
     finally:
         if server.process is not None and server.process.poll() is None:
             kill_group(server.process)
