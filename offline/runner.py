@@ -92,6 +92,9 @@ def run(stack: str, overrides: dict[str, Any] | None = None, stack_file: Path | 
     asyncio.set_event_loop(loop)
     try:
         runtime_config.set_all_config(config, secret_keys)
+        # set_mocks keeps a root Stack left by an earlier mocked run in this thread; without a reset, this run's
+        # top-level components would be parented to that other stack.
+        settings.ROOT.set(None)
         mocks = PreviewMocks(region=region, project=config.get("gcp:project"))
         monitor = RecordingMonitor(mocks)
         pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
