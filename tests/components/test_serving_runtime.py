@@ -185,6 +185,8 @@ def test_metrics_endpoint_has_what_scaling_and_monitoring_use(served) -> None:
     _, text = _get(f"http://127.0.0.1:{served['ports']['metrics']}/metrics")
     types = dict(re.findall(r"^# TYPE (\S+) (\S+)$", text.decode(), re.M))
     assert {name: types.get(name) for name in METRICS_FOR_MONITORING} == METRICS_FOR_MONITORING
+    # MLServer's own `version` label is the URL's version, not the served one: rules must use the pod labels.
+    assert 'model_infer_request_success_total{model="iris",version="None"}' in text.decode()
     args = _endpoint_args()
     info = build_objects("iris", args).versions[0]
     for metric in (ScalingMetric.CONCURRENCY, ScalingMetric.QUEUE_DEPTH):
