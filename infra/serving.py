@@ -172,4 +172,6 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> Optional[Servi
             gpu_count=endpoint.gpu_count, gpu_pool=e.gpu_pool, route_name=endpoint.route_name,
             path_prefix=endpoint.path_prefix, versions=endpoint.versions,
         ))
+    # What a client needs: where each model answers (behind the Gateway's address and hostname).
+    pulumi.export("serving_endpoints", {e.name: f"{e.path_prefix}/infer" for e in out.endpoints})
     return out
