@@ -146,12 +146,14 @@ class ModelEndpointArgs:
     """Namespace of that Gateway. Default ``envoy-gateway-system``."""
     hostnames: list[str] = field(default_factory=list)
     """Hostnames the route answers; empty: the Gateway's. Default none."""
+    interceptor_namespace: str = "ml-serving"
+    """Namespace of the HTTP add-on (the platform's serving namespace). Default ``ml-serving``."""
     interceptor_service: str = INTERCEPTOR_PROXY_SERVICE
     """HTTP add-on interceptor proxy Service (in ``namespace``). Default ``keda-add-ons-http-interceptor-proxy``."""
     interceptor_port: int = INTERCEPTOR_PROXY_PORT
     """Port of the interceptor proxy. Default 8080."""
-    external_scaler_address: str = f"{EXTERNAL_SCALER_SERVICE}.ml-serving:{EXTERNAL_SCALER_PORT}"
-    """HTTP add-on external scaler ``host:port``. Default ``keda-add-ons-http-external-scaler.ml-serving:9090``."""
+    external_scaler_address: Optional[str] = None
+    """HTTP add-on external scaler ``host:port``. Default ``keda-add-ons-http-external-scaler.<interceptor_namespace>:9090``."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
     """Prometheus the scaling queries run on. Default ``http://kube-prometheus-stack-prometheus.monitoring:9090``."""
     labels: dict[str, str] = field(default_factory=dict)
@@ -202,7 +204,15 @@ class ModelEndpointArgs:
             p.check(bool(self.jwt_issuer), "jwt_issuer", "is required with auth jwt", self.jwt_issuer)
             p.check(bool(self.jwt_jwks_uri) and str(self.jwt_jwks_uri).startswith("https://"), "jwt_jwks_uri",
                     "is required with auth jwt and must be https://", self.jwt_jwks_uri)
+        if self.scale_to_zero():
+            p.check(self.namespace == self.interceptor_namespace, "namespace",
+                    f"must be the interceptor's namespace ({self.interceptor_namespace!r}) for an endpoint that "
+                    "scales to zero (the route reaches the interceptor only in its own namespace)", self.namespace)
         p.check(self.rate_limit_requests >= 1, "rate_limit_requests", "must be >= 1 (every route is rate limited)", self.rate_limit_requests)
+
+    def scaler_address(self) -> str:
+        """The external scaler ``host:port`` for ``external-push`` triggers."""
+        return self.external_scaler_address or f"{EXTERNAL_SCALER_SERVICE}.{self.interceptor_namespace}:{EXTERNAL_SCALER_PORT}"
 
     def scale_to_zero(self) -> bool:
         """Whether versions scale to zero (through the interceptor)."""

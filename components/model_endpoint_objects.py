@@ -176,11 +176,13 @@ def interceptor_route(args: "ModelEndpointArgs", info: VersionInfo) -> dict[str,
         "metadata": _meta(info.inference_service, args.namespace, info.labels),
         "spec": {
             "target": {"service": info.service, "port": 80},
-            "rules": [{"headers": [{"name": BACKEND_HEADER, "value": backend_id(args, info)}]}],
+            # Any host (the Gateway already matched it); the header the route set names the version.
+            "rules": [{"hosts": ["*"], "headers": [{"name": BACKEND_HEADER, "value": backend_id(args, info)}]}],
             "scalingMetric": {"concurrency": {"targetValue": args.scaling_target}},
             "timeouts": {
                 "readiness": f"{args.model_load_timeout_seconds}s",
                 "request": f"{args.model_load_timeout_seconds + args.request_timeout_seconds}s",
+                "responseHeader": f"{args.request_timeout_seconds}s",
             },
         },
     }
@@ -216,7 +218,7 @@ def scaled_object(args: "ModelEndpointArgs", info: VersionInfo) -> dict[str, Any
     }
     if info.scale_to_zero:
         spec["triggers"] = [{"type": "external-push", "metadata": {
-            "scalerAddress": args.external_scaler_address, "interceptorRoute": info.inference_service,
+            "scalerAddress": args.scaler_address(), "interceptorRoute": info.inference_service,
         }}]
     else:
         spec["triggers"] = [{"type": "prometheus", "metricType": "AverageValue", "metadata": {

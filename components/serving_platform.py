@@ -162,7 +162,7 @@ def cert_manager_values(args: ServingPlatformArgs) -> dict[str, Any]:
 def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
     """The ClusterServingRuntime spec: MLServer with its MLflow runtime, protocol v2, locked down."""
     return {
-        "supportedModelFormats": [{"name": "mlflow", "version": "1", "autoSelect": True, "priority": 1}],
+        "supportedModelFormats": [{"name": "mlflow", "autoSelect": True, "priority": 1}],
         "protocolVersions": ["v2"],
         "multiModel": False,
         "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(MLSERVER_METRICS_PORT),

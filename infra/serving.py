@@ -17,8 +17,6 @@ from components.common import GpuSharing, Problems
 from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, ModelVersion
 from components.model_endpoint_objects import VersionInfo
 from components.serving_platform import (
-    EXTERNAL_SCALER_PORT,
-    EXTERNAL_SCALER_SERVICE,
     MLSERVER_METRICS_PORT,
     MLSERVER_RUNTIME,
     ServingPlatform,
@@ -117,7 +115,7 @@ def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root:
         rate_limit_requests=e.rate_limit.requests,
         rate_limit_unit=e.rate_limit.unit,
         hostnames=list(e.hostnames),
-        external_scaler_address=f"{EXTERNAL_SCALER_SERVICE}.{p.namespace}:{EXTERNAL_SCALER_PORT}",
+        interceptor_namespace=p.namespace,
         prometheus_address=p.prometheus_address,
         labels={"environment": cfg.environment.value},
     )

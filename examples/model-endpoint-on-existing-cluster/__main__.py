@@ -37,7 +37,7 @@ fraud = ModelEndpoint(
         api_key_secret="fraud-api-keys",
         rate_limit_requests=20,
         namespace=platform.serving_namespace,
-        external_scaler_address=platform.external_scaler_address,
+        interceptor_namespace=platform.serving_namespace,
     ),
     opts=pulumi.ResourceOptions(provider=provider, depends_on=platform.dependencies),
 )

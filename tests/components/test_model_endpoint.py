@@ -249,6 +249,15 @@ def test_every_problem_is_reported_at_once() -> None:
     ]
 
 
+def test_a_scale_to_zero_endpoint_must_share_the_interceptors_namespace() -> None:
+    assert problems_of(make(min_replicas=0, namespace="team-a")) == [
+        "iris.namespace: must be the interceptor's namespace ('ml-serving') for an endpoint that scales to zero "
+        "(the route reaches the interceptor only in its own namespace), got 'team-a'"
+    ]
+    so = kind(objects(make(min_replicas=0, namespace="team-a", interceptor_namespace="team-a")), "ScaledObject")[0]
+    assert so["spec"]["triggers"][0]["metadata"]["scalerAddress"] == "keda-add-ons-http-external-scaler.team-a:9090"
+
+
 def test_versions_are_named_uniquely() -> None:
     v = ModelVersion(name="v1", storage_uri="s3://b/1", weight=50)
     assert problems_of(make(versions=[v, dataclasses.replace(v)])) == [
