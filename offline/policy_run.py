@@ -101,7 +101,8 @@ def _struct(value: Mapping[str, Any]) -> Any:
 
 def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) -> dict[str, tuple[Optional[int], dict[str, Any]]]:
     """The CLI's reading of a ``--policy-pack-config`` file: per policy, (enforcement level, properties with the
-    schema's defaults filled in), validated against each policy's config schema."""
+    schema's defaults filled in), validated against each policy's config schema. A policy the file does not
+    mention keeps the level the pack declares for it (the analyzer would otherwise read proto's 0, advisory)."""
     import jsonschema
     from google.protobuf import json_format
 
@@ -115,12 +116,12 @@ def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) ->
         schema = json_format.MessageToDict(info.configSchema, preserving_proto_field_name=True)
         props_schema = schema.get("properties") or {}
         entry = document.get(name, all_level)
-        level: Optional[str] = None
+        level: Optional[str] = LEVEL_NAMES.get(info.enforcementLevel)
         props: dict[str, Any] = {k: v["default"] for k, v in props_schema.items() if "default" in v}
         if isinstance(entry, str):
             level = entry
         elif isinstance(entry, Mapping):
-            level = entry.get("enforcementLevel", all_level if isinstance(all_level, str) else None)
+            level = entry.get("enforcementLevel", all_level if isinstance(all_level, str) else level)
             props.update({k: v for k, v in entry.items() if k != "enforcementLevel"})
         elif entry is not None:
             raise PolicyConfigError(f"{name}: must be an enforcement level or an object, got {entry!r}")

@@ -143,7 +143,8 @@ class Rule:
 
 
 def plain(value: Any) -> Any:
-    """Unwrap pulumi_policy's property proxies into plain dicts and lists; unknowns become ``"[unknown]"``."""
+    """Unwrap pulumi_policy's property proxies into plain dicts and lists; unknowns become ``"[unknown]"`` and
+    whole numbers become ints again."""
     from pulumi_policy import proxy
 
     if isinstance(value, proxy._DictProxy):  # noqa: SLF001 - the proxy's documented escape hatch is "__target"
@@ -156,6 +157,8 @@ def plain(value: Any) -> Any:
         return [plain(v) for v in value]
     if proxy._is_unknown(value):  # noqa: SLF001
         return UNKNOWN
+    if isinstance(value, float) and value.is_integer():
+        return int(value)  # protobuf Structs carry every number as a double; 2.0 replicas is 2
     return value
 
 
@@ -174,7 +177,7 @@ def to_policy(rule: Rule) -> Any:
                     r.parent.urn if r.parent is not None else "", tuple(d.urn for d in r.dependencies))
                 for r in args.resources
             ]
-            for message, urn in rule.run(resources, args.get_config(), facts_from_environment()):
+            for message, urn in rule.run(resources, plain(args.get_config() or {}), facts_from_environment()):
                 report(message, urn)
 
         return pp.StackValidationPolicy(name=rule.name, description=rule.description, validate=validate_stack,
@@ -183,7 +186,7 @@ def to_policy(rule: Rule) -> Any:
     def validate_resource(args: Any, report: Callable[..., None]) -> None:
         res = Res(args.resource_type, args.name, args.urn, plain(args.props), bool(args.opts.protect),
                   args.opts.parent or "")
-        for message, urn in rule.run(res, args.get_config(), facts_from_environment()):
+        for message, urn in rule.run(res, plain(args.get_config() or {}), facts_from_environment()):
             report(message, urn)
 
     return pp.ResourceValidationPolicy(name=rule.name, description=rule.description, validate=validate_resource,
