@@ -325,4 +325,36 @@ CONTAINER_SECURITY = Rule(
     check=check_security,
 )
 
-RULES = [CONTAINER_RESOURCES, GPU_SCHEDULING, IMAGE_PINNED, CONTAINER_SECURITY]
+# --- helm-chart-pinned ----------------------------------------------------------------------------------------
+
+HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
+
+
+def check_chart(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[str]:
+    """CrossGuard cannot see the objects a Helm release renders (the provider renders them at apply time); what it
+    can see is the chart and its version, and an unpinned chart makes every other check moot."""
+    if res.type != HELM_RELEASE:
+        return
+    chart = str(res.props.get("chart") or "")
+    if matches_any([chart, res.name], cfg["exceptions"]):
+        return
+    version = res.props.get("version")
+    if version == UNKNOWN or (chart.startswith(("./", "/", "oci://")) and "@" in chart):
+        return
+    if not version or str(version).strip() in ("*", "latest") or any(c in str(version) for c in "^~><*x"):
+        yield (f"{res.label}: chart {chart!r} is not pinned to an exact version (got {version!r}); an upgrade of the "
+               f"chart would change what runs without a change in this program")
+
+
+HELM_CHART_PINNED = Rule(
+    name="helm-chart-pinned",
+    description="Every Helm release pins its chart to an exact version (CrossGuard cannot see inside a release; the "
+                "offline schema checks of rendered values cover what is inside).",
+    enforcement_level=MANDATORY,
+    config_schema={
+        "exceptions": schema("array", [], "Chart or release names (shell globs) allowed to float.", items={"type": "string"}),
+    },
+    check=check_chart,
+)
+
+RULES = [CONTAINER_RESOURCES, GPU_SCHEDULING, IMAGE_PINNED, CONTAINER_SECURITY, HELM_CHART_PINNED]

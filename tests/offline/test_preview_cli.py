@@ -78,7 +78,7 @@ def test_unknown_stack_exits_2() -> None:
 def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Path) -> None:
     proc = preview("prod", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert "Policies: ml-platform 0.1.0, 13 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
+    assert "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
     assert ("Cost (USD per month): idle $1,505.81 · full scale $5,612.81 · budget $7,000.00 (within, 80% of it)"
             in proc.stdout)
     assert "  inference-nodegroup                   $900.76    $3,603.04  1..4 x g5.2xlarge on-demand" in proc.stdout

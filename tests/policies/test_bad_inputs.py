@@ -141,6 +141,8 @@ CASES = [
     Case("scaledjob-latest", "image-pinned",
          [k8s("ScaledJob", "sj36", {"jobTargetRef": {"template": {"spec": pod_spec(container(image="ghcr.io/acme/batch:latest"))}}},
               group="keda.sh/v1alpha1")], "moving tag 'latest'"),
+    Case("helm-floating-chart", "helm-chart-pinned",
+         [res("kubernetes:helm.sh/v3:Release", "h38", {"chart": "keda", "version": "2.x"})], "is not pinned"),
     Case("job-no-security-context", "container-security",
          [k8s("Job", "j37", {"template": {"spec": _no_security()}}, group="batch/v1")], "allows privilege escalation"),
 ]

@@ -230,3 +230,34 @@ def test_security_config_override_adds_an_exception() -> None:
     pod = pod_spec(container(security={"privileged": True, "allowPrivilegeEscalation": False}))
     assert violations(CONTAINER_SECURITY, deployment("node-tuner", pod=pod))
     assert violations(CONTAINER_SECURITY, deployment("node-tuner", pod=pod), {"exceptions": ["node-tuner"]}) == []
+
+
+# --- helm-chart-pinned ----------------------------------------------------------------------------------------
+
+from policies.rules.workloads import HELM_CHART_PINNED  # noqa: E402
+from tests.policies.builders import res  # noqa: E402
+
+
+def release(version=None, chart="kube-prometheus-stack"):
+    props = {"chart": chart, "name": "monitoring", "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"}}
+    if version is not None:
+        props["version"] = version
+    return res("kubernetes:helm.sh/v3:Release", "monitoring", props)
+
+
+def test_helm_chart_pinned() -> None:
+    assert violations(HELM_CHART_PINNED, release("77.0.1")) == []
+
+
+def test_helm_chart_floating_or_missing_version() -> None:
+    assert violations(HELM_CHART_PINNED, release("^77.0.0")) == [
+        "[mandatory] helm-chart-pinned: kubernetes:helm.sh/v3:Release monitoring: chart 'kube-prometheus-stack' is not "
+        "pinned to an exact version (got '^77.0.0'); an upgrade of the chart would change what runs without a change "
+        "in this program"
+    ]
+    (message,) = violations(HELM_CHART_PINNED, release())
+    assert "(got None)" in message
+
+
+def test_helm_chart_config_override() -> None:
+    assert violations(HELM_CHART_PINNED, release(), {"exceptions": ["kube-prometheus-*"]}) == []
