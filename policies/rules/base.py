@@ -196,6 +196,11 @@ def to_policy(rule: Rule) -> Any:
 # --- small helpers the rules share ---------------------------------------------------------------------------
 
 
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` if it is a mapping, else an empty one (absent and unknown properties read as empty)."""
+    return value if isinstance(value, Mapping) else {}
+
+
 def known(value: Any) -> bool:
     return value is not None and value != UNKNOWN
 

@@ -13,6 +13,7 @@ import json
 from typing import Any, Iterator, Mapping, Optional
 
 from .base import MANDATORY, UNKNOWN, Facts, Res, Rule, schema
+from .base import mapping as _dict
 
 S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 S3_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
@@ -36,10 +37,6 @@ STATEFUL_TYPES = [
     "kubernetes:postgresql.cnpg.io/v1:Cluster",
 ]
 """Resources whose deletion loses data. KMS keys are left out: AWS waits 7 to 30 days before deleting one."""
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 # --- bucket-security ------------------------------------------------------------------------------------------

@@ -10,15 +10,12 @@ from __future__ import annotations
 from typing import Any, Iterator, Mapping, Optional
 
 from .base import MANDATORY, Facts, Res, Rule, kubernetes_group_kind, matches_any, schema
+from .base import mapping as _dict
 
 GATEWAY_LABELS = ("gateway.envoyproxy.io/owning-gateway-name", "gateway.networking.k8s.io/gateway-name")
 """Labels that mark a Service as a Gateway's own data-plane Service."""
 AUTH_FIELDS = ("jwt", "oidc", "apiKeyAuth", "basicAuth", "extAuth")
 """SecurityPolicy fields that authenticate a request (``authorization`` alone does not say who is calling)."""
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 # --- no-public-load-balancer ------------------------------------------------------------------------------------

@@ -12,14 +12,11 @@ from typing import Any, Iterator, Mapping, Optional
 from cost.prices import PriceTable
 
 from .base import ADVISORY, MANDATORY, UNKNOWN, Facts, Res, Rule, schema
+from .base import mapping as _dict
 
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
 ZONES_PER_REGION = 3
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def instance_type(res: Res) -> Optional[str]:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Iterator, Mapping, Optional
 
 from .base import MANDATORY, UNKNOWN, Facts, Res, Rule, known, kubernetes_group_kind, matches_any, schema
+from .base import mapping as _dict
 
 GPU_RESOURCE = "nvidia.com/gpu"
 GPU_TAINT_KEY = "nvidia.com/gpu"
@@ -42,10 +43,6 @@ class Pod:
     """Where the pod spec sits in the resource (``spec.template.spec``)."""
     spec: Mapping[str, Any]
     containers: tuple[Container, ...]
-
-
-def _dict(value: Any) -> Mapping[str, Any]:
-    return value if isinstance(value, Mapping) else {}
 
 
 def _containers(spec: Mapping[str, Any], extra: tuple[Container, ...] = ()) -> tuple[Container, ...]:
