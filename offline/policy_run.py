@@ -101,8 +101,11 @@ def _struct(value: Mapping[str, Any]) -> Any:
 
 def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) -> dict[str, tuple[Optional[int], dict[str, Any]]]:
     """The CLI's reading of a ``--policy-pack-config`` file: per policy, (enforcement level, properties with the
-    schema's defaults filled in), validated against each policy's config schema. A policy the file does not
-    mention keeps the level the pack declares for it (the analyzer would otherwise read proto's 0, advisory)."""
+    schema's defaults filled in), validated against each policy's config schema; ``all`` sets every level first.
+    A policy the file does not mention keeps the level the pack declares for it (the analyzer would otherwise
+    read proto's 0, advisory). Stricter than the CLI on purpose: a policy name or key the pack does not have is
+    an error here, where the CLI would pass it on and the pack would ignore it, so a misspelling cannot quietly
+    switch a check back to its default."""
     import jsonschema
     from google.protobuf import json_format
 

@@ -195,3 +195,9 @@ def test_protect_not_required_outside_prod_or_for_stateless_types() -> None:
 
 def test_protect_config_override_adds_an_environment() -> None:
     assert violations(STATEFUL_PROTECT, rds(), {"environments": ["dev", "prod"]}, facts=DEV)
+
+
+def test_protect_without_a_known_environment_is_not_judged() -> None:
+    from policies.rules.base import Facts
+
+    assert violations(STATEFUL_PROTECT, rds(), facts=Facts()) == []
