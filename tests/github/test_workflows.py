@@ -50,10 +50,19 @@ def test_workflows_match_githubs_schema() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_dependabot_config_matches_its_schema() -> None:
+    proc = subprocess.run(
+        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(ROOT / ".github" / "dependabot.yml")],
+        capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
 def test_zizmor_finds_nothing() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")}
     proc = subprocess.run(
-        [str(BIN / "zizmor"), "--offline", "--no-progress", "--color", "never", "--format", "plain", str(WORKFLOWS)],
+        [str(BIN / "zizmor"), "--offline", "--no-progress", "--color", "never", "--format", "plain",
+         "--config", str(ROOT / ".github" / "zizmor.yml"), str(ROOT / ".github")],
         capture_output=True, text=True, env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -84,7 +93,7 @@ def test_deploy_runs_dev_then_staging_then_prod_each_with_its_own_settings() -> 
     assert "needs" not in jobs["dev"] and jobs["staging"]["needs"] == ["dev"] and jobs["prod"]["needs"] == ["staging"]
     for stack, job in jobs.items():
         cfg = stack_config(stack)
-        assert job["uses"] == "$/.github/workflows/pulumi-up.yml"
+        assert job["uses"] == "./.github/workflows/pulumi-up.yml"
         assert job["with"] == {"stack": stack, "cloud": cfg["ml-platform:cloud"], "region": cfg["aws:region"],
                                "environment": cfg["ml-platform:environment"]}
     assert load("deploy.yml")["on"] == {"push": {"branches": ["main"]}}
@@ -114,7 +123,7 @@ def test_every_action_is_pinned_to_a_full_commit_with_its_version() -> None:
     for path in FILES:
         for line in path.read_text().splitlines():
             m = re.search(r"uses: (\S+)", line)
-            if not m or m.group(1).startswith("$/"):
+            if not m or m.group(1).startswith("./"):
                 continue
             assert re.fullmatch(r"[\w.-]+/[\w.-]+@[0-9a-f]{40}", m.group(1)), f"{path.name}: {line.strip()}"
             assert re.search(r" # v\d+\.\d+\.\d+$", line), f"{path.name}: no version comment: {line.strip()}"
