@@ -7,9 +7,9 @@ inside a list), so the report can stop after any block when it must fit a commen
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Any, Callable, Iterator
 
-from .markdown import cell, change, code, delta, fenced, money, to_yaml, unified
+from .markdown import cell, change, code, delta, details, fenced, money, to_yaml, unified
 from .plandiff import (
     CREATE,
     DELETE,
@@ -68,29 +68,27 @@ def _object_label(obj: dict[str, Any], fallback: str) -> str:
     return f"{obj.get('kind')} {ns + '/' if ns else ''}{meta.get('name', fallback)}"
 
 
+def _sides(
+    changes: list[ResourceChange], keep: Callable[[dict[str, Any]], bool], view: Callable[[dict[str, Any]], Any]
+) -> Iterator[tuple[ResourceChange, Any, Any]]:
+    """The changes ``keep`` selects, each with ``view`` of its base and head (None where it does not exist)."""
+    for ch in changes:
+        if keep(ch.current):
+            yield ch, view(ch.base) if ch.base else None, view(ch.head) if ch.head else None
+
+
 def manifest_blocks(changes: list[ResourceChange], max_lines: int) -> list[str]:
     blocks = []
-    for ch in changes:
-        if not is_k8s_object(ch.current):
-            continue
-        old = k8s_manifest(ch.base) if ch.base else None
-        new = k8s_manifest(ch.head) if ch.head else None
+    for ch, old, new in _sides(changes, is_k8s_object, k8s_manifest):
         label = _object_label(new or old or {}, ch.name)
         lines = unified(to_yaml(old), to_yaml(new), label.replace(" ", "/"))
-        blocks.append(
-            f"<details><summary><b>{ch.op}</b> <code>{html.escape(label)}</code></summary>\n\n"
-            f"{fenced(lines, 'diff', max_lines)}\n\n</details>"
-        )
+        blocks.append(details(f"<b>{ch.op}</b> <code>{html.escape(label)}</code>", fenced(lines, "diff", max_lines)))
     return _section("Kubernetes manifests", blocks)
 
 
 def helm_blocks(changes: list[ResourceChange], max_lines: int) -> list[str]:
     blocks = []
-    for ch in changes:
-        if not is_helm_release(ch.current):
-            continue
-        old = helm_view(ch.base) if ch.base else None
-        new = helm_view(ch.head) if ch.head else None
+    for ch, old, new in _sides(changes, is_helm_release, helm_view):
         rel = new or old
         assert rel is not None
         line = f"- {VERB[ch.op]} release {code(rel['name'])} in namespace {code(rel['namespace'])}: chart {code(rel['chart'])}"
@@ -112,10 +110,7 @@ def helm_blocks(changes: list[ResourceChange], max_lines: int) -> list[str]:
             lines = unified(
                 to_yaml(old_values) if old else "", to_yaml(new_values) if new else "", f"{rel['name']}/values.yaml"
             )
-            text += (
-                f"\n\n<details><summary>{summary}</summary>\n\n"
-                f"{fenced(lines, 'diff', max_lines)}\n\n</details>"
-            )
+            text += "\n\n" + details(summary, fenced(lines, "diff", max_lines))
         blocks.append(text)
     return _section("Helm releases", blocks)
 
@@ -145,10 +140,7 @@ def policy_blocks(p: PolicyDiff | None) -> list[str]:
             f"- {cell(v.get('level', ''))} {code(v.get('policy', ''))} on {code(v.get('name', ''))}: {cell(v.get('message', ''))}"
             for v in p.remaining
         )
-        text += (
-            f"\n\n<details><summary>{n} {'violation' if n == 1 else 'violations'} unchanged from the base</summary>"
-            f"\n\n{items}\n\n</details>"
-        )
+        text += "\n\n" + details(f"{n} {'violation' if n == 1 else 'violations'} unchanged from the base", items)
     elif not rows:
         text += "\n\nNo violations."
     return [text]

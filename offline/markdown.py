@@ -78,6 +78,11 @@ def fenced(lines: list[str], lang: str, max_lines: int) -> str:
     return text
 
 
+def details(summary_html: str, body: str) -> str:
+    """A collapsed block; ``summary_html`` must already be escaped."""
+    return f"<details><summary>{summary_html}</summary>\n\n{body}\n\n</details>"
+
+
 def money(amount: float, currency: str) -> str:
     sign = "-" if amount < 0 else ""
     return f"{sign}${abs(amount):,.2f}" if currency == "USD" else f"{sign}{abs(amount):,.2f} {currency}"

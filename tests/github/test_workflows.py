@@ -218,6 +218,8 @@ def test_comment_script_rejects_untrusted_numbers_names_and_stale_heads(comment_
     proc, writes = comment_env({"pr-number": "42; rm -rf /", "dev.md": "x"})
     assert proc.returncode == 1 and writes == []
     assert "::error::the artifacts hold no valid pull request number" in proc.stdout
+    proc, writes = comment_env({})
+    assert proc.returncode == 0 and writes == [] and "nothing to post" in proc.stdout
     proc, writes = comment_env({"pr-number": "42", "dev.md": "x"}, pr_head="def")
     assert proc.returncode == 0 and writes == []
     proc, writes = comment_env({"pr-number": "42", "Bad$(id).md": "x", "prod.md": "no marker"})
