@@ -15,9 +15,9 @@ if _ROOT not in sys.path:
 import pulumi  # noqa: E402
 
 from infra import program  # noqa: E402
-from infra.config import ConfigError, load  # noqa: E402
+from infra.config import ConfigError  # noqa: E402
 
 try:
-    program.run(load())
+    program.run(program.load())
 except ConfigError as exc:
     raise pulumi.RunError(str(exc)) from None

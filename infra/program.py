@@ -12,18 +12,35 @@ import pulumi
 from components.common import ArgsError, Problems
 
 from . import cluster, mlflow, observability, serving
-from .config import ConfigError, StackConfig
+from .config import ConfigError, StackConfig, parse_partial, read_raw
 
 
-def validate(cfg: StackConfig) -> None:
-    """Raise :class:`ConfigError` with every semantic problem the components find in this configuration."""
+def problems_of(cfg: StackConfig) -> list[str]:
+    """Every semantic problem the components find in this configuration."""
     problems = Problems()
     cluster.validate(cfg, problems)
     mlflow.validate(cfg, problems)
     serving.validate(cfg, problems)
     observability.validate(cfg, problems)
-    if problems.items:
-        raise ConfigError(cfg.stack, problems.items)
+    return problems.items
+
+
+def validate(cfg: StackConfig) -> None:
+    """Raise :class:`ConfigError` with every semantic problem the components find in this configuration."""
+    problems = problems_of(cfg)
+    if problems:
+        raise ConfigError(cfg.stack, problems)
+
+
+def load() -> StackConfig:
+    """The running stack's configuration, or :class:`ConfigError` with every shape and semantic problem at once."""
+    stack, raw = read_raw()
+    cfg, problems = parse_partial(stack, raw)
+    if cfg is not None:
+        problems = problems + problems_of(cfg)
+    if problems or cfg is None:
+        raise ConfigError(stack, problems)
+    return cfg
 
 
 def run(cfg: StackConfig) -> None:

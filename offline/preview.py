@@ -19,12 +19,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("stack", help=f"stack name ({', '.join(runner.stack_names())})")
     parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
     args = parser.parse_args(argv)
 
-    if args.stack not in runner.stack_names():
+    if args.stack_file is None and args.stack not in runner.stack_names():
         print(f"error: no stack {args.stack!r}; stacks: {', '.join(runner.stack_names())}", file=sys.stderr)
         return 2
-    result = runner.run(args.stack)
+    if args.stack_file is not None and not args.stack_file.exists():
+        print(f"error: no stack file {args.stack_file}", file=sys.stderr)
+        return 2
+    result = runner.run(args.stack, stack_file=args.stack_file)
     if result.error:
         print(f"error: {result.error}", file=sys.stderr)
         return 1

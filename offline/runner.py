@@ -28,14 +28,17 @@ def stack_names() -> list[str]:
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in STACKS.glob("Pulumi.*.yaml"))
 
 
-def read_stack_file(stack: str, overrides: dict[str, Any] | None = None) -> tuple[dict[str, str], list[str]]:
+def read_stack_file(
+    stack: str, overrides: dict[str, Any] | None = None, stack_file: Path | None = None
+) -> tuple[dict[str, str], list[str]]:
     """The stack's config as the CLI passes it (strings; JSON for structures) and the list of secret keys.
 
-    ``overrides`` replaces or adds keys (``{"ml-platform:gpu_pools": {...}}``); tests use it to vary a stack.
+    ``overrides`` replaces or adds keys (``{"ml-platform:gpu_pools": {...}}``, a None value removes the key);
+    tests use it to vary a stack. ``stack_file`` reads another file than ``stacks/Pulumi.<stack>.yaml``.
     """
-    path = STACKS / f"Pulumi.{stack}.yaml"
+    path = stack_file or STACKS / f"Pulumi.{stack}.yaml"
     if not path.exists():
-        raise FileNotFoundError(f"no stack file {path.relative_to(ROOT)} (stacks: {', '.join(stack_names())})")
+        raise FileNotFoundError(f"no stack file {path} (stacks: {', '.join(stack_names())})")
     doc = yaml.safe_load(path.read_text()) or {}
     raw: dict[str, Any] = dict(doc.get("config") or {})
     raw.update(overrides or {})
@@ -71,7 +74,7 @@ class RunResult:
     """The configuration error the program stopped with, if any."""
 
 
-def run(stack: str, overrides: dict[str, Any] | None = None) -> RunResult:
+def run(stack: str, overrides: dict[str, Any] | None = None, stack_file: Path | None = None) -> RunResult:
     """Run ``infra/__main__.py`` for ``stack`` under mocks. Installs fresh mocks and a fresh event loop."""
     import asyncio
 
@@ -81,17 +84,15 @@ def run(stack: str, overrides: dict[str, Any] | None = None) -> RunResult:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from .mocks import PreviewMocks, RecordingMonitor, engine_form
+    from .mocks import PreviewMocks, engine_form, install
 
-    config, secret_keys = read_stack_file(stack, overrides)
+    config, secret_keys = read_stack_file(stack, overrides, stack_file)
     region = config.get("aws:region") or config.get("gcp:region")
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     try:
         runtime_config.set_all_config(config, secret_keys)
-        mocks = PreviewMocks(region=region, project=config.get("gcp:project"))
-        monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        monitor = install(PreviewMocks(region=region, project=config.get("gcp:project")), stack, PROJECT)
         error: str | None = None
         env_before = os.environ.get("PULUMI_CONFIG")
         os.environ.pop("PULUMI_CONFIG", None)

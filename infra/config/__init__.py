@@ -35,6 +35,8 @@ __all__ = [
     "SystemNodes",
     "load",
     "parse",
+    "parse_partial",
+    "read_raw",
 ]
 
 
@@ -121,8 +123,7 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def parse(stack: str, raw: Mapping[str, Any]) -> StackConfig:
-    """Validate a stack's raw config (``{"ml-platform:cluster": ..., "aws:region": ...}``) into a model."""
+def _document(stack: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     doc: dict[str, Any] = {"stack": stack}
     problems: list[str] = []
     known = set(StackConfig.model_fields) - {"stack", "region", "project"}
@@ -137,21 +138,62 @@ def parse(stack: str, raw: Mapping[str, Any]) -> StackConfig:
             doc["region"] = _decode(value)
         elif key == "gcp:project":
             doc["project"] = _decode(value)
+    return doc, problems
+
+
+def _hint(message: str) -> str:
+    """Point a missing top-level key at the command that sets it."""
+    name = message.split(":", 1)[0]
+    if message.endswith("is required but not set") and name in StackConfig.model_fields:
+        return f"{message} (pulumi config set {PROJECT}:{name} <value>)"
+    return message
+
+
+def parse_partial(stack: str, raw: Mapping[str, Any]) -> tuple[Optional[StackConfig], list[str]]:
+    """Parse what can be parsed: the config with every invalid part left out (or None), and the problems found.
+
+    Leaving out only the invalid parts lets the program still run the components' own checks on the rest, so
+    one run reports shape errors and semantic errors together.
+    """
+    doc, problems = _document(stack, raw)
     try:
-        config = StackConfig.model_validate(doc)
+        return StackConfig.model_validate(doc), problems
     except pydantic.ValidationError as exc:
-        problems.extend(describe(e) for e in exc.errors())
-        raise ConfigError(stack, problems) from None
-    if problems:
+        errors = exc.errors()
+    problems.extend(_hint(describe(e)) for e in errors)
+    pruned = dict(doc)
+    for error in errors:
+        loc = error.get("loc") or ()
+        if not loc or loc[0] in ("stack", "environment", "cloud", "region", "project"):
+            return None, problems
+        if loc[0] == "gpu_pools" and len(loc) > 1 and isinstance(pruned.get("gpu_pools"), dict):
+            pruned["gpu_pools"] = {k: v for k, v in pruned["gpu_pools"].items() if k != loc[1]}
+        else:
+            pruned.pop(loc[0], None)
+    try:
+        return StackConfig.model_validate(pruned), problems
+    except pydantic.ValidationError:
+        return None, problems
+
+
+def parse(stack: str, raw: Mapping[str, Any]) -> StackConfig:
+    """Validate a stack's raw config (``{"ml-platform:cluster": ..., "aws:region": ...}``) into a model."""
+    config, problems = parse_partial(stack, raw)
+    if problems or config is None:
         raise ConfigError(stack, problems)
     return config
 
 
-def load() -> StackConfig:
-    """Read the running program's configuration (under the Pulumi CLI or the offline preview)."""
+def read_raw() -> tuple[str, dict[str, Any]]:
+    """The running program's stack name and raw configuration (under the Pulumi CLI or the offline preview)."""
     import pulumi
     from pulumi.runtime import config as runtime_config
 
     raw = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
-    return parse(pulumi.get_stack(), raw)
+    return pulumi.get_stack(), raw
+
+
+def load() -> StackConfig:
+    """Read and validate the running program's configuration (shape only; see ``infra.program.load``)."""
+    return parse(*read_raw())
