@@ -7,6 +7,7 @@ configuration is wrong). The scripts run under bash as GitHub runs them, with th
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 from pathlib import Path
@@ -50,7 +51,7 @@ def run_job(ws: Path, stack: str) -> dict[str, Any]:
     env = {
         "PATH": "/usr/bin:/bin", "HOME": str(ws), "RUNNER_TEMP": str(temp), "GITHUB_OUTPUT": str(temp / "output"),
         "GITHUB_STEP_SUMMARY": str(temp / "summary"), "STACK": stack, "PR_NUMBER": "42",
-        "BASE_SHA": "b" * 40, "HEAD_SHA": "abcdef0" + "1" * 33,
+        "BASE_REF": "main", "HEAD_SHA": "abcdef0" + "1" * 33,
     }
     job = steps()
     for name in ("Build both plans with the offline preview", "Compare the plans"):
@@ -66,15 +67,16 @@ def test_changed_stack_gets_a_comment_a_full_report_and_the_pr_number(workspace:
     temp = result["temp"]
     assert result["outputs"] == {"base": "0", "head": "0"}
     lines = result["comment"].splitlines()
+    base_plan = json.loads((temp / "plans" / "base" / "dev" / "plan.json").read_text())
     base_commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                                  capture_output=True, text=True, check=True).stdout.strip()
     assert lines[:6] == [
         diff.marker("dev"),
         "### Offline preview of `dev`",
         "",
-        f"Comparing `{base_commit} (bbbbbbb base)` → `abcdef0 merged`.",
+        f"Comparing `main at {base_commit}` → `#42 at abcdef0, merged into main`.",
         "",
-        "Resources: 0 to create, 1 to update, 0 to delete, 45 unchanged.",
+        f"Resources: 0 to create, 1 to update, 0 to delete, {len(base_plan['resources']) - 1} unchanged.",
     ]
     assert "  - `scalingConfig.maxSize`: `2` → `4`" in lines
     assert (temp / "comment" / "pr-number").read_text() == "42\n"
@@ -89,7 +91,7 @@ def test_new_stack_with_a_bad_config_reports_the_error_and_fails_the_job(workspa
     assert result["outputs"] == {"base": "absent", "head": "1"}
     lines = result["comment"].splitlines()
     assert lines[:3] == [diff.marker("broken"), "### Offline preview of `broken`", ""]
-    assert lines[3].startswith("Comparing `") and lines[3].endswith("` → `abcdef0 merged`.")
+    assert lines[3].startswith("Comparing `main at ") and lines[3].endswith("` → `#42 at abcdef0, merged into main`.")
     assert "❌ **The offline preview of the head failed**, so there is nothing to compare." in lines
     assert "  - gpu_pools.a.max_size: must be >= min_size (3), got 1" in lines
     fail = steps()["Fail when the head's preview failed"]
