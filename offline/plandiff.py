@@ -101,7 +101,8 @@ def field_changes(old: Any, new: Any, prefix: str = "") -> list[FieldChange]:
 # --- resources -----------------------------------------------------------------------------------------------
 
 CREATE, UPDATE, DELETE = "create", "update", "delete"
-_OPTIONS = (("protect", "protect"), ("provider", "provider"), ("dependsOn", "dependsOn"))
+_OPTIONS = ("protect", "provider", "dependsOn")
+"""Resource options compared besides the inputs, shown as ``options.<name>``."""
 
 
 @dataclass
@@ -155,8 +156,8 @@ def resource_changes(base: dict[str, Any], head: dict[str, Any]) -> tuple[list[R
             changes.append(ResourceChange(DELETE, urn, current["type"], current["name"], label, b, None))
             continue
         fields = field_changes(b.get("inputs", {}), h.get("inputs", {}))
-        for key, shown in _OPTIONS:
-            fields.extend(field_changes(b.get(key), h.get(key), f"options.{shown}"))
+        for key in _OPTIONS:
+            fields.extend(field_changes(b.get(key), h.get(key), f"options.{key}"))
         if fields:
             changes.append(ResourceChange(UPDATE, urn, current["type"], current["name"], label, b, h, fields))
         else:

@@ -317,3 +317,15 @@ def test_command_refuses_what_it_cannot_compare(tmp_path: Path, capsys) -> None:
     assert diff.main([str(tmp_path / "bad.json"), str(demo)]) == 2
     assert "not an offline-preview plan (format 'ml-platform/plan@1' expected)" in capsys.readouterr().err
     assert diff.main([str(tmp_path / "x"), str(tmp_path / "y")]) == 2
+
+
+def test_resource_options_show_as_options_with_urns_shortened() -> None:
+    dep = [f"urn:pulumi:{STACK}::ml-platform::ml-platform:serving:Serving$aws:s3/bucket:Bucket::b{i}" for i in range(5)]
+    base = plan(res("aws:s3/bucket:Bucket", "logs", {"bucket": "logs"}, dependsOn=dep[:4]))
+    head = plan(res("aws:s3/bucket:Bucket", "logs", {"bucket": "logs"}, dependsOn=dep[1:], protect=True))
+    out = lines(diff.render(base, head))
+    entry = out.index("- **update** `logs` (`aws:s3/bucket:Bucket`)")
+    assert out[entry + 1 : entry + 3] == [
+        "  - `options.protect`: `false` → `true`",
+        '  - `options.dependsOn`: added 1 `["aws:s3/bucket:Bucket::b4"]`, removed 1 `["aws:s3/bucket:Bucket::b0"]`',
+    ]
