@@ -97,11 +97,16 @@ def render(
     return _fit("\n".join(lines), blocks, max_chars, full_hint) + "\n"
 
 
+MAX_ERROR_CHARS = 20000
+
+
 def _read(path: str | None) -> str | None:
+    """A preview's error output (its end, where the problems are, when it is very long)."""
     if not path:
         return None
     p = Path(path)
-    return p.read_text(errors="replace") if p.exists() else None
+    text = p.read_text(errors="replace") if p.exists() else None
+    return text[-MAX_ERROR_CHARS:] if text else text
 
 
 def main(argv: Iterable[str] | None = None) -> int:
