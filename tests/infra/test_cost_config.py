@@ -43,3 +43,13 @@ def test_the_validated_shape_is_what_the_cost_model_reads() -> None:
     assert settings.monthly_budget_usd == 2500
     assert settings.prices.instance_hourly("gcp", "us-central1", "g2-standard-8", spot=True) == 0.3
     assert settings.prices.assumption("bucket_storage_gib") == 500
+
+
+def test_negative_prices_are_each_reported() -> None:
+    result = runner.run("dev", overrides={"ml-platform:cost": {"price_overrides": {"aws": {
+        "instances": {"g5.xlarge": [1.0, -2]}, "services": {"nat_gateway": -1}}}}})
+    assert result.error == (
+        "stack 'dev' has 2 configuration problems:\n"
+        "  - cost.price_overrides.aws.instances.g5.xlarge: prices must be >= 0, got [1.0, -2.0]\n"
+        "  - cost.price_overrides.aws.services.nat_gateway: prices must be >= 0, got -1.0"
+    )
