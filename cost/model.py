@@ -10,7 +10,8 @@ Two numbers per item:
 * ``monthly_idle``: everything at its minimum (node pools at ``min_size``, storage at its initial size);
 * ``monthly_full``: everything at full scale (node pools at ``max_size``, storage at its autoscaling limit).
 
-What is priced: managed clusters, node pools (instances, attached GPUs, root disks), NAT gateways, load balancers
+What is priced: managed clusters, node pools (instances, attached GPUs, root disks), NAT gateways and their
+public IPv4 addresses, load balancers
 (cloud ones, Kubernetes Services of type LoadBalancer and Gateways, each of which gets one), databases
 (instance, HA standby, storage), buckets (at an assumed size, see ``assumptions`` in the table), persistent
 volume claims and KMS keys. Usage charges (traffic, requests, LCUs) are not. Anything the table cannot price is
@@ -30,6 +31,7 @@ from .prices import PriceTable, UnknownPrice
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
 EKS_NODE_GROUP = "aws:eks/nodeGroup:NodeGroup"
 NAT_AWS = "aws:ec2/natGateway:NatGateway"
+EIP = "aws:ec2/eip:Eip"
 LB_AWS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer", "aws:elb/loadBalancer:LoadBalancer")
 RDS_INSTANCE = "aws:rds/instance:Instance"
 RDS_CLUSTER_INSTANCE = "aws:rds/clusterInstance:ClusterInstance"
@@ -281,6 +283,8 @@ def estimate(resources: Iterable[Resource], prices: Optional[PriceTable] = None,
                 pricer.eks_node_group(r)
             elif r.type == NAT_AWS:
                 pricer.flat(r, "aws", "nat_gateway", "NAT gateway")
+            elif r.type == EIP:
+                pricer.flat(r, "aws", "public_ipv4", "Elastic IP (public IPv4)")
             elif r.type in LB_AWS:
                 pricer.flat(r, "aws", "load_balancer", "load balancer")
             elif r.type == RDS_INSTANCE:

@@ -92,6 +92,6 @@ def test_shipped_prod_stack_cost(stack_run) -> None:
     system = 3 * (0.192 * M + 50 * 0.08), 6 * (0.192 * M + 50 * 0.08)
     inference = 1 * (1.212 * M + 200 * 0.08), 4 * (1.212 * M + 200 * 0.08)
     batch = 0, 4 * (0.322 * M + 100 * 0.08)
-    fixed = 0.10 * M + 3 * 0.045 * M + 0.0014 * M
+    fixed = 0.10 * M + 3 * (0.045 + 0.005) * M + 0.0014 * M  # EKS, 3 NAT gateways and their IPs, KMS key
     assert report.monthly_idle == pytest.approx(system[0] + inference[0] + batch[0] + fixed, abs=0.01)
     assert report.monthly_full == pytest.approx(system[1] + inference[1] + batch[1] + fixed, abs=0.01)
