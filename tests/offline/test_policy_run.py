@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -157,12 +155,6 @@ def test_shipped_policy_configs_fit_the_pack(pack_policies: list, env: str) -> N
                                            "nodeLabels": ["nvidia.com/gpu.present", "ml-platform.io/accelerator"]}
 
 
-def test_the_pack_imports_neither_the_program_nor_the_components() -> None:
-    code = ("import sys, runpy; sys.argv=['x']\n"
-            "import policies.rules, policies.rules.base\n"
-            "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('infra', 'components', 'offline'))\n"
-            "print(bad)")
-    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"
+def test_the_pack_main_only_builds_the_pack() -> None:
     main = (ROOT / "policies" / "__main__.py").read_text()
-    assert "PolicyPack(" in main and "def " not in main  # it only builds the pack
+    assert "PolicyPack(" in main and "def " not in main and "class " not in main
