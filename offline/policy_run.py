@@ -172,7 +172,11 @@ class Analyzer:
             self.close()
             raise RuntimeError(f"the policy pack did not start (no port on stdout): {line}\n{err}")
         self.channel = grpc.insecure_channel(f"127.0.0.1:{line}")
-        grpc.channel_ready_future(self.channel).result(timeout=START_TIMEOUT_SECONDS)
+        try:
+            grpc.channel_ready_future(self.channel).result(timeout=START_TIMEOUT_SECONDS)
+        except grpc.FutureTimeoutError:
+            self.close()
+            raise RuntimeError(f"the policy pack listens on port {line} but does not answer") from None
         self.stub = analyzer_pb2_grpc.AnalyzerStub(self.channel)
         return self
 

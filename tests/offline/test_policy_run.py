@@ -158,3 +158,10 @@ def test_shipped_policy_configs_fit_the_pack(pack_policies: list, env: str) -> N
 def test_the_pack_main_only_builds_the_pack() -> None:
     main = (ROOT / "policies" / "__main__.py").read_text()
     assert "PolicyPack(" in main and "def " not in main and "class " not in main
+
+
+def test_a_pack_that_does_not_start_is_reported(tmp_path: Path) -> None:
+    (tmp_path / "__main__.py").write_text("raise SystemExit('no pack here')\n")
+    (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")
+    with pytest.raises(RuntimeError, match="the policy pack did not start"):
+        policy_run.run("t", {}, [], {}, pack_dir=tmp_path)
