@@ -193,7 +193,7 @@ def to_policy(rule: Rule) -> Any:
                                        enforcement_level=levels[rule.enforcement_level], config_schema=schema)
 
 
-# --- small helpers the rules share ---------------------------------------------------------------------------
+# --- small functions the rules share -------------------------------------------------------------------------
 
 
 def mapping(value: Any) -> Mapping[str, Any]:

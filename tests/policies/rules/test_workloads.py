@@ -215,7 +215,7 @@ def test_security_privileged_and_root() -> None:
 def test_security_named_exceptions_are_listed_in_the_rule() -> None:
     assert "nvidia-device-plugin*" in CONTAINER_SECURITY.description
     assert "*dcgm-exporter*" in CONTAINER_SECURITY.description
-    privileged = pod_spec(container("agent", security={"privileged": True}))
+    privileged = pod_spec(container("collector", security={"privileged": True}))
     del privileged["securityContext"]
     ds = k8s("DaemonSet", "nvidia-device-plugin", {"template": {"spec": privileged}})
     assert violations(CONTAINER_SECURITY, ds) == []
