@@ -25,18 +25,15 @@ def floor(count: int) -> None:
     """Register ``count`` bare ConfigMaps under the preview's mocks (the SDK floor for that many resources)."""
     import asyncio
 
-    import pulumi
     import pulumi_kubernetes as k8s
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from .mocks import PreviewMocks, RecordingMonitor
+    from .mocks import PreviewMocks, install
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
-    mocks = PreviewMocks(region="us-west-2")
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="ml-platform", stack="floor", preview=False, monitor=monitor)
+    monitor = install(PreviewMocks(region="us-west-2"), "floor")
 
     def program() -> None:
         for i in range(count):
