@@ -200,6 +200,8 @@ class ServingPlatform(pulumi.ComponentResource):
     """Name of the platform Gateway."""
     gateway_namespace: str
     """Namespace of the platform Gateway."""
+    keda_namespace: str
+    """Namespace of the KEDA operator."""
     interceptor_service: str
     """Service of the HTTP add-on interceptor proxy (in ``serving_namespace``)."""
     interceptor_port: int
@@ -225,6 +227,7 @@ class ServingPlatform(pulumi.ComponentResource):
         self.serving_namespace = args.serving_namespace
         self.gateway_name = args.gateway_name
         self.gateway_namespace = args.gateway_namespace
+        self.keda_namespace = args.keda_namespace
         self.interceptor_service = INTERCEPTOR_PROXY_SERVICE
         self.interceptor_port = INTERCEPTOR_PROXY_PORT
         self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.serving_namespace}:{EXTERNAL_SCALER_PORT}"

@@ -52,6 +52,10 @@ class ServingLayer:
     namespace: str
     gateway_name: str
     gateway_namespace: str
+    keda_namespace: str = "keda"
+    """Namespace of the KEDA operator and metrics server."""
+    interceptor_namespace: str = "ml-serving"
+    """Namespace of the KEDA HTTP add-on (interceptor, external scaler): the serving namespace."""
     metrics_port: int = MLSERVER_METRICS_PORT
     """Port of MLServer's Prometheus endpoint (``/metrics``) on every model pod."""
     endpoints: list[ServingEndpoint] = field(default_factory=list)
@@ -158,7 +162,8 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> Optional[Servi
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
     out = ServingLayer(platform=platform, namespace=platform.serving_namespace, gateway_name=platform.gateway_name,
-                       gateway_namespace=platform.gateway_namespace)
+                       gateway_namespace=platform.gateway_namespace, keda_namespace=platform.keda_namespace,
+                       interceptor_namespace=platform.serving_namespace)
     artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(

@@ -219,6 +219,8 @@ def test_no_route_without_authentication_and_a_rate_limit() -> None:
             limits = [p for p in kind(objs, "BackendTrafficPolicy") if ref in p["spec"]["targetRefs"]]
             assert len(auth) == 1 and ("apiKeyAuth" in auth[0]["spec"] or "jwt" in auth[0]["spec"])
             assert len(limits) == 1 and limits[0]["spec"]["rateLimit"]["local"]["rules"][0]["limit"]["requests"] >= 1
+            # The CRD's CEL rule: a Service backend must name its port.
+            assert all("port" in b for rule in route["spec"]["rules"] for b in rule["backendRefs"])
 
 
 def test_api_keys_come_from_a_secret_and_are_not_forwarded() -> None:

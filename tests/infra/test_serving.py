@@ -143,12 +143,28 @@ def test_deploy_returns_what_monitoring_needs(mocked) -> None:
     mocked.run(lambda: out.setdefault("layer", serving.deploy(cfg, layer, SimpleNamespace(artifact_root="s3://b"))))
     result = out["layer"]
     assert (result.namespace, result.gateway_name, result.metrics_port) == ("ml-serving", "ml-gateway", 8082)
+    assert (result.gateway_namespace, result.keda_namespace, result.interceptor_namespace) == (
+        "envoy-gateway-system", "keda", "ml-serving")
     endpoints = {e.name: e for e in result.endpoints}
     assert {n: (e.critical, e.gpu_count) for n, e in endpoints.items()} == {
         "fraud": (True, 0), "churn": (False, 0), "embeddings": (False, 1)}
     v3 = endpoints["fraud"].versions[0]
     assert (v3.inference_service, v3.deployment, v3.service, v3.weight) == ("fraud-v3", "fraud-v3-predictor", "fraud-v3-predictor", 95)
     assert v3.labels["ml-platform.io/model-version"] == "v3" and endpoints["churn"].versions[0].scale_to_zero
+
+
+def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output(mocked) -> None:
+    import pulumi
+
+    config, _ = runner.read_stack_file("dev")
+    raw = json.loads(config["ml-platform:serving"])
+    raw["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
+    cfg = parse("dev", dict(config, **{"ml-platform:serving": json.dumps(raw)}))
+    tracking = SimpleNamespace(artifact_root=pulumi.Output.from_input("s3://mlp-dev-artifacts"))
+    regs = mocked.run(lambda: serving.deploy(cfg, SimpleNamespace(provider=None, device_plugin=None), tracking))
+    uris = {r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["model"]["storageUri"] for r in by_type(regs, ISVC)}
+    assert uris == {"iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
+                    "iris-v2": "s3://mlp-dev-mlflow-artifacts/1/models/m-iris-v2/artifacts"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
