@@ -51,6 +51,7 @@ EXPORTED: dict[str, str] = {
     "kube_pod_labels": "kube-state-metrics: allow-listed pod labels",
     "kube_node_labels": "kube-state-metrics: allow-listed node labels",
     "kube_pod_created": "kube-state-metrics: pod creation time, unix seconds",
+    "kube_pod_status_ready": "kube-state-metrics: pod Ready condition (condition=true|false|unknown)",
     "kube_pod_status_ready_time": "kube-state-metrics: time the pod became ready, unix seconds",
     "kube_pod_container_resource_requests": "kube-state-metrics: container resource requests",
     "kube_node_status_capacity": "kube-state-metrics: node capacity by resource",
@@ -71,6 +72,7 @@ EXPORTED: dict[str, str] = {
     "ml_drift_threshold": "drift job: the share above which the model counts as drifted",
     "ml_drift_columns_drifted": "drift job: number of drifted columns",
     "ml_drift_column_score": "drift job: per-column drift score of the column's statistical test",
+    "ml_drift_column_drifted": "drift job: 1 when the column drifted",
     "ml_drift_rows": "drift job: rows compared (window: reference or current)",
     "ml_drift_last_success_timestamp_seconds": "drift job: end time of the last successful check",
 }

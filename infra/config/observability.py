@@ -42,8 +42,8 @@ class DriftModelConfig(Model):
     """Column holding each row's time; without it every row of ``current_uri`` is used. Default none."""
     columns: list[str] = pydantic.Field(default_factory=list)
     """Feature columns to compare. Default every column except the timestamp."""
-    namespace: str = "ml-models"
-    """Namespace the check runs in (the model's). Default ``ml-models``."""
+    namespace: Optional[str] = None
+    """Namespace the check runs in. Default the observability namespace."""
     service_account: Optional[str] = None
     """Service account with read access to the data (IRSA / Workload Identity). Default the namespace's default."""
 
