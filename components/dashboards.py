@@ -237,7 +237,7 @@ class Dashboards(pulumi.ComponentResource):
         self.uids = []
         for uid, model in all_dashboards().items():
             k8s.core.v1.ConfigMap(
-                f"{name}-{uid}",
+                f"{name}-{uid.removeprefix('ml-platform-')}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
                     name=uid, namespace=args.namespace,
                     labels={**MANAGED_BY_LABELS, **args.extra_labels, args.sidecar_label[0]: args.sidecar_label[1]},

@@ -188,9 +188,9 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
     after = pulumi.ResourceOptions(provider=layer.provider, depends_on=[stack.release])
     p = peers(tracking, endpoints)
     selector = stack.selector_labels
-    ScrapeTargets("ml-platform", scrape_args(cfg, p, selector), opts=after)
+    ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
     rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)
-    dashboards = Dashboards("ml-platform", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after)
+    dashboards = Dashboards("dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after)
     out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
     for model, d in o.drift.models.items():
         out.drift[model] = DriftMonitor(
