@@ -33,6 +33,9 @@ from .common import (
 SERIES = "namespace, model, model_version, endpoint"
 """The labels that identify one model version's series."""
 
+DRIFT_CRONJOBS = "drift-.+"
+"""Names of the drift checks' CronJobs (see :mod:`.drift_monitor`)."""
+
 INFER_PATHS = 'path=~"/v2/models/.+/infer"'
 """MLServer's REST inference routes (its histogram labels the route template, not the model)."""
 
@@ -316,6 +319,17 @@ def drift_group(a: AlertRulesArgs) -> RuleGroup:
             "{{ $value | humanizePercentage }} of the input columns of {{ $labels.model }} drifted",
             "Open the drift dashboard: one column → check the upstream feature pipeline; many columns → the world "
             "changed: retrain on recent data and compare it with the current version as a canary.",
+        ),
+        Alert(
+            "DriftCheckFailing",
+            f'max by (namespace, cronjob) ((kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
+            "- on (namespace, cronjob) kube_cronjob_status_last_successful_time) > 0 "
+            f'or (kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
+            "unless on (namespace, cronjob) kube_cronjob_status_last_successful_time))",
+            "1h", Severity.TICKET,
+            "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last schedule",
+            "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of its "
+            "service account, out of memory); exit 1 is unreadable data or a failed push.",
         ),
     ), interval="1m")
 

@@ -56,6 +56,8 @@ EXPORTED: dict[str, str] = {
     "kube_pod_container_resource_requests": "kube-state-metrics: container resource requests",
     "kube_node_status_capacity": "kube-state-metrics: node capacity by resource",
     "kube_deployment_status_replicas_available": "kube-state-metrics: available replicas of a Deployment",
+    "kube_cronjob_status_last_schedule_time": "kube-state-metrics: last time a CronJob was scheduled",
+    "kube_cronjob_status_last_successful_time": "kube-state-metrics: last time a CronJob's job succeeded",
     # Envoy Gateway proxies
     "envoy_cluster_upstream_rq_total": "Envoy: requests sent to an upstream cluster",
     "envoy_cluster_upstream_rq_xx": "Envoy: upstream responses by status class",

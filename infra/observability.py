@@ -14,7 +14,7 @@ from typing import Any, Optional
 import pulumi
 
 from components.alert_rules import AlertRules, AlertRulesArgs
-from components.common import Capacity, Cloud, Problems
+from components.common import MODEL_LABEL, Capacity, Cloud, Problems
 from components.dashboards import Dashboards, DashboardsArgs
 from components.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.monitoring_stack import DASHBOARD_LABEL, MonitoringStack, MonitoringStackArgs
@@ -49,6 +49,8 @@ class Peers:
     mlflow_port: int = 5000
     gateway_namespace: Optional[str] = None
     keda_namespace: Optional[str] = None
+    models: Optional[frozenset[str]] = None
+    """Models the serving layer serves (None: no serving layer, nothing to compare with)."""
 
 
 def peers(tracking: Any, endpoints: Any) -> Peers:
@@ -59,6 +61,10 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
         out["mlflow_pod_labels"] = dict(tracking.pod_labels)
         out["mlflow_port"] = int(getattr(tracking, "metrics_port", None) or tracking.port)
     if endpoints is not None:
+        out["models"] = frozenset(
+            (getattr(v, "labels", None) or {}).get(MODEL_LABEL) or e.name
+            for e in endpoints.endpoints for v in (getattr(e, "versions", None) or [e])
+        )
         out["gateway_namespace"] = getattr(endpoints, "gateway_namespace", None) or DEFAULT_GATEWAY_NAMESPACE
         out["keda_namespace"] = getattr(endpoints, "keda_namespace", None) or DEFAULT_KEDA_NAMESPACE
     return Peers(**out)
@@ -177,6 +183,14 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             args.validate(at.at(f"drift.models.{model}"))
 
 
+def unserved(cfg: StackConfig, p: Peers) -> list[str]:
+    """Models named in the observability config (drift, per-model SLOs) that no endpoint serves."""
+    if p.models is None:
+        return []
+    named = set(cfg.observability.drift.models) | set(cfg.observability.latency_slo_ms_by_model)
+    return sorted(named - p.models)
+
+
 def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = None) -> Optional[ObservabilityLayer]:
     """Create the observability layer on the cluster layer; None when the stack has none."""
     o = cfg.observability
@@ -187,6 +201,8 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
     stack = MonitoringStack("monitoring", stack_args(cfg, password), opts=provider)
     after = pulumi.ResourceOptions(provider=layer.provider, depends_on=[stack.release])
     p = peers(tracking, endpoints)
+    for model in unserved(cfg, p):
+        pulumi.log.warn(f"observability: {model!r} is configured for monitoring but no endpoint serves it")
     selector = stack.selector_labels
     ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
     rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)

@@ -103,7 +103,7 @@ def test_every_alert_the_issue_asks_for_exists() -> None:
     names = {a.name for a in alerts(ARGS)}
     assert names == {
         "ModelLatencyHigh", "ModelHighErrorRate", "CanaryLatencyRegression", "GpuMemoryHigh",
-        "GpuIdleWhileAllocated", "ScaleFromZeroSlow", "ModelInputDrift", "MlflowDown",
+        "GpuIdleWhileAllocated", "ScaleFromZeroSlow", "ModelInputDrift", "MlflowDown", "DriftCheckFailing",
     }
     assert "MlflowDown" not in {a.name for a in alerts(AlertRulesArgs())}  # no MLflow, no alert on it
 
@@ -273,6 +273,26 @@ def test_drift_above_threshold(tmp_path: Path) -> None:
 
 
 @needs_promtool
+def test_drift_check_failing(tmp_path: Path) -> None:
+    ksm = dict(job="kube-state-metrics", namespace="monitoring")
+    # hourly check: runs at 0 and 60 min succeed; then it fails from the run at 120 min on
+    ok = [{"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="drift-fraud"),
+           "values": "0x59 3600x60 7200x120"},
+          {"series": "kube_cronjob_status_last_successful_time" + labels(**ksm, cronjob="drift-fraud"),
+           "values": "60x59 3660x180"},
+          {"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="other-job"), "values": "0x240"}]
+    base = {"severity": "warning", "namespace": "monitoring", "cronjob": "drift-fraud"}
+    summary = "the drift check monitoring/drift-fraud has not succeeded since its last schedule"
+    run_promtool(tmp_path, ok, [
+        silent("DriftCheckFailing", "110m"),
+        fires("DriftCheckFailing", "200m", base, summary),
+    ])
+    never = [{"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="drift-fraud"),
+              "values": "0x120"}]
+    run_promtool(tmp_path, never, [silent("DriftCheckFailing", "50m"), fires("DriftCheckFailing", "90m", base, summary)])
+
+
+@needs_promtool
 def test_mlflow_down(tmp_path: Path) -> None:
     target = dict(job="mlflow", namespace="mlflow", pod="mlflow-0", instance="10.0.0.5:5000")
     run_promtool(tmp_path, [{"series": "up" + labels(**target), "values": "1x30"}], [silent("MlflowDown")])
@@ -311,3 +331,10 @@ def test_cost_per_thousand_inferences_and_gpu_hours(tmp_path: Path) -> None:
         {"expr": "ml_platform:gpu_hours:1h", "eval_time": "2h",
          "exp_samples": [{"labels": 'ml_platform:gpu_hours:1h{namespace="models", model="fraud"}', "value": 1}]},
     ])
+
+
+def test_docs_list_every_alert_with_its_runbook_line() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "monitoring.md").read_text()
+    for alert in alerts(ARGS):
+        assert f"| `{alert.name}` | {alert.severity.value} |" in docs
+        assert alert.runbook in docs, alert.name

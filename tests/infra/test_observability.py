@@ -45,8 +45,33 @@ class Tracking:
 
 
 @dataclass
+class Version:
+    name: str
+    labels: dict
+
+
+@dataclass
+class Endpoint:
+    name: str
+    namespace: str = "models"
+    versions: list = field(default_factory=list)
+    critical: bool = False
+    gpu: bool = True
+
+
+@dataclass
 class Serving:
     endpoints: list = field(default_factory=list)
+
+
+def test_models_named_in_config_but_not_served_are_found() -> None:
+    serving = Serving([Endpoint("fraud", versions=[Version("v1", {"ml-platform.io/model": "fraud-detector"}),
+                                                   Version("v2", {})])])
+    p = observability.peers(None, serving)
+    assert p.models == {"fraud-detector", "fraud"}
+    c = cfg({"latency_slo_ms_by_model": {"fraud-detector": 300, "ranker": 500}})
+    assert observability.unserved(c, p) == ["ranker"]
+    assert observability.unserved(c, observability.peers(None, None)) == []  # no serving layer: nothing to check
 
 
 def test_peers_reads_the_other_layers_or_nothing() -> None:
