@@ -12,6 +12,7 @@ Two concerns live here:
 from __future__ import annotations
 
 import enum
+import json
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
@@ -184,3 +185,32 @@ CRITICAL_LABEL = "ml-platform.io/critical"
 
 MANAGED_BY_LABELS = {"app.kubernetes.io/managed-by": "ml-platform"}
 """Labels every Kubernetes object created by the platform carries."""
+
+
+# --- cloud identity for pods ----------------------------------------------------------------------------------
+
+
+def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, service_account: str) -> str:
+    """IAM trust policy letting exactly one Kubernetes service account assume a role (IRSA), as JSON.
+
+    ``oidc_issuer`` is the issuer without ``https://``. Pinning both ``sub`` and ``aud`` is what keeps every other
+    pod in the cluster, and every other audience, from assuming the role.
+    """
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": oidc_provider_arn},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {
+                        "StringEquals": {
+                            f"{oidc_issuer}:sub": f"system:serviceaccount:{namespace}:{service_account}",
+                            f"{oidc_issuer}:aud": "sts.amazonaws.com",
+                        }
+                    },
+                }
+            ],
+        }
+    )

@@ -19,7 +19,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from .common import POOL_LABEL, Problems, merge_labels
+from .common import POOL_LABEL, Problems, irsa_trust_policy, merge_labels
 
 
 @dataclass(kw_only=True)
@@ -140,6 +140,10 @@ class EksCluster(pulumi.ComponentResource):
     """OIDC issuer host and path, without ``https://`` (the prefix of IRSA condition keys)."""
     cluster_security_group_id: pulumi.Output[str]
     """Security group EKS attaches to the control plane and managed nodes."""
+    region: pulumi.Output[str]
+    """AWS region of the cluster."""
+    vpc_cidr: str
+    """CIDR of the VPC (for security group rules of services the cluster reaches)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
         problems = Problems(prefix=name)
@@ -287,24 +291,7 @@ class EksCluster(pulumi.ComponentResource):
         ebs_role = aws.iam.Role(
             f"{name}-ebs-csi",
             assume_role_policy=pulumi.Output.all(oidc.arn, self.oidc_issuer).apply(
-                lambda a: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Effect": "Allow",
-                                "Principal": {"Federated": a[0]},
-                                "Action": "sts:AssumeRoleWithWebIdentity",
-                                "Condition": {
-                                    "StringEquals": {
-                                        f"{a[1]}:sub": "system:serviceaccount:kube-system:ebs-csi-controller-sa",
-                                        f"{a[1]}:aud": "sts.amazonaws.com",
-                                    }
-                                },
-                            }
-                        ],
-                    }
-                )
+                lambda a: irsa_trust_policy(a[0], a[1], "kube-system", "ebs-csi-controller-sa")
             ),
             tags=tags,
             opts=child,
@@ -342,6 +329,8 @@ class EksCluster(pulumi.ComponentResource):
         self.private_subnet_ids = [s.id for s in private_subnets]
         self.node_role_arn = node_role.arn
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.region = region
+        self.vpc_cidr = args.vpc_cidr
 
         self.register_outputs(
             {

@@ -13,6 +13,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
+from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.common import Cloud, GpuSharing, Problems
 from components.eks_cluster import EksCluster, EksClusterArgs
 from components.gke_cluster import GkeCluster, GkeClusterArgs
@@ -34,6 +35,7 @@ class ClusterLayer:
     gke: Optional[GkeCluster] = None
     gpu_pools: dict[str, GpuNodePool] = field(default_factory=dict)
     device_plugin: Optional[NvidiaDevicePlugin] = None
+    autoscaler: Optional[ClusterAutoscaler] = None
 
 
 def eks_args(cfg: StackConfig) -> EksClusterArgs:
@@ -49,6 +51,20 @@ def eks_args(cfg: StackConfig) -> EksClusterArgs:
         endpoint_public_access=c.endpoint_public_access,
         public_access_cidrs=list(c.public_access_cidrs),
         tags=dict(cfg.tags),
+    )
+
+
+def autoscaler_args(cfg: StackConfig, eks: Optional[EksCluster] = None) -> ClusterAutoscalerArgs:
+    a = cfg.cluster.autoscaler
+    return ClusterAutoscalerArgs(
+        cluster_name=eks.cluster_name if eks else "-",
+        region=eks.region if eks else "-",
+        oidc_provider_arn=eks.oidc_provider_arn if eks else "-",
+        oidc_issuer=eks.oidc_issuer if eks else "-",
+        kubernetes_version=cfg.cluster.kubernetes_version,
+        chart_version=a.chart_version,
+        image_tag=a.image_tag,
+        scale_down_unneeded_minutes=a.scale_down_unneeded_minutes,
     )
 
 
@@ -110,6 +126,8 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     """Run every component's own validation with the stack file's key paths, before anything is created."""
     if cfg.cloud == Cloud.AWS:
         eks_args(cfg).validate(problems.at("cluster"))
+        if cfg.cluster.autoscaler.enabled:
+            autoscaler_args(cfg).validate(problems.at("cluster.autoscaler"))
         cloud_inputs: dict[str, Any] = {"cluster_name": "-", "node_role_arn": "-", "subnet_ids": []}
     elif cfg.cloud == Cloud.GCP:
         gke_args(cfg).validate(problems.at("cluster"))
@@ -118,6 +136,53 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         cloud_inputs = {}
     for name, pool in cfg.gpu_pools.items():
         pool_args(cfg, pool, **cloud_inputs).validate(problems.at(f"gpu_pools.{name}"))
+    if device_plugin_wanted(cfg):
+        device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin"))
+
+
+def existing_provider(cfg: StackConfig) -> k8s.Provider:
+    """A provider for a cluster someone else runs (kind, k3d, minikube, or a shared cluster)."""
+    path = cfg.cluster.kubeconfig_path
+    kubeconfig = None
+    if path:
+        expanded = os.path.expanduser(path)
+        kubeconfig = open(expanded).read() if os.path.exists(expanded) else None
+    return k8s.Provider(
+        "existing-cluster",
+        kubeconfig=kubeconfig,
+        context=cfg.cluster.kubeconfig_context,
+        enable_server_side_apply=True,
+    )
+
+
+def deploy(cfg: StackConfig) -> ClusterLayer:
+    name = cfg.cluster_name
+    pool_inputs: dict[str, Any] = {}
+    parent: Optional[pulumi.Resource] = None
+    if cfg.cloud == Cloud.AWS:
+        eks = EksCluster(name, eks_args(cfg))
+        layer = ClusterLayer(cloud=cfg.cloud, provider=eks.provider, cluster_name=eks.cluster_name, eks=eks)
+        pool_inputs = dict(cluster_name=eks.cluster_name, node_role_arn=eks.node_role_arn, subnet_ids=eks.private_subnet_ids)
+        parent = eks
+        if cfg.cluster.autoscaler.enabled:
+            layer.autoscaler = ClusterAutoscaler(
+                "cluster-autoscaler",
+                autoscaler_args(cfg, eks),
+                opts=pulumi.ResourceOptions(parent=eks, provider=eks.provider),
+            )
+    elif cfg.cloud == Cloud.GCP:
+        gke = GkeCluster(name, gke_args(cfg))
+        layer = ClusterLayer(cloud=cfg.cloud, provider=gke.provider, cluster_name=gke.cluster_name, gke=gke)
+        pool_inputs = dict(cluster_name=gke.cluster_name, location=gke.location, service_account=gke.node_service_account)
+        parent = gke
+    else:
+        layer = ClusterLayer(cloud=cfg.cloud, provider=existing_provider(cfg), cluster_name=name)
+
+    for pool_name, pool in cfg.gpu_pools.items():
+        layer.gpu_pools[pool_name] = GpuNodePool(
+            pool_name, pool_args(cfg, pool, **pool_inputs), opts=pulumi.ResourceOptions(parent=parent)
+        )
+
     if device_plugin_wanted(cfg):
         device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin"))
 
@@ -153,6 +218,12 @@ def deploy(cfg: StackConfig) -> ClusterLayer:
                     subnet_ids=eks.private_subnet_ids,
                 ),
                 opts=pulumi.ResourceOptions(parent=eks),
+            )
+        if cfg.cluster.autoscaler.enabled:
+            layer.autoscaler = ClusterAutoscaler(
+                "cluster-autoscaler",
+                autoscaler_args(cfg, eks),
+                opts=pulumi.ResourceOptions(parent=eks, provider=eks.provider),
             )
     elif cfg.cloud == Cloud.GCP:
         gke = GkeCluster(name, gke_args(cfg))

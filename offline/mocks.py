@@ -209,3 +209,18 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], PreviewMocks], dict[str, Any]
     "random:index/randomPassword:RandomPassword": _random_password,
 }
 """Outputs a cloud computes that the program reads back, by resource type."""
+
+
+def install(mocks: PreviewMocks, stack: str, project: str = "ml-platform") -> RecordingMonitor:
+    """Install fresh mocks and a recording monitor for ``stack``, with a new root stack resource.
+
+    ``set_mocks`` keeps an existing root stack, so without the reset a second program run in the same process
+    would register its resources under the first run's stack.
+    """
+    import pulumi
+    from pulumi.runtime import settings
+
+    settings.ROOT.set(None)
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
+    return monitor

@@ -84,7 +84,7 @@ def run(stack: str, overrides: dict[str, Any] | None = None, stack_file: Path | 
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from .mocks import PreviewMocks, RecordingMonitor, engine_form
+    from .mocks import PreviewMocks, engine_form, install
 
     config, secret_keys = read_stack_file(stack, overrides, stack_file)
     region = config.get("aws:region") or config.get("gcp:region")
@@ -92,9 +92,7 @@ def run(stack: str, overrides: dict[str, Any] | None = None, stack_file: Path | 
     asyncio.set_event_loop(loop)
     try:
         runtime_config.set_all_config(config, secret_keys)
-        mocks = PreviewMocks(region=region, project=config.get("gcp:project"))
-        monitor = RecordingMonitor(mocks)
-        pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+        monitor = install(PreviewMocks(region=region, project=config.get("gcp:project")), stack, PROJECT)
         error: str | None = None
         env_before = os.environ.get("PULUMI_CONFIG")
         os.environ.pop("PULUMI_CONFIG", None)

@@ -18,7 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from offline import runner  # noqa: E402
-from offline.mocks import PreviewMocks, RecordingMonitor, Registration  # noqa: E402
+from offline.mocks import PreviewMocks, RecordingMonitor, Registration, install  # noqa: E402
 
 
 class Harness:
@@ -39,15 +39,12 @@ class Harness:
 @pytest.fixture
 def mocked() -> Any:
     """A :class:`Harness` on fresh mocks and a fresh event loop (region us-west-2, project ml-platform-test)."""
-    import pulumi
     from pulumi.runtime import config as runtime_config
 
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     runtime_config.set_all_config({}, [])
-    mocks = PreviewMocks(region="us-west-2", project="ml-platform-test")
-    monitor = RecordingMonitor(mocks)
-    pulumi.runtime.set_mocks(mocks, project="ml-platform", stack="test", preview=False, monitor=monitor)
+    monitor = install(PreviewMocks(region="us-west-2", project="ml-platform-test"), "test")
     try:
         yield Harness(monitor)
     finally:

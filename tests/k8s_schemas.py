@@ -100,6 +100,20 @@ def unknown_values_keys(values: dict[str, Any], chart_values: dict[str, Any]) ->
     return unknown
 
 
+CHART_FOLDERS = {
+    "nvidia-device-plugin": "nvidia-device-plugin",
+    "dcgm-exporter": "dcgm-exporter",
+    "keda": "keda",
+    "keda-add-ons-http": "http-add-on",
+    "kserve-resources": "kserve-resources",
+    "kube-prometheus-stack": "kube-prometheus-stack",
+    "mlflow": "mlflow",
+    "gateway-helm": "gateway-helm",
+    "cloudnative-pg": "cloudnative-pg",
+}
+"""Chart name (as a Helm release names it) -> its folder under ``../shared/reference/charts``."""
+
+
 def chart_values(chart_folder: str) -> dict[str, Any]:
     folder = REFERENCE / "charts" / chart_folder
     path = folder / "values.yaml" if (folder / "values.yaml").exists() else folder / "values.tmpl.yaml"

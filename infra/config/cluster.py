@@ -30,6 +30,19 @@ class SystemNodes(Model):
     """Most nodes (per zone on GCP). Default 4."""
 
 
+class AutoscalerConfig(Model):
+    """AWS: the Cluster Autoscaler that scales node groups, GPU pools from zero included (GKE has its own)."""
+
+    enabled: bool = True
+    """Install it on EKS. Default True."""
+    chart_version: str = "9.59.0"
+    """Pinned cluster-autoscaler chart version. Default ``9.59.0``."""
+    image_tag: str = "v1.35.2"
+    """Image tag; its minor version must match ``cluster.kubernetes_version``. Default ``v1.35.2``."""
+    scale_down_unneeded_minutes: int = 10
+    """Minutes a node must be unneeded before it is removed. Default 10."""
+
+
 class ClusterConfig(Model):
     """``ml-platform:cluster``: the Kubernetes cluster."""
 
@@ -53,6 +66,8 @@ class ClusterConfig(Model):
     """GCP: refuse to delete the cluster. Default True in prod, False elsewhere."""
     system_nodes: SystemNodes = pydantic.Field(default_factory=SystemNodes)
     """The system node pool."""
+    autoscaler: AutoscalerConfig = pydantic.Field(default_factory=AutoscalerConfig)
+    """AWS: the Cluster Autoscaler."""
     kubeconfig_context: Optional[str] = None
     """Existing clusters: kubeconfig context to use. Default the current context."""
     kubeconfig_path: Optional[str] = None
