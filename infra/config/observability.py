@@ -88,8 +88,8 @@ class ObservabilityConfig(Model):
     """GPU utilisation under which an allocated GPU counts as idle. Default 5."""
     gpu_idle_minutes: int = pydantic.Field(default=30, ge=5)
     """How long an allocated GPU must stay idle before ``GpuIdleWhileAllocated`` fires. Default 30."""
-    scale_from_zero_budget_seconds: int = pydantic.Field(default=180, ge=10)
-    """Longest a model server may take from pod creation to ready. Default 180."""
+    scale_from_zero_budget_seconds: int = pydantic.Field(default=300, ge=10)
+    """Longest a model server may take from pod creation to ready (a GPU node may have to start). Default 300."""
     drift: DriftConfig = pydantic.Field(default_factory=DriftConfig)
     """Drift detection. Default none."""
 

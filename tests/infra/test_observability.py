@@ -197,3 +197,14 @@ def test_a_secret_password_is_used_and_a_plaintext_one_refused() -> None:
     plain = runner.run("local", {"ml-platform:grafana_admin_password": "hunter2"})
     assert plain.error and "grafana_admin_password: must be a secret (pulumi config set --secret " \
         "ml-platform:grafana_admin_password <password>), got a plaintext value" in plain.error
+
+
+def test_a_model_with_drift_gets_its_cronjob_pushing_to_the_stack_pushgateway() -> None:
+    drift = {"enabled": True, "drift": {"image": "registry.example.com/drift-job:0.1.0", "models": {
+        "fraud": {"reference_uri": "s3://b/ref.parquet", "current_uri": "s3://b/cur/", "timestamp_column": "ts"}}}}
+    result = runner.run("dev", {"ml-platform:observability": drift})
+    assert result.error is None, result.error
+    job = one(result.registrations, "kubernetes:batch/v1:CronJob").inputs
+    assert job["metadata"] == {**job["metadata"], "name": "drift-fraud", "namespace": "monitoring"}
+    command = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]["command"]
+    assert command[command.index("--pushgateway") + 1] == "http://prometheus-pushgateway.monitoring.svc:9091"
