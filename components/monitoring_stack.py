@@ -233,51 +233,28 @@ class MonitoringStack(pulumi.ComponentResource):
             opts=after_ns,
         )
 
-        self.release = k8s.helm.v3.Release(
-            args.release_name,
-            name=args.release_name,
-            chart=KPS_CHART,
-            version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
-            namespace=ns,
-            values=kps_values(args, admin_secret),
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=900,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*depends, secret])),
-        )
-        after_crds = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release]))
-
-        if args.dcgm_exporter:
-            k8s.helm.v3.Release(
-                f"{name}-dcgm-exporter",
-                name="dcgm-exporter",
-                chart=DCGM_CHART,
-                version=args.dcgm_chart_version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=DCGM_REPOSITORY),
-                namespace=ns,
-                values=dcgm_values(args),
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=600,
-                opts=after_crds,
+        def release(resource: str, release_name: str, chart: str, version: str, repo: str, values: dict[str, Any],
+                    opts: pulumi.ResourceOptions, timeout: int = 600) -> k8s.helm.v3.Release:
+            return k8s.helm.v3.Release(
+                resource, name=release_name, chart=chart, version=version,
+                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo), namespace=ns, values=values,
+                atomic=True, cleanup_on_fail=True, timeout=timeout, opts=opts,
             )
 
+        self.release = release(
+            args.release_name, args.release_name, KPS_CHART, args.chart_version, PROMETHEUS_COMMUNITY,
+            kps_values(args, admin_secret),
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*depends, secret])), timeout=900,
+        )
+        # Both charts create ServiceMonitors: the CRDs come with kube-prometheus-stack.
+        after_crds = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release]))
+        if args.dcgm_exporter:
+            release(f"{name}-dcgm-exporter", "dcgm-exporter", DCGM_CHART, args.dcgm_chart_version, DCGM_REPOSITORY,
+                    dcgm_values(args), after_crds)
         self.pushgateway_url = None
         if args.pushgateway:
-            k8s.helm.v3.Release(
-                f"{name}-pushgateway",
-                name=PUSHGATEWAY_CHART,
-                chart=PUSHGATEWAY_CHART,
-                version=args.pushgateway_chart_version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=PROMETHEUS_COMMUNITY),
-                namespace=ns,
-                values=pushgateway_values(args),
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=600,
-                opts=after_crds,
-            )
+            release(f"{name}-pushgateway", PUSHGATEWAY_CHART, PUSHGATEWAY_CHART, args.pushgateway_chart_version,
+                    PROMETHEUS_COMMUNITY, pushgateway_values(args), after_crds)
             self.pushgateway_url = f"http://{PUSHGATEWAY_CHART}.{ns}.svc:9091"
 
         self.register_outputs({
