@@ -89,7 +89,7 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
     if args.gateway_namespace is not None:
         monitors["envoy-gateway-proxies"] = {
             "namespaceSelector": {"matchNames": [args.gateway_namespace]},
-            "selector": {"matchLabels": {"app.kubernetes.io/component": "proxy",
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
                                          "app.kubernetes.io/managed-by": "envoy-gateway"}},
             "podMetricsEndpoints": [_endpoint(args, 19001, "/stats/prometheus")],
         }
@@ -101,7 +101,8 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
         }
         monitors["keda-http-interceptor"] = {
             "namespaceSelector": {"matchNames": [args.keda_namespace]},
-            "selector": {"matchLabels": {"app.kubernetes.io/component": "interceptor"}},
+            "selector": {"matchLabels": {"app.kubernetes.io/component": "interceptor",
+                                         "app.kubernetes.io/part-of": "keda-add-ons-http"}},
             "podMetricsEndpoints": [_endpoint(args, 2223)],
         }
     return monitors
