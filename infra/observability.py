@@ -21,7 +21,7 @@ from components.monitoring_stack import DASHBOARD_LABEL, MonitoringStack, Monito
 from components.scrape_targets import MLFLOW_JOB, ScrapeTargets, ScrapeTargetsArgs
 from cost.prices import PriceTable, UnknownPrice
 
-from .config import PROJECT, StackConfig
+from .config import PROJECT, Environment, StackConfig
 from .config.observability import DriftModelConfig, ExporterInstall
 
 PASSWORD_KEY = "grafana_admin_password"
@@ -102,7 +102,7 @@ def stack_args(cfg: StackConfig, password: Optional[pulumi.Input[str]] = None) -
         storage_gib=storage,
         storage_class=o.storage_class,
         prometheus_replicas=replicas,
-        prometheus_memory_gib=4 if cfg.is_prod else 2,
+        prometheus_memory_gib={Environment.LOCAL: 1, Environment.PROD: 4}.get(cfg.environment, 2),
         grafana_admin_password=password,
         dcgm_exporter=dcgm_wanted(cfg),
     )
