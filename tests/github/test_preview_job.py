@@ -33,7 +33,7 @@ def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     head = ws / "head"
     head.mkdir()
     shutil.copytree(ROOT / "offline", head / "offline", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("infra", "components", "cost", "Pulumi.yaml", ".venv"):
+    for name in ("infra", "components", "cost", "policies", "Pulumi.yaml", ".venv"):
         (head / name).symlink_to(ROOT / name)
     (head / "stacks").mkdir()
     dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
