@@ -19,7 +19,7 @@ from components.dashboards import Dashboards, DashboardsArgs
 from components.drift_monitor import DriftMonitor, DriftMonitorArgs
 from components.monitoring_stack import DASHBOARD_LABEL, MonitoringStack, MonitoringStackArgs
 from components.scrape_targets import MLFLOW_JOB, ScrapeTargets, ScrapeTargetsArgs
-from cost.prices import PriceTable, UnknownPrice
+from cost.prices import UnknownPrice, settings_from_config
 
 from .config import PROJECT, Environment, StackConfig
 from .config.observability import DriftModelConfig, ExporterInstall
@@ -71,8 +71,9 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
 
 
 def pool_prices(cfg: StackConfig, problems: Optional[Problems] = None) -> dict[str, float]:
-    """Hourly price of one node of each GPU pool, from the cost model (unknown prices reported to ``problems``)."""
-    table = PriceTable()
+    """Hourly price of one node of each GPU pool, from the cost model and the stack's ``cost.price_overrides``
+    (unknown prices reported to ``problems``)."""
+    table = settings_from_config(cfg.cost.model_dump(exclude_none=True)).prices  # with the stack's price overrides
     prices: dict[str, float] = {}
     for name, pool in cfg.gpu_pools.items():
         try:

@@ -110,6 +110,12 @@ def test_pool_prices_come_from_the_cost_model() -> None:
     }
 
 
+def test_stack_price_overrides_reach_the_cost_rules() -> None:
+    c = cfg({}, gpu_pools={"inference": {"instance_type": "g5.xlarge"}},
+            cost={"price_overrides": {"aws": {"instances": {"g5.xlarge": [2.0, 0.8]}}}})
+    assert observability.pool_prices(c) == {"inference": 2.0}
+
+
 def test_dcgm_exporter_where_the_cloud_does_not_export_dcgm() -> None:
     pools = {"inference": {"instance_type": "g5.xlarge"}}
     assert observability.dcgm_wanted(cfg({}, gpu_pools=pools))
