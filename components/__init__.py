@@ -10,6 +10,8 @@ from .eks_cluster import EksCluster, EksClusterArgs
 from .gke_cluster import GkeCluster, GkeClusterArgs, ReleaseChannel
 from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeImage
 from .nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
+from .model_endpoint import AuthMode, ModelEndpoint, ModelEndpointArgs, ModelVersion, RateLimitUnit, ScalingMetric
+from .serving_platform import ServingPlatform, ServingPlatformArgs
 
 __all__ = [
     "ArgsError",
@@ -27,4 +29,12 @@ __all__ = [
     "NvidiaDevicePlugin",
     "NvidiaDevicePluginArgs",
     "SharingMode",
+    "AuthMode",
+    "ModelEndpoint",
+    "ModelEndpointArgs",
+    "ModelVersion",
+    "RateLimitUnit",
+    "ScalingMetric",
+    "ServingPlatform",
+    "ServingPlatformArgs",
 ]

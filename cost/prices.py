@@ -30,7 +30,12 @@ def _table() -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class PriceTable:
-    """The table, optionally with overrides (``{"aws": {"instances": {"g5.xlarge": [1.0, 0.4]}}}``)."""
+    """The table, optionally with overrides (``{"aws": {"instances": {"g5.xlarge": [1.0, 0.4]}}}``).
+
+    Overrides have the table's own shape, section by section (``region_factor``, ``instances``, ``accelerators``,
+    ``services``, ``databases``, ``storage_gib_month``, and top-level ``assumptions``); an entry replaces the
+    table's entry of the same name, so a negotiated discount or a new instance type needs no code change.
+    """
 
     overrides: Optional[Mapping[str, Any]] = None
 
@@ -55,14 +60,37 @@ class PriceTable:
         prices = self._section(cloud, "instances")
         if instance_type not in prices:
             raise UnknownPrice(f"no {cloud} price for instance type {instance_type!r} in cost/prices.yaml")
-        on_demand, spot_price = prices[instance_type]
+        on_demand, spot_price = prices[instance_type][:2]
         return float(spot_price if spot else on_demand) * self.region_factor(cloud, region)
+
+    def gpu_model(self, cloud: str, instance_type: str) -> Optional[str]:
+        """The GPU model built into an instance or machine type (third column of the table), or None."""
+        for entry in (self._section(cloud, "instances").get(instance_type),
+                      ((_table().get(cloud) or {}).get("instances") or {}).get(instance_type)):
+            if entry is not None and len(entry) > 2:
+                return str(entry[2])
+        return None
+
+    def accelerators(self, cloud: str) -> set[str]:
+        """Accelerators priced per GPU (attached to machines whose price does not include them)."""
+        return set(self._section(cloud, "accelerators"))
+
+    def storage_kinds(self, cloud: str) -> set[str]:
+        return set(self._section(cloud, "storage_gib_month"))
+
+    def assumption(self, name: str) -> float:
+        """A quantity the model assumes (``bucket_storage_gib``), overridable under ``assumptions``."""
+        merged = dict(_table().get("assumptions") or {})
+        merged.update((self.overrides or {}).get("assumptions") or {})
+        if name not in merged:
+            raise UnknownPrice(f"no assumption {name!r} in cost/prices.yaml")
+        return float(merged[name])
 
     def accelerator_hourly(self, cloud: str, region: Optional[str], accelerator: str, spot: bool = False) -> float:
         prices = self._section(cloud, "accelerators")
         if accelerator not in prices:
             raise UnknownPrice(f"no {cloud} price for accelerator {accelerator!r} in cost/prices.yaml")
-        on_demand, spot_price = prices[accelerator]
+        on_demand, spot_price = prices[accelerator][:2]
         return float(spot_price if spot else on_demand) * self.region_factor(cloud, region)
 
     def service_hourly(self, cloud: str, region: Optional[str], service: str) -> float:
@@ -82,3 +110,22 @@ class PriceTable:
         if kind not in prices:
             raise UnknownPrice(f"no {cloud} price for storage {kind!r} in cost/prices.yaml")
         return float(prices[kind]) * self.region_factor(cloud, region)
+
+
+@dataclass(frozen=True)
+class CostSettings:
+    """A stack's cost settings (``ml-platform:cost``) as the cost model and the budget policy read them."""
+
+    monthly_budget_usd: Optional[float] = None
+    prices: PriceTable = PriceTable()
+
+
+def settings_from_config(raw: Optional[Mapping[str, Any]]) -> CostSettings:
+    """Read ``ml-platform:cost`` (already decoded from JSON). The program validates its shape (see
+    ``infra/config/cost.py``); the policy pack, which must not import the program, reads it through here."""
+    raw = raw or {}
+    overrides: dict[str, Any] = {k: v for k, v in (raw.get("price_overrides") or {}).items()}
+    if raw.get("bucket_storage_gib") is not None:
+        overrides["assumptions"] = {**(overrides.get("assumptions") or {}), "bucket_storage_gib": raw["bucket_storage_gib"]}
+    budget = raw.get("monthly_budget_usd")
+    return CostSettings(float(budget) if budget is not None else None, PriceTable(overrides or None))

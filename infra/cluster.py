@@ -157,6 +157,53 @@ def existing_provider(cfg: StackConfig) -> k8s.Provider:
 
 def deploy(cfg: StackConfig) -> ClusterLayer:
     name = cfg.cluster_name
+    pool_inputs: dict[str, Any] = {}
+    parent: Optional[pulumi.Resource] = None
+    if cfg.cloud == Cloud.AWS:
+        eks = EksCluster(name, eks_args(cfg))
+        layer = ClusterLayer(cloud=cfg.cloud, provider=eks.provider, cluster_name=eks.cluster_name, eks=eks)
+        pool_inputs = dict(cluster_name=eks.cluster_name, node_role_arn=eks.node_role_arn, subnet_ids=eks.private_subnet_ids)
+        parent = eks
+        if cfg.cluster.autoscaler.enabled:
+            layer.autoscaler = ClusterAutoscaler(
+                "cluster-autoscaler",
+                autoscaler_args(cfg, eks),
+                opts=pulumi.ResourceOptions(parent=eks, provider=eks.provider),
+            )
+    elif cfg.cloud == Cloud.GCP:
+        gke = GkeCluster(name, gke_args(cfg))
+        layer = ClusterLayer(cloud=cfg.cloud, provider=gke.provider, cluster_name=gke.cluster_name, gke=gke)
+        pool_inputs = dict(cluster_name=gke.cluster_name, location=gke.location, service_account=gke.node_service_account)
+        parent = gke
+    else:
+        layer = ClusterLayer(cloud=cfg.cloud, provider=existing_provider(cfg), cluster_name=name)
+
+    for pool_name, pool in cfg.gpu_pools.items():
+        layer.gpu_pools[pool_name] = GpuNodePool(
+            pool_name, pool_args(cfg, pool, **pool_inputs), opts=pulumi.ResourceOptions(parent=parent)
+        )
+
+    if device_plugin_wanted(cfg):
+        device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin"))
+
+
+def existing_provider(cfg: StackConfig) -> k8s.Provider:
+    """A provider for a cluster someone else runs (kind, k3d, minikube, or a shared cluster)."""
+    path = cfg.cluster.kubeconfig_path
+    kubeconfig = None
+    if path:
+        expanded = os.path.expanduser(path)
+        kubeconfig = open(expanded).read() if os.path.exists(expanded) else None
+    return k8s.Provider(
+        "existing-cluster",
+        kubeconfig=kubeconfig,
+        context=cfg.cluster.kubeconfig_context,
+        enable_server_side_apply=True,
+    )
+
+
+def deploy(cfg: StackConfig) -> ClusterLayer:
+    name = cfg.cluster_name
     if cfg.cloud == Cloud.AWS:
         eks = EksCluster(name, eks_args(cfg))
         layer = ClusterLayer(cloud=cfg.cloud, provider=eks.provider, cluster_name=eks.cluster_name, eks=eks)

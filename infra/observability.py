@@ -1,21 +1,217 @@
 """The observability layer of the program: monitoring, alerting, dashboards and drift detection.
 
-Placeholder until issue #5: validates nothing and creates nothing.
+It composes :class:`MonitoringStack`, :class:`ScrapeTargets`, :class:`AlertRules`, :class:`Dashboards` and one
+:class:`DriftMonitor` per model with drift enabled. What it reads from the other layers (MLflow's pods, the serving
+layer's gateway and KEDA namespaces) goes through :func:`peers` alone, so a change in those layers' shape touches
+one function. Node-pool prices for the cost rules come from the cost model (``cost/prices.yaml``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from components.common import Problems
+import pulumi
 
-from .config import StackConfig
+from components.alert_rules import AlertRules, AlertRulesArgs
+from components.common import MODEL_LABEL, Capacity, Cloud, Problems
+from components.dashboards import Dashboards, DashboardsArgs
+from components.drift_monitor import DriftMonitor, DriftMonitorArgs
+from components.monitoring_stack import DASHBOARD_LABEL, MonitoringStack, MonitoringStackArgs
+from components.scrape_targets import MLFLOW_JOB, ScrapeTargets, ScrapeTargetsArgs
+from cost.prices import UnknownPrice, settings_from_config
+
+from .config import PROJECT, Environment, StackConfig
+from .config.observability import DriftModelConfig, ExporterInstall
+
+PASSWORD_KEY = "grafana_admin_password"
+DEFAULT_GATEWAY_NAMESPACE = "envoy-gateway-system"
+DEFAULT_KEDA_NAMESPACE = "keda"
+PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
+
+
+@dataclass
+class ObservabilityLayer:
+    """What the observability layer created (for exports and for programs that import it)."""
+
+    stack: MonitoringStack
+    rules: AlertRules
+    dashboards: Dashboards
+    drift: dict[str, DriftMonitor] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Peers:
+    """What the observability layer needs from the MLflow and serving layers."""
+
+    mlflow_namespace: Optional[str] = None
+    mlflow_pod_labels: dict[str, str] = field(default_factory=dict)
+    mlflow_port: int = 5000
+    gateway_namespace: Optional[str] = None
+    keda_namespace: Optional[str] = None
+    models: Optional[frozenset[str]] = None
+    """Models the serving layer serves (None: no serving layer, nothing to compare with)."""
+
+
+def peers(tracking: Any, endpoints: Any) -> Peers:
+    """Read the other layers (None when absent). The only place that knows their attribute names."""
+    out: dict[str, Any] = {}
+    if tracking is not None:
+        out["mlflow_namespace"] = tracking.namespace
+        out["mlflow_pod_labels"] = dict(tracking.pod_labels)
+        out["mlflow_port"] = int(getattr(tracking, "metrics_port", None) or tracking.port)
+    if endpoints is not None:
+        out["models"] = frozenset(
+            (getattr(v, "labels", None) or {}).get(MODEL_LABEL) or e.name
+            for e in endpoints.endpoints for v in (getattr(e, "versions", None) or [e])
+        )
+        out["gateway_namespace"] = getattr(endpoints, "gateway_namespace", None) or DEFAULT_GATEWAY_NAMESPACE
+        out["keda_namespace"] = getattr(endpoints, "keda_namespace", None) or DEFAULT_KEDA_NAMESPACE
+    return Peers(**out)
+
+
+def pool_prices(cfg: StackConfig, problems: Optional[Problems] = None) -> dict[str, float]:
+    """Hourly price of one node of each GPU pool, from the cost model and the stack's ``cost.price_overrides``
+    (unknown prices reported to ``problems``)."""
+    table = settings_from_config(cfg.cost.model_dump(exclude_none=True)).prices  # with the stack's price overrides
+    prices: dict[str, float] = {}
+    for name, pool in cfg.gpu_pools.items():
+        try:
+            prices[name] = table.instance_hourly(cfg.cloud.value, cfg.region, pool.instance_type,
+                                                 spot=pool.capacity == Capacity.SPOT)
+        except UnknownPrice as exc:
+            if problems is not None:
+                problems.add(f"gpu_pools.{name}.instance_type", f"has no price for the cost rules ({exc})",
+                             pool.instance_type)
+    return prices
+
+
+def dcgm_wanted(cfg: StackConfig) -> bool:
+    """dcgm-exporter goes on GPU pools, except on GKE (its managed DCGM package exports the same metrics)."""
+    mode = cfg.observability.dcgm_exporter
+    if mode != ExporterInstall.AUTO:
+        return mode == ExporterInstall.ALWAYS
+    return cfg.cloud == Cloud.AWS and bool(cfg.gpu_pools)
+
+
+def stack_args(cfg: StackConfig, password: Optional[pulumi.Input[str]] = None) -> MonitoringStackArgs:
+    o = cfg.observability
+    retention, storage, replicas = o.sized(cfg.environment)
+    return MonitoringStackArgs(
+        namespace=o.namespace,
+        retention_days=retention,
+        storage_gib=storage,
+        storage_class=o.storage_class,
+        prometheus_replicas=replicas,
+        prometheus_memory_gib={Environment.LOCAL: 1, Environment.PROD: 4}.get(cfg.environment, 2),
+        grafana_admin_password=password,
+        dcgm_exporter=dcgm_wanted(cfg),
+    )
+
+
+def rules_args(cfg: StackConfig, p: Peers, selector: dict[str, str], prices: dict[str, float]) -> AlertRulesArgs:
+    o = cfg.observability
+    return AlertRulesArgs(
+        latency_slo_seconds=o.latency_slo_ms / 1000,
+        latency_slo_seconds_by_model={m: ms / 1000 for m, ms in o.latency_slo_ms_by_model.items()},
+        error_ratio=o.error_rate_percent / 100,
+        canary_latency_ratio=1 + o.canary_latency_margin_percent / 100,
+        gpu_memory_ratio=o.gpu_memory_percent / 100,
+        gpu_idle_percent=o.gpu_idle_percent,
+        gpu_idle_minutes=o.gpu_idle_minutes,
+        scale_from_zero_budget_seconds=o.scale_from_zero_budget_seconds,
+        mlflow_job=MLFLOW_JOB if p.mlflow_namespace else None,
+        pool_hourly_prices_usd=prices,
+        namespace=o.namespace,
+        selector_labels=selector,
+    )
+
+
+def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeTargetsArgs:
+    return ScrapeTargetsArgs(
+        namespace=cfg.observability.namespace,
+        selector_labels=selector,
+        mlflow_namespace=p.mlflow_namespace,
+        mlflow_pod_labels=p.mlflow_pod_labels,
+        mlflow_port=p.mlflow_port,
+        gateway_namespace=p.gateway_namespace,
+        keda_namespace=p.keda_namespace,
+    )
+
+
+def drift_args(cfg: StackConfig, model: str, d: DriftModelConfig, pushgateway_url: str) -> DriftMonitorArgs:
+    return DriftMonitorArgs(
+        model=model,
+        image=cfg.observability.drift.image or "",
+        reference_uri=d.reference_uri,
+        current_uri=d.current_uri,
+        pushgateway_url=pushgateway_url,
+        schedule=d.schedule,
+        threshold=d.threshold,
+        window_hours=d.window_hours,
+        timestamp_column=d.timestamp_column,
+        columns=list(d.columns),
+        namespace=d.namespace or cfg.observability.namespace,
+        service_account=d.service_account,
+    )
+
+
+def _password_problems(problems: Problems) -> None:
+    from pulumi.runtime import config as runtime_config
+
+    key = f"{PROJECT}:{PASSWORD_KEY}"
+    if runtime_config.get_config(key) is not None and not runtime_config.is_config_secret(key):
+        problems.items.append(
+            f"{PASSWORD_KEY}: must be a secret (pulumi config set --secret {key} <password>), got a plaintext value"
+        )
 
 
 def validate(cfg: StackConfig, problems: Problems) -> None:
     """Append every problem with ``cfg.observability`` to ``problems`` (key paths start with ``observability.``)."""
+    o = cfg.observability
+    if not o.enabled:
+        return
+    _password_problems(problems)
+    at = problems.at("observability")
+    stack_args(cfg).validate(at)
+    prices = pool_prices(cfg, problems)
+    rules_args(cfg, Peers(), {}, prices).validate(at)
+    if o.drift.models and not o.drift.image:
+        at.add("drift.image", "is required when drift.models is set (build drift/Dockerfile)", None)
+    for model, d in o.drift.models.items():
+        args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY)
+        if o.drift.image:
+            args.validate(at.at(f"drift.models.{model}"))
 
 
-def deploy(cfg: StackConfig, *layers: Any) -> Optional[Any]:
-    """Create the observability layer on the given lower layers; None when the stack has none."""
-    return None
+def unserved(cfg: StackConfig, p: Peers) -> list[str]:
+    """Models named in the observability config (drift, per-model SLOs) that no endpoint serves."""
+    if p.models is None:
+        return []
+    named = set(cfg.observability.drift.models) | set(cfg.observability.latency_slo_ms_by_model)
+    return sorted(named - p.models)
+
+
+def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = None) -> Optional[ObservabilityLayer]:
+    """Create the observability layer on the cluster layer; None when the stack has none."""
+    o = cfg.observability
+    if not o.enabled:
+        return None
+    provider = pulumi.ResourceOptions(provider=layer.provider)
+    password = pulumi.Config(PROJECT).get_secret(PASSWORD_KEY)
+    stack = MonitoringStack("monitoring", stack_args(cfg, password), opts=provider)
+    after = pulumi.ResourceOptions(provider=layer.provider, depends_on=[stack.release])
+    p = peers(tracking, endpoints)
+    for model in unserved(cfg, p):
+        pulumi.log.warn(f"observability: {model!r} is configured for monitoring but no endpoint serves it")
+    selector = stack.selector_labels
+    ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
+    rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)
+    dashboards = Dashboards("dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after)
+    out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
+    for model, d in o.drift.models.items():
+        out.drift[model] = DriftMonitor(
+            f"drift-{model}", drift_args(cfg, model, d, stack.pushgateway_url or PLACEHOLDER_PUSHGATEWAY), opts=after)
+    pulumi.export("grafana_admin_password", stack.grafana_admin_password)
+    pulumi.export("prometheus_url", stack.prometheus_url)
+    return out

@@ -1,21 +1,180 @@
-"""The serving layer of the program: model serving endpoints.
+"""The serving layer of the program: the serving platform and one ModelEndpoint per configured endpoint.
 
-Placeholder until issue #4: validates nothing and creates nothing.
+Model locations come from the stack file; a ``{artifact_root}`` placeholder in a version's ``storage_uri`` is filled
+from the MLflow layer's artifact root (``s3://bucket`` or ``gs://bucket``), so a stack can name registry artifacts
+without repeating the bucket. What the monitoring layer needs (each endpoint's versions, their labels and workload
+names, whether it is critical or uses GPUs) is returned as a :class:`ServingLayer`.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from components.common import Problems
+import pulumi
+
+from components.common import GpuSharing, Problems
+from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, ModelVersion
+from components.model_endpoint_objects import VersionInfo
+from components.serving_platform import (
+    MLSERVER_METRICS_PORT,
+    MLSERVER_RUNTIME,
+    ServingPlatform,
+    ServingPlatformArgs,
+)
 
 from .config import StackConfig
+from .config.serving import EndpointConfig
+
+PLACEHOLDER = "{artifact_root}"
+
+
+@dataclass
+class ServingEndpoint:
+    """One endpoint as later layers see it."""
+
+    name: str
+    model_name: str
+    namespace: str
+    critical: bool
+    gpu_count: int
+    gpu_pool: Optional[str]
+    route_name: str
+    path_prefix: str
+    versions: list[VersionInfo]
+
+
+@dataclass
+class ServingLayer:
+    """What the serving layer hands to the monitoring layer."""
+
+    platform: ServingPlatform
+    namespace: str
+    gateway_name: str
+    gateway_namespace: str
+    keda_namespace: str = "keda"
+    """Namespace of the KEDA operator and metrics server."""
+    interceptor_namespace: str = "ml-serving"
+    """Namespace of the KEDA HTTP add-on (interceptor, external scaler): the serving namespace."""
+    metrics_port: int = MLSERVER_METRICS_PORT
+    """Port of MLServer's Prometheus endpoint (``/metrics``) on every model pod."""
+    endpoints: list[ServingEndpoint] = field(default_factory=list)
+
+
+def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
+    p = cfg.serving.platform
+    args = ServingPlatformArgs(
+        serving_namespace=p.namespace,
+        gateway_hostname=p.gateway_hostname,
+        tls_secret_name=p.tls_secret_name,
+        interceptor_min_replicas=p.interceptor_min_replicas,
+        interceptor_max_replicas=max(10, p.interceptor_min_replicas),
+        envoy_gateway_replicas=p.envoy_gateway_replicas or (2 if cfg.is_prod else 1),
+        labels={"environment": cfg.environment.value},
+    )
+    if p.mlserver_image:
+        args.mlserver_image = p.mlserver_image
+    return args
+
+
+def _storage_uri(uri: str, artifact_root: Any) -> Any:
+    if PLACEHOLDER not in uri:
+        return uri
+    if artifact_root is None:
+        return uri  # left unresolved: validation names it
+    if isinstance(artifact_root, str):
+        return uri.replace(PLACEHOLDER, artifact_root.rstrip("/"))
+    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(PLACEHOLDER, root.rstrip("/")))
+
+
+def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: Any = None) -> ModelEndpointArgs:
+    p = cfg.serving.platform
+    return ModelEndpointArgs(
+        model_name=e.model_name or name,
+        versions=[
+            ModelVersion(name=vname, storage_uri=_storage_uri(v.storage_uri, artifact_root), weight=v.weight,
+                         model_format=v.model_format, runtime=v.runtime or MLSERVER_RUNTIME)
+            for vname, v in e.versions.items()
+        ],
+        namespace=p.namespace,
+        critical=e.critical,
+        min_replicas=e.min_replicas,
+        max_replicas=e.max_replicas,
+        scaling_metric=e.scaling_metric,
+        scaling_target=e.scaling_target,
+        cpu_request=e.cpu_request,
+        memory_request=e.memory_request,
+        cpu_limit=e.cpu_limit,
+        memory_limit=e.memory_limit,
+        gpu_count=e.gpu_count,
+        gpu_pool=e.gpu_pool,
+        model_load_timeout_seconds=e.model_load_timeout_seconds,
+        request_timeout_seconds=e.request_timeout_seconds,
+        scale_down_delay_seconds=e.scale_down_delay_seconds,
+        auth=e.auth.mode,
+        api_key_secret=e.auth.api_key_secret or f"{name}-api-keys",
+        jwt_issuer=e.auth.jwt_issuer,
+        jwt_jwks_uri=e.auth.jwt_jwks_uri,
+        jwt_audiences=list(e.auth.jwt_audiences),
+        rate_limit_requests=e.rate_limit.requests,
+        rate_limit_unit=e.rate_limit.unit,
+        hostnames=list(e.hostnames),
+        interceptor_namespace=p.namespace,
+        prometheus_address=p.prometheus_address,
+        labels={"environment": cfg.environment.value},
+    )
 
 
 def validate(cfg: StackConfig, problems: Problems) -> None:
     """Append every problem with ``cfg.serving`` to ``problems`` (key paths start with ``serving.``)."""
+    s = cfg.serving
+    if not s.enabled:
+        if s.endpoints:
+            problems.add("serving.enabled", f"must be true when endpoints are configured ({', '.join(s.endpoints)})", False)
+        return
+    platform_args(cfg).validate(problems.at("serving.platform"))
+    mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
+    for name, e in s.endpoints.items():
+        at = problems.at(f"serving.endpoints.{name}")
+        # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
+        endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
+        for vname, v in e.versions.items():
+            if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
+                at.add(f"versions.{vname}.storage_uri",
+                       "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)", v.storage_uri)
+        if e.gpu_pool is not None:
+            pool = cfg.gpu_pools.get(e.gpu_pool)
+            if pool is None:
+                at.add("gpu_pool", f"must name a GPU pool of this stack ({', '.join(cfg.gpu_pools) or 'none'})", e.gpu_pool)
+            elif pool.sharing.mode == GpuSharing.TIME_SLICING and e.gpu_count != 1:
+                at.add("gpu_count", f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
+                       e.gpu_count)
+        if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
+            at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 
 
-def deploy(cfg: StackConfig, *layers: Any) -> Optional[Any]:
-    """Create the serving layer on the given lower layers; None when the stack has none."""
-    return None
+def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> Optional[ServingLayer]:
+    """Create the serving platform and the endpoints; None when the stack has no serving."""
+    if not cfg.serving.enabled:
+        return None
+    opts = pulumi.ResourceOptions(provider=layer.provider)
+    if layer.device_plugin is not None:
+        opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
+    platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
+    out = ServingLayer(platform=platform, namespace=platform.serving_namespace, gateway_name=platform.gateway_name,
+                       gateway_namespace=platform.gateway_namespace, keda_namespace=platform.keda_namespace,
+                       interceptor_namespace=platform.serving_namespace)
+    artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
+    for name, e in cfg.serving.endpoints.items():
+        endpoint = ModelEndpoint(
+            name, endpoint_args(cfg, name, e, artifact_root),
+            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
+        )
+        out.endpoints.append(ServingEndpoint(
+            name=name, model_name=endpoint.model_name, namespace=endpoint.namespace, critical=endpoint.critical,
+            gpu_count=endpoint.gpu_count, gpu_pool=e.gpu_pool, route_name=endpoint.route_name,
+            path_prefix=endpoint.path_prefix, versions=endpoint.versions,
+        ))
+    # What a client needs: where each model answers (behind the Gateway's address and hostname).
+    pulumi.export("serving_endpoints", {e.name: f"{e.path_prefix}/infer" for e in out.endpoints})
+    return out

@@ -1,8 +1,10 @@
 """``python -m offline.preview <stack>``: what ``pulumi preview`` would create, without a cloud or the CLI.
 
 Runs the real program under Pulumi's mock runtime with the stack's config, prints every resource in a tree
-under its component, writes the plan, manifests and Helm releases under ``build/<stack>/``, and exits non-zero
-when the configuration is invalid (printing every problem, no traceback).
+under its component, runs the policy pack over them as the engine does (its own process, analyzer gRPC protocol,
+``policies/config/<environment>.json``), prints the verdicts and the stack's monthly cost against its budget,
+writes the plan, manifests and Helm releases under ``build/<stack>/``, and exits non-zero when the configuration
+is invalid (printing every problem, no traceback) or, like ``pulumi preview``, when a mandatory policy fails.
 """
 
 from __future__ import annotations
@@ -11,7 +13,9 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import render, runner
+import json
+
+from . import costs, policy_run, render, runner
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +24,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
+    parser.add_argument("--policy-pack-config", type=Path,
+                        help="policy config file (default policies/config/<environment>.json)")
+    parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
     args = parser.parse_args(argv)
 
     if args.stack_file is None and args.stack not in runner.stack_names():
@@ -33,7 +40,19 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {result.error}", file=sys.stderr)
         return 1
     out_dir = Path(args.out) / args.stack
-    counts = render.write(result, out_dir)
+    config_file = args.policy_pack_config or policy_run.config_path(result.config.get("ml-platform:environment"))
+    document = json.loads(config_file.read_text()) if config_file is not None else {}
+    report, budget = costs.stack_cost(result, document)
+    extra = {"cost": report.to_json(budget)}
+    verdicts = None
+    if not args.skip_policies:
+        try:
+            verdicts = policy_run.run(result.stack, result.config, result.registrations, document)
+        except policy_run.PolicyConfigError as exc:
+            print(f"error: {config_file}: {exc}", file=sys.stderr)
+            return 2
+        extra["policy"] = verdicts.to_json()
+    counts = render.write(result, out_dir, extra)
     if not args.quiet:
         cfg = result.config
         where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
@@ -46,9 +65,23 @@ def main(argv: list[str] | None = None) -> int:
         for key, value in result.outputs.items():
             print(f"  {key}: {value}")
         print()
+    if verdicts is not None and (verdicts.violations or not args.quiet):
+        where = config_file.relative_to(runner.ROOT) if config_file and config_file.is_relative_to(runner.ROOT) else config_file
+        print(f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, "
+              f"config {where or 'defaults'}")
+        for v in verdicts.violations:
+            print(f"  [{v.level}] {v.policy}: {v.message}")
+        if not verdicts.violations and not args.quiet:
+            print("  no violations")
+    for line in costs.cost_lines(report, budget)[: 1 if args.quiet else None]:
+        print(line)
     rel = out_dir.relative_to(runner.ROOT) if out_dir.is_relative_to(runner.ROOT) else out_dir
     print(f"{args.stack}: {counts['resources']} resources, {counts['objects']} Kubernetes objects, "
           f"{counts['releases']} Helm releases -> {rel}/ (plan.json, manifests/, helm/)")
+    if verdicts is not None and verdicts.mandatory_failed:
+        failed = sorted({v.policy for v in verdicts.violations if v.level == "mandatory"})
+        print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
+        return 1
     return 0
 
 

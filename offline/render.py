@@ -31,6 +31,11 @@ def is_kubernetes_object(reg: Any) -> bool:
 def manifest(reg: Any) -> dict[str, Any]:
     """The Kubernetes object a registration stands for, as it would be applied (secrets masked)."""
     obj = dict(reg.inputs)
+    raw = getattr(reg, "raw_inputs", None) or {}
+    for key in ("data", "stringData"):
+        # The Kubernetes SDK marks a Secret's whole data map secret: show its keys, each value masked.
+        if obj.get(key) == "[secret]" and isinstance(raw.get(key), dict):
+            obj[key] = {k: "[secret]" for k in raw[key]}
     group_version, kind = reg.type.split(":")[1], reg.type.split(":")[2]
     group, version = group_version.rsplit("/", 1)
     obj.setdefault("apiVersion", version if group == "core" else f"{group}/{version}")

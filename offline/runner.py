@@ -60,9 +60,9 @@ def read_stack_file(
             config[key] = str(value)
     # Secret keys a real stack sets with `pulumi config set --secret` cannot sit in a stack file without its
     # encryption key: the preview stands in the same placeholder for them (a None override leaves one unset).
-    from infra.config import SECRET_KEYS
+    from infra.config import PREVIEW_SECRET_KEYS
 
-    for key in SECRET_KEYS:
+    for key in PREVIEW_SECRET_KEYS:
         if key not in config and key not in (overrides or {}):
             config[key] = f"[secret {key}]"
             secrets.append(key)

@@ -114,7 +114,25 @@ CHART_FOLDERS = {
 """Chart name (as a Helm release names it) -> its folder under ``../shared/reference/charts``."""
 
 
+SUBCHART_KEYS: dict[str, dict[str, Any]] = {
+    "kube-prometheus-stack": {
+        # kube-state-metrics chart (prometheus-community/helm-charts charts/kube-state-metrics/values.yaml)
+        "kube-state-metrics": {"metricLabelsAllowlist": []},
+        # grafana chart (grafana/helm-charts charts/grafana/values.yaml)
+        "grafana": {"resources": {}},
+    },
+}
+"""Subchart keys a parent chart passes down but does not repeat in its own values.yaml (checked upstream)."""
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in extra.items():
+        out[key] = _merge(out[key], value) if isinstance(out.get(key), dict) and isinstance(value, dict) else value
+    return out
+
+
 def chart_values(chart_folder: str) -> dict[str, Any]:
     folder = REFERENCE / "charts" / chart_folder
     path = folder / "values.yaml" if (folder / "values.yaml").exists() else folder / "values.tmpl.yaml"
-    return yaml.safe_load(path.read_text()) or {}
+    return _merge(yaml.safe_load(path.read_text()) or {}, SUBCHART_KEYS.get(chart_folder, {}))

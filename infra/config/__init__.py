@@ -24,9 +24,13 @@ from .serving import ServingConfig
 
 PROJECT = "ml-platform"
 
-SECRET_KEYS = (f"{PROJECT}:{ADMIN_PASSWORD_KEY}",)
-"""Secret config keys the program reads directly (never parsed into the model). Set them with
-``pulumi config set --secret``; the offline preview stands in ``[secret <key>]`` for any the stack file lacks."""
+SECRET_KEYS = frozenset({"grafana_admin_password", ADMIN_PASSWORD_KEY})
+"""Secret ``ml-platform:`` keys read by their layer with ``pulumi.Config.get_secret``, never parsed into the model."""
+
+PREVIEW_SECRET_KEYS = (f"{PROJECT}:{ADMIN_PASSWORD_KEY}",)
+"""Secret keys a stack needs (where the feature is on) that only ``pulumi config set --secret`` can set: the
+offline preview stands in ``[secret <key>]`` for any the stack file lacks (optional ones, like Grafana's
+password that is generated when absent, are left out so that the preview shows the default path)."""
 
 __all__ = [
     "ClusterConfig",
@@ -36,6 +40,7 @@ __all__ = [
     "GpuPoolConfig",
     "SharingConfig",
     "StackConfig",
+    "PREVIEW_SECRET_KEYS",
     "SECRET_KEYS",
     "SystemNodes",
     "load",
@@ -134,9 +139,9 @@ def _document(stack: str, raw: Mapping[str, Any]) -> tuple[dict[str, Any], list[
     known = set(StackConfig.model_fields) - {"stack", "region", "project"}
     for key, value in raw.items():
         namespace, _, name = key.partition(":")
-        if key in SECRET_KEYS:
-            continue  # read where needed, never parsed (see SECRET_KEYS)
         if namespace == PROJECT:
+            if name in SECRET_KEYS:
+                continue
             if name not in known:
                 problems.append(f"{name}: is not a known key (check its spelling), got {key!r}")
                 continue

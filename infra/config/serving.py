@@ -1,16 +1,125 @@
-"""Stack config for the model serving endpoints (``ml-platform:serving``).
+"""Stack config for model serving (``ml-platform:serving``): the serving platform and one entry per endpoint.
 
-Placeholder shape until issue #4 defines it: the section exists so that stacks and the program have one place
-for it; ``enabled: false`` creates nothing.
+Shape and types are checked here; the rules (weights sum to 100, critical endpoints never at zero, auth settings
+complete...) are the components' own validation, run by ``infra/serving.py`` with these key paths as prefixes.
 """
 
 from __future__ import annotations
 
+from typing import Optional
+
+import pydantic
+
+from components.model_endpoint import AuthMode, RateLimitUnit, ScalingMetric
+
 from .base import Model
+
+
+class PlatformConfig(Model):
+    """``serving.platform``: the shared serving platform (charts, Gateway, runtime image)."""
+
+    namespace: str = "ml-serving"
+    """Namespace of the endpoints and of the HTTP add-on interceptor. Default ``ml-serving``."""
+    gateway_hostname: Optional[str] = None
+    """Hostname the Gateway accepts (``models.example.com``). Default any."""
+    tls_secret_name: Optional[str] = None
+    """Secret in ``envoy-gateway-system`` with the HTTPS certificate; unset: HTTP only. Default unset."""
+    mlserver_image: Optional[str] = None
+    """MLServer runtime image (pinned tag). Default ``docker.io/seldonio/mlserver:1.7.1``."""
+    interceptor_min_replicas: int = 2
+    """Fewest HTTP add-on interceptor replicas. Default 2."""
+    envoy_gateway_replicas: Optional[int] = None
+    """Envoy Gateway controller replicas. Default 2 in prod, 1 elsewhere."""
+    prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
+    """Prometheus the scaling queries read. Default the kube-prometheus-stack service in ``monitoring``."""
+
+
+class VersionConfig(Model):
+    """``serving.endpoints.<name>.versions.<version>``."""
+
+    storage_uri: str
+    """Model location; ``{artifact_root}`` is replaced by the MLflow layer's artifact root. Required."""
+    weight: int
+    """Share of traffic, 0-100; an endpoint's weights sum to 100. Required."""
+    model_format: str = "mlflow"
+    """KServe model format. Default ``mlflow``."""
+    runtime: Optional[str] = None
+    """Serving runtime. Default the platform's MLServer runtime (``ml-platform-mlserver``)."""
+
+
+class AuthConfig(Model):
+    """``serving.endpoints.<name>.auth``."""
+
+    mode: AuthMode = AuthMode.API_KEY
+    """``api-key`` or ``jwt``. Default ``api-key``."""
+    api_key_secret: Optional[str] = None
+    """Secret of client id -> API key (api-key). Default ``<endpoint>-api-keys``."""
+    jwt_issuer: Optional[str] = None
+    """JWT issuer (jwt). Required for jwt."""
+    jwt_jwks_uri: Optional[str] = None
+    """JWKS HTTPS URI (jwt). Required for jwt."""
+    jwt_audiences: list[str] = pydantic.Field(default_factory=list)
+    """Accepted audiences (jwt). Default any."""
+
+
+class RateLimitConfig(Model):
+    """``serving.endpoints.<name>.rate_limit``."""
+
+    requests: int = 100
+    """Requests per unit. Default 100."""
+    unit: RateLimitUnit = RateLimitUnit.MINUTE
+    """``Second``, ``Minute`` or ``Hour``. Default ``Minute``."""
+
+
+class EndpointConfig(Model):
+    """``serving.endpoints.<name>``: one model endpoint (see ``ModelEndpointArgs`` for the rules)."""
+
+    model_name: Optional[str] = None
+    """Model name in the path ``/v2/models/<model_name>/infer``. Default the endpoint name."""
+    versions: dict[str, VersionConfig]
+    """Versions by name. Required."""
+    critical: bool = False
+    """Never scale to zero; >= 2 replicas and a PodDisruptionBudget. Default False."""
+    min_replicas: int = 1
+    """Fewest replicas per version (0: scale to zero, non-critical only). Default 1."""
+    max_replicas: int = 3
+    """Most replicas per version. Default 3."""
+    scaling_metric: ScalingMetric = ScalingMetric.CONCURRENCY
+    """``concurrency`` or ``queue-depth``. Default ``concurrency``."""
+    scaling_target: int = 4
+    """Target per replica. Default 4."""
+    cpu_request: str = "1"
+    """Default ``1``."""
+    memory_request: str = "2Gi"
+    """Default ``2Gi``."""
+    cpu_limit: str = "2"
+    """Default ``2``."""
+    memory_limit: str = "4Gi"
+    """Default ``4Gi``."""
+    gpu_count: int = 0
+    """GPUs per replica. Default 0."""
+    gpu_pool: Optional[str] = None
+    """GPU pool (a key of ``gpu_pools``). Default any GPU node."""
+    model_load_timeout_seconds: int = 600
+    """Longest model load (startup probe, cold start wait). Default 600."""
+    request_timeout_seconds: int = 60
+    """Gateway timeout of a warm request. Default 60."""
+    scale_down_delay_seconds: int = 300
+    """Idle time before scaling down. Default 300."""
+    hostnames: list[str] = pydantic.Field(default_factory=list)
+    """Hostnames of the route. Default the Gateway's."""
+    auth: AuthConfig = pydantic.Field(default_factory=AuthConfig)
+    """Authentication. Default API keys from ``<endpoint>-api-keys``."""
+    rate_limit: RateLimitConfig = pydantic.Field(default_factory=RateLimitConfig)
+    """Rate limit. Default 100 per minute."""
 
 
 class ServingConfig(Model):
     """``ml-platform:serving``."""
 
     enabled: bool = False
-    """Whether the stack has model serving endpoints. Default False."""
+    """Whether the stack installs the serving platform. Default False."""
+    platform: PlatformConfig = pydantic.Field(default_factory=PlatformConfig)
+    """The shared serving platform."""
+    endpoints: dict[str, EndpointConfig] = pydantic.Field(default_factory=dict)
+    """Model endpoints by name. Default none."""

@@ -19,3 +19,15 @@ def test_example_imports_the_installed_package_and_registers_the_pool(mocked) ->
     assert one(regs, "ml-platform:gpu_node_pool:GpuNodePool").type.startswith("ml-platform:")
     release = one(regs, "kubernetes:helm.sh/v3:Release")
     assert "time-slicing-4" in release.inputs["values"]["config"]["map"]
+
+
+SERVING_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "model-endpoint-on-existing-cluster" / "__main__.py"
+
+
+def test_serving_example_installs_the_platform_and_a_canary(mocked) -> None:
+    regs = mocked.run(lambda: runpy.run_path(str(SERVING_EXAMPLE), run_name="__main__"))
+    route = one(regs, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs
+    split = next(r for r in route["spec"]["rules"] if r["name"] == "split")
+    assert [b["weight"] for b in split["backendRefs"]] == [90, 10]
+    assert one(regs, "ml-platform:model_endpoint:ModelEndpoint").type.startswith("ml-platform:")
+    assert len([r for r in regs if r.type == "kubernetes:helm.sh/v3:Release"]) == 6

@@ -70,3 +70,58 @@ def test_unknown_stack_exits_2() -> None:
     proc = preview("nope")
     assert proc.returncode == 2
     assert proc.stderr.startswith("error: no stack 'nope'; stacks: ")
+
+
+# --- policy verdicts and cost lines (issue #6) ---------------------------------------------------------------
+
+
+def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Path) -> None:
+    proc = preview("prod", "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    assert "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
+    assert ("Cost (USD per month): idle $1,533.19 · full scale $5,640.19 · budget $7,000.00 (within, 81% of it)"
+            in proc.stdout)
+    assert "  inference-nodegroup                   $900.76    $3,603.04  1..4 x g5.2xlarge on-demand" in proc.stdout
+    plan = json.loads((tmp_path / "prod" / "plan.json").read_text())
+    assert plan["policy"] == {"pack": "ml-platform", "violations": [], "mandatory_failed": False}
+    cost = plan["cost"]
+    assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == ("USD", 1533.19, 5640.19, 7000)
+    assert set(cost["items"][0]) == {"urn", "name", "what", "monthly_idle", "monthly_full"}
+    assert cost["items"][0]["name"] == "inference-nodegroup"
+    assert round(sum(i["monthly_full"] for i in cost["items"]), 2) == cost["monthly_full"]
+
+
+def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())
+    doc["config"]["ml-platform:gpu_pools"]["inference"]["max_size"] = 8
+    stack_file = tmp_path / "Pulumi.prod.yaml"
+    stack_file.write_text(yaml.safe_dump(doc))
+    proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
+    assert proc.returncode == 1
+    assert "  [mandatory] cost-budget: monthly cost at full scale $9,243.23 exceeds the budget $7,000.00 by $2,243.23 (idle $1,533.19)" in proc.stdout
+    assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
+    plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())
+    (violation,) = plan["policy"]["violations"]
+    assert violation["policy"] == "cost-budget" and violation["level"] == "mandatory"
+    assert set(violation) == {"policy", "level", "urn", "name", "type", "message"}
+    assert plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9243.23  # 5,640.19 + 4 more nodes x $900.76
+
+
+def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    doc["config"]["ml-platform:gpu_pools"]["inference"]["capacity"] = "on-demand"
+    doc["config"]["ml-platform:gpu_pools"]["inference"]["sharing"] = {"mode": "none"}
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump(doc))
+    proc = preview("dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"))
+    assert proc.returncode == 0, proc.stderr
+    assert "  [advisory] gpu-spot-nonprod: aws:eks/nodeGroup:NodeGroup inference-nodegroup: GPU node pool" in proc.stdout
+    assert "  [advisory] cost-budget: monthly cost at full scale $1,833.95 exceeds the budget $1,200.00" in proc.stdout
+
+
+def test_a_bad_policy_config_file_exits_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps({"gpu-scheduling": {"maxGpusPerPod": 0}}))
+    proc = preview("dev", "--out", str(tmp_path), "--policy-pack-config", str(bad))
+    assert proc.returncode == 2
+    assert "gpu-scheduling.maxGpusPerPod: 0 is less than the minimum of 1" in proc.stderr

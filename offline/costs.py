@@ -1,0 +1,43 @@
+"""The cost lines of the offline preview: the stack's monthly cost, idle and at full scale, against its budget.
+
+The numbers come from :func:`cost.model.estimate`, and the budget and prices are chosen by the budget policy's own
+function (:func:`policies.rules.budget.budget_and_prices`), so the preview's cost lines and the ``cost-budget``
+verdict cannot disagree.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping, Optional
+
+from cost.model import CostReport, Resource, estimate
+from policies.rules import BY_NAME
+from policies.rules.base import facts_from_config
+from policies.rules.budget import budget_and_prices, money
+
+
+def stack_cost(result: Any, policy_document: Optional[Mapping[str, Any]] = None) -> tuple[CostReport, Optional[float]]:
+    """The cost report of an offline run and the budget it is judged against."""
+    entry = (policy_document or {}).get("cost-budget")
+    rule = BY_NAME["cost-budget"]
+    cfg = rule.config(entry if isinstance(entry, Mapping) else None)
+    facts = facts_from_config(result.config)
+    budget, prices = budget_and_prices(cfg, facts)
+    resources = [Resource(r.type, r.name, r.urn, r.inputs) for r in result.registrations]
+    return estimate(resources, prices, region=cfg.get("region") or facts.region), budget
+
+
+def cost_lines(report: CostReport, budget: Optional[float]) -> list[str]:
+    """What the preview prints: one summary line, then the items that cost something, largest first."""
+    head = f"Cost (USD per month): idle {money(report.monthly_idle)} · full scale {money(report.monthly_full)}"
+    if budget is None:
+        head += " · no budget set (ml-platform:cost.monthly_budget_usd)"
+    else:
+        share = f", {report.monthly_full / budget:.0%} of it" if budget else ""
+        verdict = "within" if report.monthly_full <= budget else "OVER"
+        head += f" · budget {money(budget)} ({verdict}{share})"
+    lines = [head]
+    for item in sorted(report.items, key=lambda i: (-i.monthly_full, i.name)):
+        if item.monthly_full > 0:
+            lines.append(f"  {item.name:<32} {money(item.monthly_idle):>12} {money(item.monthly_full):>12}  {item.what}")
+    lines.extend(f"  cannot price: {p}" for p in report.problems)
+    return lines

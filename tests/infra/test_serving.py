@@ -1,0 +1,173 @@
+"""The serving layer on the shipped stacks: what dev and prod render, and what a change of config touches."""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+
+from components.common import POOL_LABEL, Problems
+from infra import serving
+from infra.config import parse
+from offline import render, runner
+from tests.conftest import by_type
+
+ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
+ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
+SCALED = "kubernetes:keda.sh/v1alpha1:ScaledObject"
+
+
+def serving_config(stack: str) -> dict:
+    config, _ = runner.read_stack_file(stack)
+    return json.loads(config["ml-platform:serving"])
+
+
+def manifests(result, typ: str) -> list[dict]:
+    return [render.manifest(r) for r in by_type(result.registrations, typ)]
+
+
+def test_dev_serves_two_versions_split_90_10(stack_run) -> None:
+    dev = stack_run("dev")
+    assert dev.error is None
+    route = manifests(dev, ROUTE)[0]
+    split = next(r for r in route["spec"]["rules"] if r["name"] == "split")
+    assert [b["weight"] for b in split["backendRefs"]] == [90, 10]
+    assert sorted(i["metadata"]["name"] for i in manifests(dev, ISVC)) == ["iris-v1", "iris-v2"]
+
+
+def test_changing_weights_changes_only_the_route(stack_run) -> None:
+    cfg = serving_config("dev")
+    cfg["endpoints"]["iris"]["versions"]["v1"]["weight"] = 50
+    cfg["endpoints"]["iris"]["versions"]["v2"]["weight"] = 50
+    before = {r.urn: r.inputs for r in stack_run("dev").registrations}
+    after = {r.urn: r.inputs for r in runner.run("dev", overrides={"ml-platform:serving": cfg}).registrations}
+    assert before.keys() == after.keys()
+    changed = sorted(urn.split("::")[-2].split("$")[-1] for urn in before if before[urn] != after[urn])
+    assert changed == ["kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"]
+
+
+def test_prod_has_a_critical_endpoint_a_scale_to_zero_one_and_a_gpu_one(stack_run) -> None:
+    prod = stack_run("prod")
+    assert prod.error is None
+    scaled = {s["metadata"]["name"]: s["spec"] for s in manifests(prod, SCALED)}
+    assert all(scaled[n]["minReplicaCount"] >= 2 for n in ("fraud-v3", "fraud-v4"))
+    pdbs = {p["metadata"]["name"] for p in manifests(prod, "kubernetes:policy/v1:PodDisruptionBudget")}
+    assert pdbs == {"fraud-v3", "fraud-v4"}
+    assert scaled["churn-v1"]["minReplicaCount"] == 0 and scaled["churn-v1"]["triggers"][0]["type"] == "external-push"
+    interceptor_routes = manifests(prod, "kubernetes:http.keda.sh/v1beta1:InterceptorRoute")
+    assert [r["metadata"]["name"] for r in interceptor_routes] == ["churn-v1"]
+
+
+def test_the_prod_gpu_endpoint_shares_a_time_sliced_gpu_on_gpu_nodes_only(stack_run) -> None:
+    prod = stack_run("prod")
+    isvc = next(i for i in manifests(prod, ISVC) if i["metadata"]["name"] == "embeddings-v1")
+    predictor = isvc["spec"]["predictor"]
+    assert predictor["model"]["resources"]["limits"]["nvidia.com/gpu"] == "1"
+    assert predictor["nodeSelector"] == {"nvidia.com/gpu.present": "true", POOL_LABEL: "batch"}
+    assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in predictor["tolerations"]
+    config, _ = runner.read_stack_file("prod")
+    batch = json.loads(config["ml-platform:gpu_pools"])["batch"]
+    assert batch["sharing"] == {"mode": "time-slicing", "replicas": 2}
+    cpu_only = [i for i in manifests(prod, ISVC) if i["metadata"]["name"] != "embeddings-v1"]
+    assert all("nodeSelector" not in i["spec"]["predictor"] for i in cpu_only)
+
+
+def test_every_route_of_every_stack_has_auth_and_a_rate_limit(stack_run) -> None:
+    for stack in runner.stack_names():
+        result = stack_run(stack)
+        routes = manifests(result, ROUTE)
+        policies = manifests(result, "kubernetes:gateway.envoyproxy.io/v1alpha1:SecurityPolicy")
+        limits = manifests(result, "kubernetes:gateway.envoyproxy.io/v1alpha1:BackendTrafficPolicy")
+        for route in routes:
+            ref = {"group": "gateway.networking.k8s.io", "kind": "HTTPRoute", "name": route["metadata"]["name"]}
+            assert [p for p in policies if ref in p["spec"]["targetRefs"]], (stack, ref)
+            assert [p for p in limits if ref in p["spec"]["targetRefs"] and p["spec"].get("rateLimit")], (stack, ref)
+
+
+def test_one_gateway_per_stack_and_no_other_load_balancer(stack_run) -> None:
+    for stack in runner.stack_names():
+        result = stack_run(stack)
+        gateways = by_type(result.registrations, "kubernetes:gateway.networking.k8s.io/v1:Gateway")
+        enabled = "ml-platform:serving" in result.config and serving_config(stack).get("enabled", False)
+        assert len(gateways) == (1 if enabled else 0), stack
+        services = [render.manifest(r) for r in by_type(result.registrations, "kubernetes:core/v1:Service")]
+        assert not [s for s in services if s.get("spec", {}).get("type") == "LoadBalancer"]
+
+
+def test_a_critical_endpoint_at_zero_stops_the_stack_with_the_key_path() -> None:
+    cfg = serving_config("prod")
+    cfg["endpoints"]["fraud"]["min_replicas"] = 0
+    result = runner.run("prod", overrides={"ml-platform:serving": cfg})
+    assert result.error is not None and not by_type(result.registrations, ISVC)
+    assert ("serving.endpoints.fraud.min_replicas: a critical endpoint cannot scale to zero; "
+            "set min_replicas >= 2 or critical: false, got 0") in result.error
+
+
+def stack_problems(stack: str, serving_cfg: dict) -> list[str]:
+    config, _ = runner.read_stack_file(stack, {"ml-platform:serving": serving_cfg})
+    cfg = parse(stack, {k: v for k, v in config.items()})
+    problems = Problems()
+    serving.validate(cfg, problems)
+    return problems.items
+
+
+def test_gpu_pool_rules_name_the_key_path() -> None:
+    cfg = serving_config("prod")
+    cfg["endpoints"]["embeddings"]["gpu_count"] = 2
+    cfg["endpoints"]["churn"]["gpu_count"] = 1
+    cfg["endpoints"]["churn"]["gpu_pool"] = "gpus"
+    assert stack_problems("prod", cfg) == [
+        "serving.endpoints.churn.gpu_pool: must name a GPU pool of this stack (inference, batch), got 'gpus'",
+        "serving.endpoints.embeddings.gpu_count: must be 1 on time-sliced pool 'batch' "
+        "(a pod gets one slice of one GPU), got 2",
+    ]
+
+
+def test_artifact_root_placeholder_needs_the_mlflow_layer_and_is_filled_from_it() -> None:
+    cfg = serving_config("dev")
+    cfg["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
+    assert stack_problems("dev", cfg) == [
+        "serving.endpoints.iris.versions.v1.storage_uri: uses {artifact_root} but the stack has no MLflow layer "
+        "(mlflow.enabled: false), got '{artifact_root}/1/models/m-1/artifacts'",
+    ]
+    assert serving._storage_uri("{artifact_root}/1/m", "s3://bucket/") == "s3://bucket/1/m"
+    assert serving._storage_uri("s3://other/1/m", "s3://bucket") == "s3://other/1/m"
+
+
+def test_deploy_returns_what_monitoring_needs(mocked) -> None:
+    config, _ = runner.read_stack_file("prod")
+    cfg = parse("prod", config)
+    layer = SimpleNamespace(provider=None, device_plugin=None)
+    out: dict = {}
+    mocked.run(lambda: out.setdefault("layer", serving.deploy(cfg, layer, SimpleNamespace(artifact_root="s3://b"))))
+    result = out["layer"]
+    assert (result.namespace, result.gateway_name, result.metrics_port) == ("ml-serving", "ml-gateway", 8082)
+    assert (result.gateway_namespace, result.keda_namespace, result.interceptor_namespace) == (
+        "envoy-gateway-system", "keda", "ml-serving")
+    endpoints = {e.name: e for e in result.endpoints}
+    assert {n: (e.critical, e.gpu_count) for n, e in endpoints.items()} == {
+        "fraud": (True, 0), "churn": (False, 0), "embeddings": (False, 1)}
+    v3 = endpoints["fraud"].versions[0]
+    assert (v3.inference_service, v3.deployment, v3.service, v3.weight) == ("fraud-v3", "fraud-v3-predictor", "fraud-v3-predictor", 95)
+    assert v3.labels["ml-platform.io/model-version"] == "v3" and endpoints["churn"].versions[0].scale_to_zero
+
+
+def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output(mocked) -> None:
+    import pulumi
+
+    config, _ = runner.read_stack_file("dev")
+    raw = json.loads(config["ml-platform:serving"])
+    raw["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
+    cfg = parse("dev", dict(config, **{"ml-platform:serving": json.dumps(raw)}))
+    tracking = SimpleNamespace(artifact_root=pulumi.Output.from_input("s3://mlp-dev-artifacts"))
+    regs = mocked.run(lambda: serving.deploy(cfg, SimpleNamespace(provider=None, device_plugin=None), tracking))
+    uris = {r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["model"]["storageUri"] for r in by_type(regs, ISVC)}
+    assert uris == {"iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
+                    "iris-v2": "s3://mlp-dev-mlflow-artifacts/1/models/m-iris-v2/artifacts"}
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_stack_files_keep_serving_in_one_block(stack: str) -> None:
+    text = (runner.STACKS / f"Pulumi.{stack}.yaml").read_text()
+    assert text.count("# --- serving (issue #4) ---") == 1
