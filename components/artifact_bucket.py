@@ -49,6 +49,8 @@ class ArtifactBucketArgs:
     """Bucket name. Default generated and unique (``existing``: ``mlflow``)."""
     force_destroy: bool = False
     """Let ``pulumi destroy`` delete a bucket that still has objects. Default False."""
+    protect: bool = False
+    """Protect the bucket in Pulumi (``pulumi destroy`` or a replacement cannot delete it). Default False."""
     noncurrent_version_expiration_days: int = 30
     """Days an overwritten or deleted object version is kept. Default 30."""
     oidc_provider_arn: Optional[pulumi.Input[str]] = None
@@ -137,7 +139,8 @@ class ArtifactBucket(pulumi.ComponentResource):
     def _s3(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         tags = merge_labels({"ml-platform.io/bucket": name}, args.tags)
-        bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=args.force_destroy, tags=tags, opts=child)
+        bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=args.force_destroy, tags=tags,
+                               opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         aws.s3.BucketOwnershipControls(
             name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child)
         aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
@@ -198,7 +201,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                     action=gcp.storage.BucketLifecycleRuleActionArgs(type="AbortIncompleteMultipartUpload"),
                     condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=7)),
             ],
-            labels=args.tags or None, opts=child)
+            labels=args.tags or None, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         account = gcp.serviceaccount.Account(
             f"{name}-wi", project=args.project, account_id=f"{name[:22]}-wi", display_name=f"Workload identity of {name}", opts=child)
         gcp.storage.BucketIAMMember(f"{name}-object-user", bucket=bucket.name, role="roles/storage.objectUser",
@@ -276,7 +279,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                     "name": "create-bucket", "image": args.image, "command": ["/bin/sh", "-c"],
                     "args": [f"echo 's3.bucket.create -name {bucket}' | weed shell -master={host}:9333 -filer={host}:8888 "
                              f"&& echo 's3.bucket.list' | weed shell -master={host}:9333 -filer={host}:8888 | grep -q '{bucket}'"],
-                    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}},
+                    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
                     "securityContext": security,
                 }]}}},
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="10m")))

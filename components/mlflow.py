@@ -67,7 +67,7 @@ class MlflowArgs:
     high_availability: bool = False
     """Multi-AZ / regional database (two instances in the cluster). Default False."""
     deletion_protection: bool = False
-    """Refuse to delete the database. Default False."""
+    """Refuse to delete the database, and protect database and bucket in Pulumi. Default False."""
     db_instance_class: str = "db.t4g.small"
     """AWS: RDS instance class. Default ``db.t4g.small``."""
     db_tier: str = "db-custom-1-3840"
@@ -123,7 +123,7 @@ class MlflowArgs:
     def bucket(self) -> ArtifactBucketArgs:
         return ArtifactBucketArgs(
             cloud=self.cloud, service_account_namespace=self.namespace, service_account_name=SERVICE_NAME,
-            bucket_name=self.bucket_name, force_destroy=self.force_destroy,
+            bucket_name=self.bucket_name, force_destroy=self.force_destroy, protect=self.deletion_protection,
             noncurrent_version_expiration_days=self.noncurrent_version_expiration_days,
             oidc_provider_arn=self.oidc_provider_arn, oidc_issuer=self.oidc_issuer, project=self.project,
             location=self.region, workload_pool=self.workload_pool, image=self.object_store_image,

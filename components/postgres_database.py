@@ -258,7 +258,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                     create_namespace=True,
                     values={
                         "crds": {"create": True},
-                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"memory": "256Mi"}},
+                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
                     },
                     opts=child,
                 )
@@ -286,7 +286,7 @@ class PostgresDatabase(pulumi.ComponentResource):
                 "bootstrap": {
                     "initdb": {"database": args.database_name, "owner": args.username, "secret": {"name": f"{name}-credentials"}}
                 },
-                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
+                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
             },
             opts=self._protected(args, depends_on=[credentials, *depends]),
         )

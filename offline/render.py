@@ -47,8 +47,9 @@ def manifest(reg: Any) -> dict[str, Any]:
     if kind == "Secret":
         # The Kubernetes SDK marks a Secret's whole data map secret: show its keys, never its values.
         for key in ("data", "stringData"):
-            if ordered.get(key) == "[secret]" and isinstance(reg.raw_inputs.get(key), dict):
-                ordered[key] = {k: "[secret]" for k in reg.raw_inputs[key]}
+            raw = (getattr(reg, "raw_inputs", None) or {}).get(key)
+            if ordered.get(key) == "[secret]" and isinstance(raw, dict):
+                ordered[key] = {k: "[secret]" for k in raw}
     return ordered
 
 

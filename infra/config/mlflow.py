@@ -37,7 +37,7 @@ DB_SIZE_DEFAULTS: dict[Environment, dict[str, str]] = {
     Environment.LOCAL: dict(db_instance_class="db.t4g.small", db_tier="db-custom-1-3840"),
     Environment.DEV: dict(db_instance_class="db.t4g.small", db_tier="db-custom-1-3840"),
     Environment.STAGING: dict(db_instance_class="db.t4g.medium", db_tier="db-custom-2-7680"),
-    Environment.PROD: dict(db_instance_class="db.m7g.large", db_tier="db-custom-2-7680"),
+    Environment.PROD: dict(db_instance_class="db.m6g.large", db_tier="db-custom-2-7680"),
 }
 """Database size per environment class when ``db_instance_class`` / ``db_tier`` are not set."""
 
@@ -70,7 +70,7 @@ class MlflowConfig(Model):
     postgres_version: str = "16"
     """PostgreSQL major version of the backend store. Default ``16``."""
     db_instance_class: Optional[str] = None
-    """AWS: RDS instance class. Default ``db.m7g.large`` in prod, ``db.t4g.medium`` in staging, else ``db.t4g.small``."""
+    """AWS: RDS instance class. Default ``db.m6g.large`` in prod, ``db.t4g.medium`` in staging, else ``db.t4g.small``."""
     db_tier: Optional[str] = None
     """GCP: Cloud SQL tier. Default ``db-custom-2-7680`` in staging and prod, else ``db-custom-1-3840``."""
     db_storage_gib: int = pydantic.Field(default=20, ge=10, le=16384)

@@ -94,5 +94,7 @@ def test_shipped_prod_stack_cost(stack_run) -> None:
     batch = 0, 4 * (0.322 * M + 100 * 0.08)
     fixed = 0.10 * M + 3 * (0.045 + 0.005) * M + 0.0014 * M  # EKS, 3 NAT gateways and their IPs, KMS key
     fixed += 0.0225 * M  # the serving platform's Gateway (its Envoy Service is a load balancer)
-    assert report.monthly_idle == pytest.approx(system[0] + inference[0] + batch[0] + fixed, abs=0.01)
-    assert report.monthly_full == pytest.approx(system[1] + inference[1] + batch[1] + fixed, abs=0.01)
+    fixed += 100 * 0.023  # MLflow's artifact bucket (priced at the model's default 100 GiB)
+    mlflow_db = 2 * (0.152 * M + 20 * 0.115), 2 * (0.152 * M + 100 * 0.115)  # Multi-AZ db.m6g.large, 20..100 GiB gp3
+    assert report.monthly_idle == pytest.approx(system[0] + inference[0] + batch[0] + fixed + mlflow_db[0], abs=0.01)
+    assert report.monthly_full == pytest.approx(system[1] + inference[1] + batch[1] + fixed + mlflow_db[1], abs=0.01)

@@ -35,9 +35,10 @@ def test_prod_stack_differs_from_dev_in_backups_protection_ha_and_replicas(stack
         dep = one(regs, "kubernetes:apps/v1:Deployment", "mlflow-deployment").inputs
         shapes[stack] = (db.inputs["backupRetentionPeriod"], db.inputs["deletionProtection"], db.protect,
                          db.inputs["multiAz"], dep["spec"]["replicas"],
-                         len(by_type(regs, "kubernetes:policy/v1:PodDisruptionBudget")))
-    assert shapes["dev"] == (3, False, False, False, 1, 0)
-    assert shapes["prod"] == (14, True, True, True, 2, 1)
+                         len([r for r in by_type(regs, "kubernetes:policy/v1:PodDisruptionBudget") if r.name == "mlflow-pdb"]),
+                         one(regs, "aws:s3/bucket:Bucket").protect)
+    assert shapes["dev"] == (3, False, False, False, 1, 0, False)
+    assert shapes["prod"] == (14, True, True, True, 2, 1, True)
 
 
 def test_gke_dev_has_cloud_sql_gcs_and_workload_identity(stack_run) -> None:

@@ -79,13 +79,13 @@ def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Pat
     proc = preview("prod", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
-    assert ("Cost (USD per month): idle $1,533.19 · full scale $5,640.19 · budget $7,000.00 (within, 81% of it)"
+    assert ("Cost (USD per month): idle $1,762.01 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
             in proc.stdout)
     assert "  inference-nodegroup                   $900.76    $3,603.04  1..4 x g5.2xlarge on-demand" in proc.stdout
     plan = json.loads((tmp_path / "prod" / "plan.json").read_text())
     assert plan["policy"] == {"pack": "ml-platform", "violations": [], "mandatory_failed": False}
     cost = plan["cost"]
-    assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == ("USD", 1533.19, 5640.19, 7000)
+    assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == ("USD", 1762.01, 5887.41, 7000)
     assert set(cost["items"][0]) == {"urn", "name", "what", "monthly_idle", "monthly_full"}
     assert cost["items"][0]["name"] == "inference-nodegroup"
     assert round(sum(i["monthly_full"] for i in cost["items"]), 2) == cost["monthly_full"]
@@ -98,13 +98,13 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     stack_file.write_text(yaml.safe_dump(doc))
     proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
     assert proc.returncode == 1
-    assert "  [mandatory] cost-budget: monthly cost at full scale $9,243.23 exceeds the budget $7,000.00 by $2,243.23 (idle $1,533.19)" in proc.stdout
+    assert "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 (idle $1,762.01)" in proc.stdout
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
     plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())
     (violation,) = plan["policy"]["violations"]
     assert violation["policy"] == "cost-budget" and violation["level"] == "mandatory"
     assert set(violation) == {"policy", "level", "urn", "name", "type", "message"}
-    assert plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9243.23  # 5,640.19 + 4 more nodes x $900.76
+    assert plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9490.45  # 5,887.41 + 4 more nodes x $900.76
 
 
 def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
@@ -116,7 +116,7 @@ def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
     proc = preview("dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"))
     assert proc.returncode == 0, proc.stderr
     assert "  [advisory] gpu-spot-nonprod: aws:eks/nodeGroup:NodeGroup inference-nodegroup: GPU node pool" in proc.stdout
-    assert "  [advisory] cost-budget: monthly cost at full scale $1,833.95 exceeds the budget $1,200.00" in proc.stdout
+    assert "  [advisory] cost-budget: monthly cost at full scale $1,871.11 exceeds the budget $1,200.00" in proc.stdout
 
 
 def test_a_bad_policy_config_file_exits_2(tmp_path: Path) -> None:
