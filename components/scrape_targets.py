@@ -47,6 +47,10 @@ class ScrapeTargetsArgs:
     """Labels of the MLflow pods. Default none."""
     mlflow_port: int = 5000
     """Port MLflow serves ``/metrics`` on. Default 5000."""
+    mlflow_basic_auth_secret: Optional[str] = None
+    """Secret in MLflow's namespace with ``admin-username``/``admin-password`` when MLflow runs basic auth (its
+    ``/metrics`` then needs credentials); the MLflow PodMonitor is then created in that namespace, beside the Secret
+    it references. Default None (no auth)."""
     gateway_namespace: Optional[str] = None
     """Namespace of the Envoy Gateway proxies; None: not scraped. Default None."""
     keda_namespace: Optional[str] = None
@@ -64,6 +68,13 @@ class ScrapeTargetsArgs:
 
 def _endpoint(args: ScrapeTargetsArgs, port: int, path: str = "/metrics", **extra: Any) -> dict[str, Any]:
     return {"portNumber": port, "path": path, "interval": f"{args.interval_seconds}s", **extra}
+
+
+def monitor_namespace(args: ScrapeTargetsArgs, monitor: str) -> str:
+    """Where a PodMonitor lives: beside the Secret it reads, if any (a monitor reads Secrets of its own namespace)."""
+    if monitor == "mlflow" and args.mlflow_basic_auth_secret and args.mlflow_namespace:
+        return args.mlflow_namespace
+    return args.namespace
 
 
 def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
@@ -86,6 +97,12 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
             "podMetricsEndpoints": [_endpoint(args, args.mlflow_port, relabelings=[
                 {"targetLabel": "job", "replacement": MLFLOW_JOB, "action": "replace"}])],
         }
+        if args.mlflow_basic_auth_secret:
+            secret = args.mlflow_basic_auth_secret
+            monitors["mlflow"]["podMetricsEndpoints"][0]["basicAuth"] = {
+                "username": {"name": secret, "key": "admin-username"},
+                "password": {"name": secret, "key": "admin-password"},
+            }
     if args.gateway_namespace is not None:
         monitors["envoy-gateway-proxies"] = {
             "namespaceSelector": {"matchNames": [args.gateway_namespace]},
@@ -126,7 +143,8 @@ class ScrapeTargets(pulumi.ComponentResource):
                 api_version="monitoring.coreos.com/v1",
                 kind="PodMonitor",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=monitor, namespace=args.namespace, labels={**MANAGED_BY_LABELS, **args.selector_labels}),
+                    name=monitor, namespace=monitor_namespace(args, monitor),
+                    labels={**MANAGED_BY_LABELS, **args.selector_labels}),
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )

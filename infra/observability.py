@@ -47,6 +47,7 @@ class Peers:
     mlflow_namespace: Optional[str] = None
     mlflow_pod_labels: dict[str, str] = field(default_factory=dict)
     mlflow_port: int = 5000
+    mlflow_basic_auth_secret: Optional[str] = None
     gateway_namespace: Optional[str] = None
     keda_namespace: Optional[str] = None
     models: Optional[frozenset[str]] = None
@@ -60,6 +61,8 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
         out["mlflow_namespace"] = tracking.namespace
         out["mlflow_pod_labels"] = dict(tracking.pod_labels)
         out["mlflow_port"] = int(getattr(tracking, "metrics_port", None) or tracking.port)
+        if getattr(tracking, "basic_auth", False):
+            out["mlflow_basic_auth_secret"] = tracking.auth_secret_name
     if endpoints is not None:
         out["models"] = frozenset(
             (getattr(v, "labels", None) or {}).get(MODEL_LABEL) or e.name
@@ -134,6 +137,7 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
         mlflow_namespace=p.mlflow_namespace,
         mlflow_pod_labels=p.mlflow_pod_labels,
         mlflow_port=p.mlflow_port,
+        mlflow_basic_auth_secret=p.mlflow_basic_auth_secret,
         gateway_namespace=p.gateway_namespace,
         keda_namespace=p.keda_namespace,
     )

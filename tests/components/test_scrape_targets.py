@@ -50,3 +50,20 @@ def test_mlflow_needs_pod_labels() -> None:
         ScrapeTargets("s", ScrapeTargetsArgs(mlflow_namespace="mlflow", interval_seconds=1))
     assert err.value.problems == ["s.interval_seconds: must be 5 to 300, got 1",
                                   "s.mlflow_pod_labels: must select the MLflow pods, got {}"]
+
+
+def test_mlflow_with_basic_auth_is_scraped_with_its_credentials_from_its_own_namespace() -> None:
+    from components.scrape_targets import ScrapeTargetsArgs, monitor_namespace, pod_monitors
+
+    args = ScrapeTargetsArgs(mlflow_namespace="mlflow", mlflow_pod_labels={"app.kubernetes.io/name": "mlflow"},
+                             mlflow_basic_auth_secret="mlflow-secrets")
+    endpoint = pod_monitors(args)["mlflow"]["podMetricsEndpoints"][0]
+    assert endpoint["basicAuth"] == {
+        "username": {"name": "mlflow-secrets", "key": "admin-username"},
+        "password": {"name": "mlflow-secrets", "key": "admin-password"},
+    }
+    assert monitor_namespace(args, "mlflow") == "mlflow"  # a PodMonitor reads Secrets of its own namespace
+    assert monitor_namespace(args, "model-servers") == "monitoring"
+    no_auth = ScrapeTargetsArgs(mlflow_namespace="mlflow", mlflow_pod_labels={"app.kubernetes.io/name": "mlflow"})
+    assert "basicAuth" not in pod_monitors(no_auth)["mlflow"]["podMetricsEndpoints"][0]
+    assert monitor_namespace(no_auth, "mlflow") == "monitoring"

@@ -128,6 +128,7 @@ def test_gpu_pool_rules_name_the_key_path() -> None:
 def test_artifact_root_placeholder_needs_the_mlflow_layer_and_is_filled_from_it() -> None:
     cfg = serving_config("dev")
     cfg["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
+    cfg["endpoints"]["iris"]["versions"]["v2"]["storage_uri"] = "s3://explicit-bucket/1/models/m-2/artifacts"
     assert stack_problems("dev", cfg, **{"ml-platform:mlflow": {"enabled": False}}) == [
         "serving.endpoints.iris.versions.v1.storage_uri: uses {artifact_root} but the stack has no MLflow layer "
         "(mlflow.enabled: false), got '{artifact_root}/1/models/m-1/artifacts'",
@@ -160,12 +161,13 @@ def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output
     config, _ = runner.read_stack_file("dev")
     raw = json.loads(config["ml-platform:serving"])
     raw["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
+    raw["endpoints"]["iris"]["versions"]["v2"]["storage_uri"] = "s3://explicit-bucket/1/models/m-iris-v2/artifacts"
     cfg = parse("dev", dict(config, **{"ml-platform:serving": json.dumps(raw)}))
     tracking = SimpleNamespace(artifact_root=pulumi.Output.from_input("s3://mlp-dev-artifacts"))
     regs = mocked.run(lambda: serving.deploy(cfg, SimpleNamespace(provider=None, device_plugin=None), tracking))
     uris = {r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["model"]["storageUri"] for r in by_type(regs, ISVC)}
     assert uris == {"iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
-                    "iris-v2": "s3://mlp-dev-mlflow-artifacts/1/models/m-iris-v2/artifacts"}
+                    "iris-v2": "s3://explicit-bucket/1/models/m-iris-v2/artifacts"}
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
