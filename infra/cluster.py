@@ -184,66 +184,6 @@ def deploy(cfg: StackConfig) -> ClusterLayer:
         )
 
     if device_plugin_wanted(cfg):
-        device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin"))
-
-
-def existing_provider(cfg: StackConfig) -> k8s.Provider:
-    """A provider for a cluster someone else runs (kind, k3d, minikube, or a shared cluster)."""
-    path = cfg.cluster.kubeconfig_path
-    kubeconfig = None
-    if path:
-        expanded = os.path.expanduser(path)
-        kubeconfig = open(expanded).read() if os.path.exists(expanded) else None
-    return k8s.Provider(
-        "existing-cluster",
-        kubeconfig=kubeconfig,
-        context=cfg.cluster.kubeconfig_context,
-        enable_server_side_apply=True,
-    )
-
-
-def deploy(cfg: StackConfig) -> ClusterLayer:
-    name = cfg.cluster_name
-    if cfg.cloud == Cloud.AWS:
-        eks = EksCluster(name, eks_args(cfg))
-        layer = ClusterLayer(cloud=cfg.cloud, provider=eks.provider, cluster_name=eks.cluster_name, eks=eks)
-        for pool_name, pool in cfg.gpu_pools.items():
-            layer.gpu_pools[pool_name] = GpuNodePool(
-                pool_name,
-                pool_args(
-                    cfg,
-                    pool,
-                    cluster_name=eks.cluster_name,
-                    node_role_arn=eks.node_role_arn,
-                    subnet_ids=eks.private_subnet_ids,
-                ),
-                opts=pulumi.ResourceOptions(parent=eks),
-            )
-        if cfg.cluster.autoscaler.enabled:
-            layer.autoscaler = ClusterAutoscaler(
-                "cluster-autoscaler",
-                autoscaler_args(cfg, eks),
-                opts=pulumi.ResourceOptions(parent=eks, provider=eks.provider),
-            )
-    elif cfg.cloud == Cloud.GCP:
-        gke = GkeCluster(name, gke_args(cfg))
-        layer = ClusterLayer(cloud=cfg.cloud, provider=gke.provider, cluster_name=gke.cluster_name, gke=gke)
-        for pool_name, pool in cfg.gpu_pools.items():
-            layer.gpu_pools[pool_name] = GpuNodePool(
-                pool_name,
-                pool_args(
-                    cfg,
-                    pool,
-                    cluster_name=gke.cluster_name,
-                    location=gke.location,
-                    service_account=gke.node_service_account,
-                ),
-                opts=pulumi.ResourceOptions(parent=gke),
-            )
-    else:
-        layer = ClusterLayer(cloud=cfg.cloud, provider=existing_provider(cfg), cluster_name=name)
-
-    if device_plugin_wanted(cfg):
         layer.device_plugin = NvidiaDevicePlugin(
             "nvidia-device-plugin",
             device_plugin_args(cfg, cfg.device_plugin),
