@@ -22,41 +22,44 @@ from . import runner
 TARGET_RATIO = 1.3
 
 
-def sdk_modules(plan: dict) -> list[str]:
-    """The provider SDK modules that define the resource types of a plan (``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2``)."""
+def sdk_classes(plan: dict) -> list[str]:
+    """The provider SDK classes of a plan's resource types (``aws:ec2/vpc:Vpc`` -> ``pulumi_aws.ec2:Vpc``).
+
+    Provider SDKs load lazily: a class is built (with its package's input and output types) on first access, so
+    the floor must touch the classes, not just import the packages.
+    """
     packages = {"aws": "pulumi_aws", "gcp": "pulumi_gcp", "kubernetes": "pulumi_kubernetes", "random": "pulumi_random"}
     out = set()
     for res in plan["resources"]:
         package, _, rest = res["type"].partition(":")
         if package not in packages or rest.startswith("providers"):
             continue
-        module = rest.split(":")[0]
+        module, _, cls = rest.partition(":")
         if package == "kubernetes":
-            module = module.replace(".sh", "").replace(".k8s.io", "").replace("/", ".")
-            if module.startswith("helm"):
-                module = "helm.v3"
-            elif "." in module.split(".")[0] or module.split(".")[0] not in ("core", "apps", "batch", "policy", "rbac", "networking", "storage", "autoscaling"):
-                module = "apiextensions"
+            group, _, version = module.rpartition("/")
+            group = group.replace("helm.sh", "helm").split(".")[0]
+            if group not in ("core", "apps", "batch", "policy", "rbac", "networking", "storage", "autoscaling", "helm"):
+                out.add("pulumi_kubernetes.apiextensions:CustomResource")
+                continue
+            out.add(f"pulumi_kubernetes.{group}.{version}:{cls}")
         else:
             module = module.split("/")[0]
-        if module == "index":
-            out.add(packages[package])
-        else:
-            out.add(f"{packages[package]}.{module}")
+            out.add(f"{packages[package]}{'' if module == 'index' else '.' + module}:{cls}")
     return sorted(out)
 
 
 def floor(count: int, modules: list[str] | None = None) -> None:
     """Register ``count`` bare ConfigMaps under the preview's mocks (the SDK floor for that many resources).
 
-    With ``modules``, first import those provider SDK modules: the same floor, plus what merely loading the SDK
-    classes of the stack's resource types costs.
+    With ``modules`` (``package.module:Class`` names), first load those provider SDK classes: the same floor, plus
+    what merely loading the SDK classes of the stack's resource types costs.
     """
     import asyncio
     import importlib
 
-    for module in modules or []:
-        importlib.import_module(module)
+    for name in modules or []:
+        module, _, cls = name.partition(":")
+        getattr(importlib.import_module(module), cls)
 
     import pulumi_kubernetes as k8s
     from pulumi.runtime.stack import run_pulumi_func
@@ -97,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     stacks = args.stacks or runner.stack_names()
     print(f"offline preview vs SDK floor, medians of {args.repeat} interleaved runs (target <= {TARGET_RATIO}x)")
     print("floor: the same number of bare ConfigMaps under the same mocks; floor+SDK: the same, after importing the")
-    print("provider SDK modules of the stack's resource types (what loading those classes alone costs)")
+    print("provider SDK classes of the stack's resource types (what loading those classes alone costs)")
     print(f"{'stack':<10} {'resources':>9} {'preview s':>10} {'floor s':>8} {'ratio':>6} {'floor+SDK s':>12} {'ratio':>6}")
     worst = 0.0
     with tempfile.TemporaryDirectory() as out:
@@ -107,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
             plan = json.loads((Path(out) / stack / "plan.json").read_text())
             count = len(plan["resources"])
             floor_cmd = [sys.executable, "-m", "offline.bench", "--floor", str(count)]
-            sdk_cmd = floor_cmd + ["--modules", ",".join(sdk_modules(plan))]
+            sdk_cmd = floor_cmd + ["--modules", ",".join(sdk_classes(plan))]
             previews, floors, sdk_floors = [], [], []
             for _ in range(args.repeat):
                 previews.append(_time(preview_cmd))
