@@ -15,9 +15,8 @@ from typing import Any, Optional
 
 import pulumi
 import pulumi_aws as aws
-import pulumi_kubernetes as k8s
 
-from .common import POOL_LABEL, Problems, irsa_trust_policy
+from .common import POOL_LABEL, Problems, chart_release, irsa_trust_policy
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
@@ -156,18 +155,16 @@ class ClusterAutoscaler(pulumi.ComponentResource):
             policy=pulumi.Output.from_input(args.cluster_name).apply(iam_policy),
             opts=child,
         )
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             name,
-            name=name,
+            release_name=name,
             chart=CHART,
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            repo=CHART_REPOSITORY,
             namespace=NAMESPACE,
             values=pulumi.Output.all(args.cluster_name, args.region, role.arn).apply(
                 lambda a: chart_values(args, a[0], a[1], a[2])
             ),
-            atomic=True,
-            cleanup_on_fail=True,
             opts=child,
         )
         self.role_arn = role.arn

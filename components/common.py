@@ -14,7 +14,7 @@ from __future__ import annotations
 import enum
 import json
 from dataclasses import dataclass, field
-from typing import Any, Iterable
+from typing import Any, Iterable, Optional
 
 # --- GPU scheduling contract -------------------------------------------------------------------------------
 
@@ -213,4 +213,42 @@ def irsa_trust_policy(oidc_provider_arn: str, oidc_issuer: str, namespace: str, 
                 }
             ],
         }
+    )
+
+
+# --- Helm releases ---------------------------------------------------------------------------------------------
+
+
+def chart_release(
+    resource_name: str,
+    *,
+    release_name: str,
+    chart: str,
+    version: str,
+    repo: Optional[str],
+    namespace: str,
+    values: Any,
+    opts: Any,
+    timeout_seconds: Optional[int] = None,
+    create_namespace: Optional[bool] = None,
+) -> Any:
+    """A pinned chart installed the platform's way: atomic, cleaned up on failure, so a bad upgrade rolls back.
+
+    ``repo`` None means ``chart`` is a full reference (``oci://...``). ``timeout_seconds`` None keeps Helm's default.
+    """
+    import pulumi_kubernetes as k8s
+
+    return k8s.helm.v3.Release(
+        resource_name,
+        name=release_name,
+        chart=chart,
+        version=version,
+        repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo) if repo else None,
+        namespace=namespace,
+        create_namespace=create_namespace,
+        values=values,
+        atomic=True,
+        cleanup_on_fail=True,
+        timeout=timeout_seconds,
+        opts=opts,
     )

@@ -28,6 +28,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from .common import (
+    chart_release,
     ACCELERATOR_LABEL,
     CRITICAL_LABEL,
     ENDPOINT_LABEL,
@@ -235,11 +236,8 @@ class MonitoringStack(pulumi.ComponentResource):
 
         def release(resource: str, release_name: str, chart: str, version: str, repo: str, values: dict[str, Any],
                     opts: pulumi.ResourceOptions, timeout: int = 600) -> k8s.helm.v3.Release:
-            return k8s.helm.v3.Release(
-                resource, name=release_name, chart=chart, version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo), namespace=ns, values=values,
-                atomic=True, cleanup_on_fail=True, timeout=timeout, opts=opts,
-            )
+            return chart_release(resource, release_name=release_name, chart=chart, version=version, repo=repo,
+                                 namespace=ns, values=values, timeout_seconds=timeout, opts=opts)
 
         self.release = release(
             args.release_name, args.release_name, KPS_CHART, args.chart_version, PROMETHEUS_COMMUNITY,

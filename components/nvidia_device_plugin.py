@@ -20,6 +20,7 @@ import pulumi_kubernetes as k8s
 import yaml
 
 from .common import (
+    chart_release,
     GpuSharing,
     Problems,
     device_plugin_config,
@@ -109,17 +110,15 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
                 opts=child,
             )
             depends.append(ns)
-        release = k8s.helm.v3.Release(
+        release = chart_release(
             name,
-            name=name,
+            release_name=name,
             chart=CHART,
             version=args.chart_version,
-            repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=CHART_REPOSITORY),
+            repo=CHART_REPOSITORY,
             namespace=args.namespace,
             values=self.values,
-            atomic=True,
-            cleanup_on_fail=True,
-            timeout=600,
+            timeout_seconds=600,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends)),
         )
         self.release_name = release.name

@@ -24,7 +24,7 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from .common import MANAGED_BY_LABELS, Problems, merge_labels
+from .common import MANAGED_BY_LABELS, Problems, chart_release, merge_labels
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -239,18 +239,16 @@ class ServingPlatform(pulumi.ComponentResource):
 
         def release(chart: str, namespace: str, version: str, values: dict[str, Any], repo: Optional[str] = None,
                     deps: tuple[pulumi.Resource, ...] = (), create_namespace: bool = True) -> k8s.helm.v3.Release:
-            rel = k8s.helm.v3.Release(
+            rel = chart_release(
                 f"{name}-{chart}",
-                name=chart,
+                release_name=chart,
                 chart=chart if repo else f"{KSERVE_CHARTS}/{chart}" if chart.startswith("kserve") else ENVOY_GATEWAY_CHART,
                 version=version,
-                repository_opts=k8s.helm.v3.RepositoryOptsArgs(repo=repo) if repo else None,
+                repo=repo,
                 namespace=namespace,
                 create_namespace=create_namespace,
                 values=values,
-                atomic=True,
-                cleanup_on_fail=True,
-                timeout=900,
+                timeout_seconds=900,
                 opts=after(*deps),
             )
             self.releases[chart] = rel
