@@ -1,40 +1,111 @@
-"""Reusable Pulumi components of the ml-platform.
+"""Reusable Pulumi components of the ml-platform: the one public face of the package.
 
-Installed on its own (``pip install git+<this repository>``) this package is importable as
-``ml_platform_components``; inside the repository it is the ``components`` package. Import a component from its
-module (``from ml_platform_components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs``) or from here.
+Installed on its own (``pip install git+<this repository>``) the package imports as ``ml_platform_components``;
+inside the repository it is ``components``. Every component, its Args and the enums they take are re-exported
+here; each domain (``cluster``, ``mlflow``, ``serving``, ``observability``) also has its own public face, and
+modules whose names start with an underscore are internals that may change without notice.
 """
 
-from .common import ArgsError, Capacity, Cloud, GpuSharing
-from .eks_cluster import EksCluster, EksClusterArgs
-from .gke_cluster import GkeCluster, GkeClusterArgs, ReleaseChannel
-from .gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeImage
-from .nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
-from .model_endpoint import AuthMode, ModelEndpoint, ModelEndpointArgs, ModelVersion, RateLimitUnit, ScalingMetric
-from .serving_platform import ServingPlatform, ServingPlatformArgs
+from .common import (
+    ArgsError,
+    Capacity,
+    Cloud,
+    GpuSharing,
+)
+from .cluster import (
+    ClusterAutoscaler,
+    ClusterAutoscalerArgs,
+    EksCluster,
+    EksClusterArgs,
+    GkeCluster,
+    GkeClusterArgs,
+    GpuNodePool,
+    GpuNodePoolArgs,
+    NodeImage,
+    NvidiaDevicePlugin,
+    NvidiaDevicePluginArgs,
+    ReleaseChannel,
+    SharingMode,
+)
+from .mlflow import (
+    ArtifactBucket,
+    ArtifactBucketArgs,
+    Mlflow,
+    MlflowArgs,
+    MlflowServer,
+    MlflowServerArgs,
+    Permission,
+    PostgresDatabase,
+    PostgresDatabaseArgs,
+)
+from .observability import (
+    AlertRules,
+    AlertRulesArgs,
+    Dashboards,
+    DashboardsArgs,
+    DriftMonitor,
+    DriftMonitorArgs,
+    MonitoringStack,
+    MonitoringStackArgs,
+    ScrapeTargets,
+    ScrapeTargetsArgs,
+    Severity,
+)
+from .serving import (
+    AuthMode,
+    ModelEndpoint,
+    ModelEndpointArgs,
+    ModelVersion,
+    RateLimitUnit,
+    ScalingMetric,
+    ServingPlatform,
+    ServingPlatformArgs,
+)
 
 __all__ = [
+    "AlertRules",
+    "AlertRulesArgs",
     "ArgsError",
+    "ArtifactBucket",
+    "ArtifactBucketArgs",
+    "AuthMode",
     "Capacity",
     "Cloud",
-    "GpuSharing",
+    "ClusterAutoscaler",
+    "ClusterAutoscalerArgs",
+    "Dashboards",
+    "DashboardsArgs",
+    "DriftMonitor",
+    "DriftMonitorArgs",
     "EksCluster",
     "EksClusterArgs",
     "GkeCluster",
     "GkeClusterArgs",
-    "ReleaseChannel",
     "GpuNodePool",
     "GpuNodePoolArgs",
-    "NodeImage",
-    "NvidiaDevicePlugin",
-    "NvidiaDevicePluginArgs",
-    "SharingMode",
-    "AuthMode",
+    "GpuSharing",
+    "Mlflow",
+    "MlflowArgs",
+    "MlflowServer",
+    "MlflowServerArgs",
     "ModelEndpoint",
     "ModelEndpointArgs",
     "ModelVersion",
+    "MonitoringStack",
+    "MonitoringStackArgs",
+    "NodeImage",
+    "NvidiaDevicePlugin",
+    "NvidiaDevicePluginArgs",
+    "Permission",
+    "PostgresDatabase",
+    "PostgresDatabaseArgs",
     "RateLimitUnit",
+    "ReleaseChannel",
     "ScalingMetric",
+    "ScrapeTargets",
+    "ScrapeTargetsArgs",
     "ServingPlatform",
     "ServingPlatformArgs",
+    "Severity",
+    "SharingMode",
 ]

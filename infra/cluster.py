@@ -13,12 +13,12 @@ from typing import Any, Optional
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster_autoscaler import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.cluster import ClusterAutoscaler, ClusterAutoscalerArgs
 from components.common import Cloud, GpuSharing, Problems
-from components.eks_cluster import EksCluster, EksClusterArgs
-from components.gke_cluster import GkeCluster, GkeClusterArgs
-from components.gpu_node_pool import GpuNodePool, GpuNodePoolArgs, NodeImage
-from components.nvidia_device_plugin import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
+from components.cluster import EksCluster, EksClusterArgs
+from components.cluster import GkeCluster, GkeClusterArgs
+from components.cluster import GpuNodePool, GpuNodePoolArgs, NodeImage
+from components.cluster import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
 
 from .config import DevicePluginConfig, GpuPoolConfig, StackConfig
 from .config.cluster import DevicePluginInstall

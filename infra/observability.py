@@ -13,12 +13,12 @@ from typing import Any, Optional
 
 import pulumi
 
-from components.alert_rules import AlertRules, AlertRulesArgs
+from components.observability import AlertRules, AlertRulesArgs
 from components.common import MODEL_LABEL, Capacity, Cloud, Problems
-from components.dashboards import Dashboards, DashboardsArgs
-from components.drift_monitor import DriftMonitor, DriftMonitorArgs
-from components.monitoring_stack import DASHBOARD_LABEL, MonitoringStack, MonitoringStackArgs
-from components.scrape_targets import MLFLOW_JOB, ScrapeTargets, ScrapeTargetsArgs
+from components.observability import Dashboards, DashboardsArgs
+from components.observability import DriftMonitor, DriftMonitorArgs
+from components.observability import DASHBOARD_LABEL, MonitoringStack, MonitoringStackArgs
+from components.observability import MLFLOW_JOB, ScrapeTargets, ScrapeTargetsArgs
 from cost.prices import UnknownPrice, settings_from_config
 
 from .config import PROJECT, Environment, StackConfig

@@ -14,9 +14,9 @@ from typing import Any, Optional
 import pulumi
 
 from components.common import GpuSharing, Problems
-from components.model_endpoint import ModelEndpoint, ModelEndpointArgs, ModelVersion
-from components.model_endpoint_objects import VersionInfo
-from components.serving_platform import (
+from components.serving import ModelEndpoint, ModelEndpointArgs, ModelVersion
+from components.serving import VersionInfo
+from components.serving import (
     MLSERVER_METRICS_PORT,
     MLSERVER_RUNTIME,
     ServingPlatform,

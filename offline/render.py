@@ -113,8 +113,10 @@ def write(result: Any, out_dir: Path, extra: dict[str, Any] | None = None) -> di
             folder.mkdir(parents=True, exist_ok=True)
             stem = "-".join(_safe(x) for x in (obj["kind"], meta.get("namespace", ""), meta.get("name", reg.name)) if x)
             (folder / f"{stem}.yaml").write_text(yaml.safe_dump(obj, sort_keys=False))
-            objects.append(obj)
-    (out_dir / "manifests" / "all.yaml").write_text(yaml.safe_dump_all(objects, sort_keys=False))
+            objects.append((reg.urn, obj))
+    # In URN order: the engine registers resources in no fixed order, and a diffable file must not move.
+    objects.sort(key=lambda pair: pair[0])
+    (out_dir / "manifests" / "all.yaml").write_text(yaml.safe_dump_all([o for _, o in objects], sort_keys=False))
     releases = 0
     for reg in result.registrations:
         if reg.type == HELM_RELEASE:

@@ -13,8 +13,8 @@ from typing import Optional
 import pydantic
 
 from components.common import Capacity, GpuSharing
-from components.gke_cluster import ReleaseChannel
-from components.gpu_node_pool import NodeImage
+from components.cluster import ReleaseChannel
+from components.cluster import NodeImage
 
 from .base import Model
 

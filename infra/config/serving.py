@@ -10,7 +10,7 @@ from typing import Optional
 
 import pydantic
 
-from components.model_endpoint import AuthMode, RateLimitUnit, ScalingMetric
+from components.serving import AuthMode, RateLimitUnit, ScalingMetric
 
 from .base import Model
 

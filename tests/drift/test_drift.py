@@ -23,7 +23,7 @@ pd = pytest.importorskip("pandas")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
 from sklearn.datasets import load_breast_cancer  # noqa: E402
 
-from components.drift_monitor import DriftMonitorArgs, command  # noqa: E402
+from components.observability import DriftMonitorArgs, command  # noqa: E402
 from drift.__main__ import parse  # noqa: E402
 from drift.detect import compare, recent  # noqa: E402
 from drift.push import registry_for  # noqa: E402
@@ -124,7 +124,7 @@ def test_the_cronjob_command_checks_and_pushes(tmp_path: Path, halves, pushgatew
 
 
 def test_pushed_names_are_the_ones_the_rules_and_dashboards_read(halves) -> None:
-    from components.metric_catalog import EXPORTED
+    from tests.metric_catalog import EXPORTED
 
     reference, current = halves
     registry = registry_for(compare(reference.iloc[:, :3], current.iloc[:, :3]), THRESHOLD, finished=0)

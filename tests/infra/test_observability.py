@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from components.alert_rules import rule_file
+from components.observability import rule_file
 from components.common import Problems
 from cost.prices import PriceTable
 from infra import observability

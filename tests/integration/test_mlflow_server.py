@@ -24,7 +24,7 @@ from typing import Any, Iterator
 
 import pytest
 
-from components.mlflow_server import AUTH_CONFIG_PATH, MlflowServerArgs, ServerCommand, auth_config, secret_name, server_command
+from components.mlflow import AUTH_CONFIG_PATH, MlflowServerArgs, ServerCommand, auth_config, secret_name, server_command
 from infra.config import parse
 from infra.mlflow import mlflow_args
 from offline import runner

@@ -1,0 +1,49 @@
+"""Clusters and GPU capacity: EKS and GKE clusters, GPU node pools that scale from zero, the NVIDIA device
+plugin and the Cluster Autoscaler. Everything a GPU pod needs before it can be scheduled.
+
+This module is the domain's public surface; the underscored modules beside it are internals.
+"""
+
+from ._autoscaler import (
+    ClusterAutoscaler,
+    ClusterAutoscalerArgs,
+    iam_policy,
+)
+from ._device_plugin import (
+    NvidiaDevicePlugin,
+    NvidiaDevicePluginArgs,
+    SharingMode,
+)
+from ._eks import (
+    EksCluster,
+    EksClusterArgs,
+    subnet_cidrs,
+)
+from ._gke import (
+    GkeCluster,
+    GkeClusterArgs,
+    ReleaseChannel,
+)
+from ._gpu_node_pool import (
+    GpuNodePool,
+    GpuNodePoolArgs,
+    NodeImage,
+)
+
+__all__ = [
+    "ClusterAutoscaler",
+    "ClusterAutoscalerArgs",
+    "EksCluster",
+    "EksClusterArgs",
+    "GkeCluster",
+    "GkeClusterArgs",
+    "GpuNodePool",
+    "GpuNodePoolArgs",
+    "NodeImage",
+    "NvidiaDevicePlugin",
+    "NvidiaDevicePluginArgs",
+    "ReleaseChannel",
+    "SharingMode",
+    "iam_policy",
+    "subnet_cidrs",
+]

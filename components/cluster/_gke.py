@@ -1,0 +1,260 @@
+"""A GKE cluster ready for ML workloads: VPC-native, private nodes, Workload Identity, a release channel.
+
+Why these choices: VPC-native (alias IP) networking is what Cloud SQL private IP and internal load balancers
+need; Workload Identity is how MLflow reaches its bucket with no key in the cluster; a release channel keeps
+the control plane and nodes patched without the platform team chasing versions. The default node pool is
+removed so that every pool, system and GPU alike, is declared and visible in a preview. GKE installs its own
+NVIDIA device plugin and drivers on GPU nodes, so the platform installs none here.
+"""
+
+from __future__ import annotations
+
+import enum
+import ipaddress
+import json
+from dataclasses import dataclass, field
+from typing import Optional
+
+import pulumi
+import pulumi_gcp as gcp
+import pulumi_kubernetes as k8s
+
+from ..common import POOL_LABEL, Problems
+
+
+class ReleaseChannel(str, enum.Enum):
+    """GKE release channel."""
+
+    RAPID = "RAPID"
+    REGULAR = "REGULAR"
+    STABLE = "STABLE"
+
+
+@dataclass(kw_only=True)
+class GkeClusterArgs:
+    """Arguments of :class:`GkeCluster`."""
+
+    project: str
+    """GCP project id. Required."""
+    region: str
+    """Region of the (regional) cluster. Required."""
+    release_channel: ReleaseChannel = ReleaseChannel.REGULAR
+    """Release channel. Default ``REGULAR``."""
+    node_cidr: str = "10.10.0.0/20"
+    """Primary range of the subnetwork (nodes). Default ``10.10.0.0/20``."""
+    pods_cidr: str = "10.16.0.0/14"
+    """Secondary range for pods. Default ``10.16.0.0/14``."""
+    services_cidr: str = "10.20.0.0/20"
+    """Secondary range for services. Default ``10.20.0.0/20``."""
+    master_cidr: str = "172.16.0.0/28"
+    """/28 range of the private control plane. Default ``172.16.0.0/28``."""
+    system_machine_type: str = "e2-standard-4"
+    """Machine type of the system pool. Default ``e2-standard-4``."""
+    system_min_size: int = 1
+    """Fewest system nodes per zone, at least 1. Default 1."""
+    system_max_size: int = 3
+    """Most system nodes per zone. Default 3."""
+    deletion_protection: bool = False
+    """Refuse to delete the cluster. Default False; set it in production."""
+    master_authorized_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
+    """CIDRs allowed to reach the control plane endpoint. Default everywhere; narrow it in production."""
+    labels: dict[str, str] = field(default_factory=dict)
+    """Resource labels on the cluster. Default none."""
+
+    def validate(self, problems: Problems) -> None:
+        p = problems
+        p.check(bool(self.project), "project", "is required (set gcp:project)", self.project)
+        p.check(bool(self.region), "region", "is required (set gcp:region)", self.region)
+        for key in ("node_cidr", "pods_cidr", "services_cidr", "master_cidr"):
+            value = getattr(self, key)
+            try:
+                ipaddress.ip_network(value)
+            except ValueError:
+                p.add(key, "must be an IPv4 network in CIDR form", value)
+        p.check(self.master_cidr.endswith("/28"), "master_cidr", "must be a /28", self.master_cidr)
+        p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
+        p.check(
+            self.system_max_size >= self.system_min_size,
+            "system_nodes.max_size",
+            f"must be >= min_size ({self.system_min_size})",
+            self.system_max_size,
+        )
+
+
+def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
+    """A kubeconfig that authenticates with ``gke-gcloud-auth-plugin`` (no long-lived credentials inside)."""
+    return json.dumps(
+        {
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}],
+            "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
+            "current-context": name,
+            "users": [
+                {
+                    "name": name,
+                    "user": {
+                        "exec": {
+                            "apiVersion": "client.authentication.k8s.io/v1beta1",
+                            "command": "gke-gcloud-auth-plugin",
+                            "provideClusterInfo": True,
+                            "installHint": "Install gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin).",
+                        }
+                    },
+                }
+            ],
+        }
+    )
+
+
+class GkeCluster(pulumi.ComponentResource):
+    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and provider."""
+
+    cluster_name: pulumi.Output[str]
+    """Name of the GKE cluster."""
+    location: pulumi.Output[str]
+    """Region of the cluster (node pools join it there)."""
+    endpoint: pulumi.Output[str]
+    """Control plane IP address."""
+    kubeconfig: pulumi.Output[str]
+    """Kubeconfig (JSON) using ``gke-gcloud-auth-plugin``; a secret output."""
+    provider: k8s.Provider
+    """Kubernetes provider for this cluster."""
+    network_id: pulumi.Output[str]
+    """Self link of the VPC network (Cloud SQL private IP peers with it)."""
+    workload_pool: str
+    """Workload Identity pool, ``<project>.svc.id.goog``."""
+    node_service_account: pulumi.Output[str]
+    """Email of the least-privilege node service account shared by all pools."""
+
+    def __init__(self, name: str, args: GkeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        problems = Problems(prefix=name)
+        args.validate(problems)
+        problems.raise_if_any(f"GkeCluster {name!r}")
+        super().__init__("ml-platform:gke_cluster:GkeCluster", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        network = gcp.compute.Network(f"{name}-vpc", project=args.project, auto_create_subnetworks=False, opts=child)
+        subnet = gcp.compute.Subnetwork(
+            f"{name}-nodes",
+            project=args.project,
+            region=args.region,
+            network=network.id,
+            ip_cidr_range=args.node_cidr,
+            private_ip_google_access=True,
+            secondary_ip_ranges=[
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="pods", ip_cidr_range=args.pods_cidr),
+                gcp.compute.SubnetworkSecondaryIpRangeArgs(range_name="services", ip_cidr_range=args.services_cidr),
+            ],
+            opts=child,
+        )
+        router = gcp.compute.Router(f"{name}-router", project=args.project, region=args.region, network=network.id, opts=child)
+        gcp.compute.RouterNat(
+            f"{name}-nat",
+            project=args.project,
+            region=args.region,
+            router=router.name,
+            nat_ip_allocate_option="AUTO_ONLY",
+            source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
+            opts=child,
+        )
+
+        node_sa = gcp.serviceaccount.Account(
+            f"{name}-nodes",
+            project=args.project,
+            account_id=f"{name[:20]}-nodes",
+            display_name=f"GKE nodes of {name}",
+            opts=child,
+        )
+        for role in (
+            "roles/logging.logWriter",
+            "roles/monitoring.metricWriter",
+            "roles/monitoring.viewer",
+            "roles/artifactregistry.reader",
+        ):
+            gcp.projects.IAMMember(
+                f"{name}-nodes-{role.split('/')[1]}",
+                project=args.project,
+                role=role,
+                member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"),
+                opts=child,
+            )
+
+        self.workload_pool = f"{args.project}.svc.id.goog"
+        cluster = gcp.container.Cluster(
+            f"{name}-gke",
+            name=name,
+            project=args.project,
+            location=args.region,
+            network=network.id,
+            subnetwork=subnet.id,
+            remove_default_node_pool=True,
+            initial_node_count=1,
+            networking_mode="VPC_NATIVE",
+            ip_allocation_policy=gcp.container.ClusterIpAllocationPolicyArgs(
+                cluster_secondary_range_name="pods", services_secondary_range_name="services"
+            ),
+            private_cluster_config=gcp.container.ClusterPrivateClusterConfigArgs(
+                enable_private_nodes=True, enable_private_endpoint=False, master_ipv4_cidr_block=args.master_cidr
+            ),
+            master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
+                cidr_blocks=[
+                    gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=c)
+                    for c in args.master_authorized_cidrs
+                ]
+            ),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=self.workload_pool),
+            release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
+            addons_config=gcp.container.ClusterAddonsConfigArgs(
+                gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
+                    enabled=True
+                ),
+            ),
+            deletion_protection=args.deletion_protection,
+            resource_labels=args.labels or None,
+            opts=child,
+        )
+        system_pool = gcp.container.NodePool(
+            f"{name}-system",
+            name="system",
+            project=args.project,
+            cluster=cluster.name,
+            location=args.region,
+            initial_node_count=args.system_min_size,
+            autoscaling=gcp.container.NodePoolAutoscalingArgs(
+                min_node_count=args.system_min_size, max_node_count=args.system_max_size
+            ),
+            management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
+            node_config=gcp.container.NodePoolNodeConfigArgs(
+                machine_type=args.system_machine_type,
+                disk_size_gb=50,
+                labels={POOL_LABEL: "system"},
+                service_account=node_sa.email,
+                oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
+                    enable_secure_boot=True, enable_integrity_monitoring=True
+                ),
+            ),
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
+        )
+
+        self.cluster_name = cluster.name
+        self.location = cluster.location
+        self.endpoint = cluster.endpoint
+        self.network_id = network.id
+        self.node_service_account = node_sa.email
+        self.kubeconfig = pulumi.Output.secret(
+            pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
+                lambda a: kubeconfig_for(*a)
+            )
+        )
+        self.provider = k8s.Provider(
+            f"{name}-k8s",
+            kubeconfig=self.kubeconfig,
+            enable_server_side_apply=True,
+            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_pool])),
+        )
+        self.register_outputs(
+            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+        )

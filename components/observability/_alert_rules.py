@@ -1,0 +1,397 @@
+"""Alert and recording rules for model serving, GPUs, cost, drift and MLflow, from one Python definition each.
+
+Why one definition: the rule text that reaches the cluster (a ``PrometheusRule``) and the text ``promtool test rules``
+proves are the same string, produced by :func:`rule_groups`. A threshold changed in a stack file changes both, so a
+rule that no longer fires on a bad canary fails the tests before it reaches production.
+
+Label contract of the series the rules read (set by the scrape objects in :mod:`.scrape_targets`):
+``namespace``, ``pod``, ``model``, ``model_version``, ``endpoint`` on every model-server series (from the pod's
+``ml-platform.io/*`` labels); dcgm-exporter series keep the ``namespace``/``pod`` of the workload holding the GPU.
+The stable version of an endpoint is the one serving the most requests, so the canary rule needs no knowledge of
+how a rollout is declared.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from typing import Any, Optional, Union
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..common import (
+    CRITICAL_LABEL,
+    ENDPOINT_LABEL,
+    MANAGED_BY_LABELS,
+    MODEL_LABEL,
+    MODEL_VERSION_LABEL,
+    POOL_LABEL,
+    Problems,
+)
+
+SERIES = "namespace, model, model_version, endpoint"
+"""The labels that identify one model version's series."""
+
+DRIFT_CRONJOBS = "drift-.+"
+"""Names of the drift checks' CronJobs (see :mod:`.drift_monitor`)."""
+
+INFER_PATHS = 'path=~"/v2/models/.+/infer"'
+"""MLServer's REST inference routes (its histogram labels the route template, not the model)."""
+
+
+def ksm_label(label: str) -> str:
+    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` → ``label_ml_platform_io_model``)."""
+    return "label_" + "".join(c if c.isalnum() else "_" for c in label)
+
+
+class Severity(str, enum.Enum):
+    """How urgently a human must act."""
+
+    PAGE = "critical"
+    """Users are affected now: page the on-call engineer."""
+    TICKET = "warning"
+    """Needs attention within working hours."""
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alerting rule."""
+
+    name: str
+    expr: str
+    for_: str
+    severity: Severity
+    summary: str
+    runbook: str
+    """One line: what to check first and what usually fixes it (also printed in docs/monitoring.md)."""
+    labels: tuple[tuple[str, str], ...] = ()
+    """Extra labels (besides ``severity``)."""
+
+    def to_rule(self) -> dict[str, Any]:
+        return {
+            "alert": self.name,
+            "expr": self.expr,
+            "for": self.for_,
+            "labels": {"severity": self.severity.value, **dict(self.labels)},
+            "annotations": {"summary": self.summary, "runbook": self.runbook},
+        }
+
+
+@dataclass(frozen=True)
+class Record:
+    """One recording rule."""
+
+    name: str
+    expr: str
+    labels: tuple[tuple[str, str], ...] = ()
+
+    def to_rule(self) -> dict[str, Any]:
+        rule: dict[str, Any] = {"record": self.name, "expr": self.expr}
+        if self.labels:
+            rule["labels"] = dict(self.labels)
+        return rule
+
+
+Rule = Union[Alert, Record]
+
+
+@dataclass(frozen=True)
+class RuleGroup:
+    name: str
+    rules: tuple[Rule, ...]
+    interval: str = "30s"
+
+    def to_group(self) -> dict[str, Any]:
+        return {"name": self.name, "interval": self.interval, "rules": [r.to_rule() for r in self.rules]}
+
+
+@dataclass(kw_only=True)
+class AlertRulesArgs:
+    """Arguments of :class:`AlertRules` (and of :func:`rule_groups`)."""
+
+    latency_slo_seconds: float = 0.2
+    """p95 latency SLO of every model version, seconds. Default 0.2."""
+    latency_slo_seconds_by_model: dict[str, float] = field(default_factory=dict)
+    """Per-model p95 SLO overriding ``latency_slo_seconds``. Default none."""
+    error_ratio: float = 0.01
+    """Share of failed requests above which ``ModelHighErrorRate`` fires. Default 0.01."""
+    canary_latency_ratio: float = 1.3
+    """A canary's p95 may be at most this multiple of the stable version's. Default 1.3."""
+    gpu_memory_ratio: float = 0.8
+    """Share of GPU memory in use above which ``GpuMemoryHigh`` fires. Default 0.8."""
+    gpu_idle_percent: float = 5.0
+    """Utilisation (%) under which a GPU held by a pod counts as idle. Default 5."""
+    gpu_idle_minutes: int = 30
+    """How long an allocated GPU stays idle before ``GpuIdleWhileAllocated`` fires. Default 30."""
+    scale_from_zero_budget_seconds: int = 300
+    """Longest a model server may take from pod creation to ready. Default 300."""
+    mlflow_job: Optional[str] = None
+    """``job`` label of the MLflow scrape target; None leaves out ``MlflowDown``. Default None."""
+    pool_hourly_prices_usd: dict[str, float] = field(default_factory=dict)
+    """Hourly price of one node per GPU pool (from the cost model), for the cost rules. Default none."""
+    namespace: str = "monitoring"
+    """Namespace of the ``PrometheusRule``. Default ``monitoring``."""
+    selector_labels: dict[str, str] = field(default_factory=dict)
+    """Labels the Prometheus's ``ruleSelector`` matches (``release: <chart release>``). Default none."""
+
+    def validate(self, problems: Problems) -> None:
+        problems.check(self.latency_slo_seconds > 0, "latency_slo_seconds", "must be > 0", self.latency_slo_seconds)
+        for model, slo in self.latency_slo_seconds_by_model.items():
+            problems.check(slo > 0, f"latency_slo_seconds_by_model.{model}", "must be > 0", slo)
+        problems.check(0 < self.error_ratio < 1, "error_ratio", "must be between 0 and 1", self.error_ratio)
+        problems.check(self.canary_latency_ratio > 1, "canary_latency_ratio", "must be > 1", self.canary_latency_ratio)
+        problems.check(0 < self.gpu_memory_ratio <= 1, "gpu_memory_ratio", "must be in (0, 1]", self.gpu_memory_ratio)
+        problems.check(0 <= self.gpu_idle_percent < 100, "gpu_idle_percent", "must be in [0, 100)", self.gpu_idle_percent)
+        problems.check(self.gpu_idle_minutes >= 5, "gpu_idle_minutes", "must be >= 5", self.gpu_idle_minutes)
+        problems.check(self.scale_from_zero_budget_seconds >= 10, "scale_from_zero_budget_seconds", "must be >= 10",
+                       self.scale_from_zero_budget_seconds)
+        for pool, price in self.pool_hourly_prices_usd.items():
+            problems.check(price >= 0, f"pool_hourly_prices_usd.{pool}", "must be >= 0", price)
+
+
+def _num(value: float) -> str:
+    """A threshold as PromQL writes it (no float noise: 0.30000000000000004 → 0.3)."""
+    return format(round(value, 6), "g")
+
+
+def _relabel(expr: str, pairs: list[tuple[str, str]]) -> str:
+    for target, source in pairs:
+        expr = f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
+    return expr
+
+
+# --- the rules -------------------------------------------------------------------------------------------------
+
+
+def serving_group(a: AlertRulesArgs) -> RuleGroup:
+    pod_info = _relabel(
+        f'kube_pod_labels{{{ksm_label(MODEL_LABEL)}!=""}}',
+        [("model", ksm_label(MODEL_LABEL)), ("model_version", ksm_label(MODEL_VERSION_LABEL)),
+         ("endpoint", ksm_label(ENDPOINT_LABEL)), ("critical", ksm_label(CRITICAL_LABEL))],
+    )
+    by = f"sum by ({SERIES})"
+    records = [
+        Record("ml_platform:model_pod_info", f"max by (namespace, pod, model, model_version, endpoint, critical) ({pod_info})"),
+        Record("ml_platform:model_requests:rate5m",
+               f"{by} (rate(model_infer_request_success_total[5m])) + {by} (rate(model_infer_request_failure_total[5m]))"
+               f" or {by} (rate(model_infer_request_success_total[5m]))"),
+        Record("ml_platform:model_errors:rate5m", f"{by} (rate(model_infer_request_failure_total[5m]))"),
+        Record("ml_platform:model_error_ratio:rate5m", "ml_platform:model_errors:rate5m / ml_platform:model_requests:rate5m"),
+    ]
+    for q in ("50", "95", "99"):
+        records.append(Record(
+            f"ml_platform:model_latency_seconds:p{q}",
+            f"histogram_quantile(0.{q}, sum by ({SERIES}, le) "
+            f"(rate(rest_server_request_duration_seconds_bucket{{{INFER_PATHS}}}[5m])))",
+        ))
+    # The stable version of an endpoint: the one serving the most requests.
+    records.append(Record(
+        "ml_platform:stable_version_requests:rate5m",
+        'ml_platform:model_requests:rate5m{endpoint!=""} == on (namespace, endpoint) group_left '
+        'max by (namespace, endpoint) (ml_platform:model_requests:rate5m{endpoint!=""})',
+    ))
+    records.append(Record(
+        "ml_platform:endpoint_stable_latency_seconds:p95",
+        "max by (namespace, endpoint) (ml_platform:model_latency_seconds:p95 "
+        "and on (namespace, endpoint, model_version) ml_platform:stable_version_requests:rate5m)",
+    ))
+
+    overridden = sorted(a.latency_slo_seconds_by_model)
+    latency: list[Rule] = []
+    default_selector = f'{{model!~"{"|".join(overridden)}"}}' if overridden else ""
+    slos = [(default_selector, a.latency_slo_seconds)] + [
+        (f'{{model="{m}"}}', a.latency_slo_seconds_by_model[m]) for m in overridden
+    ]
+    for selector, slo in slos:
+        latency.append(Alert(
+            "ModelLatencyHigh",
+            f"ml_platform:model_latency_seconds:p95{selector} > {_num(slo)}",
+            "10m", Severity.PAGE,
+            f"p95 latency of {{{{ $labels.model }}}} {{{{ $labels.model_version }}}} is {{{{ $value | humanizeDuration }}}}"
+            f" (SLO {int(round(slo * 1000))} ms)",
+            "Check the GPU and replica panels of the model serving dashboard: saturated replicas → raise max replicas; "
+            "one slow version → roll it back; all slow → look at the node pool.",
+            (("slo_ms", str(int(round(slo * 1000)))),),
+        ))
+    alerts = latency + [
+        Alert(
+            "ModelHighErrorRate",
+            f"ml_platform:model_error_ratio:rate5m > {_num(a.error_ratio)}",
+            "5m", Severity.PAGE,
+            f"{{{{ $labels.model }}}} {{{{ $labels.model_version }}}} fails {{{{ $value | humanizePercentage }}}} of requests"
+            f" (limit {_num(a.error_ratio * 100)}%)",
+            "Read the model server logs of the failing version (kubectl logs -l ml-platform.io/model-version=...); "
+            "a new version → roll back; input errors → contact the caller.",
+        ),
+        Alert(
+            "CanaryLatencyRegression",
+            "(ml_platform:model_latency_seconds:p95{endpoint!=\"\"} unless on (namespace, endpoint, model_version) "
+            "ml_platform:stable_version_requests:rate5m) > on (namespace, endpoint) group_left "
+            f"ml_platform:endpoint_stable_latency_seconds:p95 * {_num(a.canary_latency_ratio)}",
+            "10m", Severity.PAGE,
+            "canary {{ $labels.model_version }} of {{ $labels.endpoint }} is more than "
+            f"{int(round((a.canary_latency_ratio - 1) * 100))}% slower (p95) than the stable version",
+            "Roll the canary back (set its traffic to 0) and compare its resources, batch size and model size with "
+            "the stable version before retrying.",
+        ),
+        Alert(
+            "ScaleFromZeroSlow",
+            "((kube_pod_status_ready_time - kube_pod_created) "
+            "or ((time() - kube_pod_created) unless on (namespace, pod) kube_pod_status_ready_time)) "
+            "* on (namespace, pod) group_left (model, model_version, endpoint) "
+            "(ml_platform:model_pod_info{critical!=\"true\"}) "
+            f"> {a.scale_from_zero_budget_seconds} "
+            "and on (namespace, pod) (time() - kube_pod_created < 3600)",
+            "0m", Severity.TICKET,
+            "{{ $labels.model }} {{ $labels.model_version }} took {{ $value | humanizeDuration }} to become ready "
+            f"(budget {a.scale_from_zero_budget_seconds}s)",
+            "See where the time went (kubectl describe pod): waiting for a GPU node → keep one warm (min_size 1) "
+            "or mark the endpoint critical; pulling the image or model → cache them on the node.",
+        ),
+    ]
+    return RuleGroup("ml-platform.serving", tuple(records + alerts))
+
+
+def gpu_group(a: AlertRulesArgs) -> RuleGroup:
+    return RuleGroup("ml-platform.gpu", (
+        Record("ml_platform:gpu_memory_used:ratio", "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)"),
+        Record(
+            "ml_platform:gpus_allocated",
+            'sum by (namespace, model) (kube_pod_container_resource_requests{resource="nvidia_com_gpu"} '
+            "* on (namespace, pod) group_left (model) ml_platform:model_pod_info)",
+        ),
+        Record("ml_platform:gpu_hours:1h", "sum by (namespace, model) (avg_over_time(ml_platform:gpus_allocated[1h]))"),
+        Alert(
+            "GpuMemoryHigh",
+            f"ml_platform:gpu_memory_used:ratio > {_num(a.gpu_memory_ratio)}",
+            "10m", Severity.TICKET,
+            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses {{ $value | humanizePercentage }}"
+            " of its memory",
+            "Near the limit a larger batch or a second model fails with CUDA out-of-memory: lower the batch size, "
+            "give time-sliced pods fewer replicas per GPU, or move the model to a larger GPU.",
+        ),
+        Alert(
+            "GpuIdleWhileAllocated",
+            f'avg_over_time(DCGM_FI_DEV_GPU_UTIL{{pod!=""}}[10m]) < {_num(a.gpu_idle_percent)}',
+            f"{a.gpu_idle_minutes}m", Severity.TICKET,
+            "{{ $labels.pod }} holds GPU {{ $labels.gpu }} on {{ $labels.Hostname }} but uses {{ $value }}% of it",
+            "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the model "
+            "to CPU; a stuck job → delete it.",
+        ),
+    ))
+
+
+def cost_group(a: AlertRulesArgs) -> RuleGroup:
+    node_pool = _relabel(f'kube_node_labels{{{ksm_label(POOL_LABEL)}!=""}}', [("pool", ksm_label(POOL_LABEL))])
+    rules: list[Rule] = [
+        Record("ml_platform:node_pool_hourly_price_usd", f"vector({_num(price)})", (("pool", pool),))
+        for pool, price in sorted(a.pool_hourly_prices_usd.items())
+    ]
+    rules += [
+        Record("ml_platform:node_pool_info", f"max by (node, pool) ({node_pool})"),
+        Record("ml_platform:node_pool_nodes", "count by (pool) (ml_platform:node_pool_info)"),
+        Record(
+            "ml_platform:node_pool_gpus",
+            'sum by (pool) (kube_node_status_capacity{resource="nvidia_com_gpu"} '
+            "* on (node) group_left (pool) ml_platform:node_pool_info)",
+        ),
+        Record("ml_platform:gpu_hours_provisioned:1h", "sum by (pool) (avg_over_time(ml_platform:node_pool_gpus[1h]))"),
+        Record(
+            "ml_platform:node_pool_cost_usd_per_hour",
+            "ml_platform:node_pool_nodes * on (pool) group_left ml_platform:node_pool_hourly_price_usd",
+        ),
+        Record("ml_platform:inferences:rate1h", "sum(rate(model_infer_request_success_total[1h]))"),
+        Record(
+            "ml_platform:cost_per_1k_inferences_usd",
+            "sum(ml_platform:node_pool_cost_usd_per_hour) / (ml_platform:inferences:rate1h > 0) / 3.6",
+        ),
+    ]
+    return RuleGroup("ml-platform.cost", tuple(rules), interval="1m")
+
+
+def drift_group(a: AlertRulesArgs) -> RuleGroup:
+    return RuleGroup("ml-platform.drift", (
+        Alert(
+            "ModelInputDrift",
+            "max by (model) (ml_drift_share) > on (model) max by (model) (ml_drift_threshold)",
+            "0m", Severity.TICKET,
+            "{{ $value | humanizePercentage }} of the input columns of {{ $labels.model }} drifted",
+            "Open the drift dashboard: one column → check the upstream feature pipeline; many columns → the world "
+            "changed: retrain on recent data and compare it with the current version as a canary.",
+        ),
+        Alert(
+            "DriftCheckFailing",
+            f'max by (namespace, cronjob) ((kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
+            "- on (namespace, cronjob) kube_cronjob_status_last_successful_time) > 0 "
+            f'or (kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
+            "unless on (namespace, cronjob) kube_cronjob_status_last_successful_time))",
+            "1h", Severity.TICKET,
+            "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last schedule",
+            "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of its "
+            "service account, out of memory); exit 1 is unreadable data or a failed push.",
+        ),
+    ), interval="1m")
+
+
+def mlflow_group(a: AlertRulesArgs) -> Optional[RuleGroup]:
+    if not a.mlflow_job:
+        return None
+    up = f'up{{job="{a.mlflow_job}"}}'
+    return RuleGroup("ml-platform.mlflow", (
+        Alert(
+            "MlflowDown",
+            f"max({up}) == 0 or absent({up})",
+            "5m", Severity.PAGE,
+            "MLflow tracking server and model registry are unreachable",
+            "kubectl -n <mlflow namespace> get pods,events: crash-looping → read its logs (database credentials, "
+            "migrations); not scheduled → node capacity. Deployments that load models from the registry fail meanwhile.",
+        ),
+    ))
+
+
+def rule_groups(args: AlertRulesArgs) -> list[RuleGroup]:
+    """Every rule group, in evaluation order."""
+    groups = [serving_group(args), gpu_group(args), cost_group(args), drift_group(args), mlflow_group(args)]
+    return [g for g in groups if g is not None]
+
+
+def rule_file(args: AlertRulesArgs) -> dict[str, Any]:
+    """The rules as a Prometheus rule file (``{"groups": [...]}``): also the ``PrometheusRule`` spec."""
+    return {"groups": [g.to_group() for g in rule_groups(args)]}
+
+
+def alerts(args: AlertRulesArgs) -> list[Alert]:
+    return [r for g in rule_groups(args) for r in g.rules if isinstance(r, Alert)]
+
+
+def recorded_names(args: AlertRulesArgs) -> set[str]:
+    return {r.name for g in rule_groups(args) for r in g.rules if isinstance(r, Record)}
+
+
+class AlertRules(pulumi.ComponentResource):
+    """The platform's rules as one ``PrometheusRule`` the chart's Prometheus loads."""
+
+    name: pulumi.Output[str]
+    """Name of the ``PrometheusRule``."""
+    spec: dict[str, Any]
+    """The rule file it carries (what the tests run through promtool)."""
+
+    def __init__(self, name: str, args: AlertRulesArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        problems = Problems(prefix=name)
+        args.validate(problems)
+        problems.raise_if_any(f"AlertRules {name!r}")
+        super().__init__("ml-platform:alert_rules:AlertRules", name, None, opts)
+        self.spec = rule_file(args)
+        k8s.apiextensions.CustomResource(
+            name,
+            api_version="monitoring.coreos.com/v1",
+            kind="PrometheusRule",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=name, namespace=args.namespace, labels={**MANAGED_BY_LABELS, **args.selector_labels}
+            ),
+            spec=self.spec,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.name = pulumi.Output.from_input(name)
+        self.register_outputs({"name": self.name})

@@ -1,0 +1,140 @@
+"""A scheduled input-drift check for one model: a CronJob running the repository's ``drift`` job.
+
+Why a CronJob that pushes: drift is a property of a window of requests, not of a moment, so it is computed in
+batches (hourly by default) and the result is pushed to the Pushgateway, where Prometheus picks it up and the
+``ModelInputDrift`` alert compares it with the threshold the job pushed alongside it. The job's pod carries no
+``ml-platform.io/model`` label on purpose: that label makes a pod a model server to the scrape objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from ..common import MANAGED_BY_LABELS, Problems
+
+DRIFT_JOB = "ml-drift"
+"""``job`` label the drift check pushes under."""
+
+
+@dataclass(kw_only=True)
+class DriftMonitorArgs:
+    """Arguments of :class:`DriftMonitor`."""
+
+    model: str
+    """Model name (the ``model`` label of the pushed series). Required."""
+    image: str
+    """Image built from ``drift/Dockerfile``, pinned by tag or digest. Required."""
+    reference_uri: str
+    """Reference data (training inputs): CSV or Parquet, local path, ``s3://`` or ``gs://``. Required."""
+    current_uri: str
+    """Recent inputs, same formats. Required."""
+    pushgateway_url: str
+    """Where to push the results. Required."""
+    schedule: str = "0 * * * *"
+    """Cron schedule. Default hourly."""
+    threshold: float = 0.3
+    """Drifted share of columns above which the model counts as drifted. Default 0.3."""
+    window_hours: int = 24
+    """Compare only the last N hours of ``current_uri`` (needs ``timestamp_column``). Default 24."""
+    timestamp_column: Optional[str] = None
+    """Column with each row's time. Default none (every row)."""
+    columns: list[str] = field(default_factory=list)
+    """Columns to compare. Default every column but the timestamp."""
+    namespace: str = "ml-models"
+    """Namespace of the CronJob. Default ``ml-models``."""
+    service_account: Optional[str] = None
+    """Service account with read access to the data. Default the namespace's ``default``."""
+    memory_mib: int = 2048
+    """Memory request and limit of the check. Default 2048."""
+    deadline_seconds: int = 1800
+    """A check running longer is stopped. Default 1800."""
+
+    def validate(self, problems: Problems) -> None:
+        problems.check(0 < self.threshold <= 1, "threshold", "must be in (0, 1]", self.threshold)
+        problems.check(len(self.schedule.split()) == 5, "schedule", "must be a 5-field cron expression", self.schedule)
+        problems.check(":" in self.image and not self.image.endswith(":latest"), "image",
+                       "must be pinned with a tag or digest (not latest)", self.image)
+        problems.check(self.window_hours >= 1, "window_hours", "must be >= 1", self.window_hours)
+        problems.check(self.memory_mib >= 256, "memory_mib", "must be >= 256", self.memory_mib)
+        for name in ("reference_uri", "current_uri", "pushgateway_url"):
+            problems.check(bool(getattr(self, name)), name, "must be set", getattr(self, name))
+
+
+def command(args: DriftMonitorArgs) -> list[str]:
+    """The job's command line (exposed for tests: the drift package's CLI must accept it)."""
+    cmd = [
+        "python", "-m", "drift",
+        "--model", args.model,
+        "--reference", args.reference_uri,
+        "--current", args.current_uri,
+        "--threshold", str(args.threshold),
+        "--pushgateway", args.pushgateway_url,
+    ]
+    if args.timestamp_column:
+        cmd += ["--timestamp-column", args.timestamp_column, "--window-hours", str(args.window_hours)]
+    if args.columns:
+        cmd += ["--columns", ",".join(args.columns)]
+    return cmd
+
+
+def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
+    labels = {**MANAGED_BY_LABELS, "app.kubernetes.io/name": DRIFT_JOB, "app.kubernetes.io/instance": args.model}
+    memory = f"{args.memory_mib}Mi"
+    pod: dict[str, Any] = {
+        "restartPolicy": "Never",
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
+                            "seccompProfile": {"type": "RuntimeDefault"}},
+        "containers": [{
+            "name": "drift",
+            "image": args.image,
+            "command": command(args),
+            "env": [{"name": "HOME", "value": "/tmp"}, {"name": "MPLCONFIGDIR", "value": "/tmp"}],
+            "resources": {"requests": {"cpu": "500m", "memory": memory}, "limits": {"cpu": "2", "memory": memory}},
+            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
+                                "capabilities": {"drop": ["ALL"]}},
+            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+        }],
+        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+    }
+    if args.service_account:
+        pod["serviceAccountName"] = args.service_account
+    return {
+        "schedule": args.schedule,
+        "concurrencyPolicy": "Forbid",
+        "successfulJobsHistoryLimit": 3,
+        "failedJobsHistoryLimit": 3,
+        "jobTemplate": {"spec": {
+            "backoffLimit": 2,
+            "activeDeadlineSeconds": args.deadline_seconds,
+            "ttlSecondsAfterFinished": 86400,
+            "template": {"metadata": {"labels": labels}, "spec": pod},
+        }},
+    }
+
+
+class DriftMonitor(pulumi.ComponentResource):
+    """A CronJob that checks one model's recent inputs for drift and pushes the result."""
+
+    cronjob_name: str
+    """Name of the CronJob."""
+
+    def __init__(self, name: str, args: DriftMonitorArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+        problems = Problems(prefix=name)
+        args.validate(problems)
+        problems.raise_if_any(f"DriftMonitor {name!r}")
+        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, None, opts)
+        self.cronjob_name = f"drift-{args.model}"[:52]
+        k8s.batch.v1.CronJob(
+            name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=self.cronjob_name, namespace=args.namespace,
+                labels={**MANAGED_BY_LABELS, "app.kubernetes.io/name": DRIFT_JOB, "app.kubernetes.io/instance": args.model},
+            ),
+            spec=cronjob_spec(args),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"cronjob_name": self.cronjob_name})

@@ -1,0 +1,102 @@
+"""Dashboards: built from code to valid JSON, shipped for the sidecar, and querying only metrics that exist."""
+
+from __future__ import annotations
+
+import json
+import re
+
+from components.observability import AlertRulesArgs, recorded_names, rule_file
+from components.observability import Dashboards, DashboardsArgs, all_dashboards, queries
+from tests.metric_catalog import EXPORTED
+from tests.conftest import by_type
+
+KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"}
+
+
+def metric_names(expr: str) -> set[str]:
+    """Metric names a PromQL expression reads (strings, matchers, ranges, grouping labels and functions removed)."""
+    text = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)
+    text = re.sub(r"\{[^}]*\}", " ", text)
+    text = re.sub(r"\[[^\]]*\]", " ", text)
+    text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
+    text = re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", text.strip())  # its second argument is a label
+    names = set()
+    for match in re.finditer(r"(?<![\w$:.])[A-Za-z_:][\w:]*", text):
+        if not text[match.end():].lstrip().startswith("("):  # a function call, not a metric
+            names.add(match.group())
+    return names - KEYWORDS
+
+
+def test_metric_name_extraction() -> None:
+    assert metric_names('sum by (a) (rate(x_total{b="c{d}"}[5m])) / on (e) group_left y') == {"x_total", "y"}
+    assert metric_names("label_values(ml_drift_share, model)") == {"ml_drift_share"}
+    assert metric_names('label_values(m{namespace=~"$namespace"}, model)') == {"m"}
+
+
+def test_the_four_dashboards_render_to_json() -> None:
+    boards = all_dashboards()
+    assert set(boards) == {"ml-platform-serving", "ml-platform-gpu", "ml-platform-cost", "ml-platform-drift"}
+    for uid, model in boards.items():
+        again = json.loads(json.dumps(model))
+        assert again["uid"] == uid and again["panels"] and again["schemaVersion"] >= 39
+        ids = [p["id"] for p in again["panels"]]
+        assert len(ids) == len(set(ids))
+        for panel in again["panels"]:
+            if panel["type"] != "row":
+                assert panel["datasource"] == {"type": "prometheus", "uid": "prometheus"}
+                assert all(t["refId"] for t in panel["targets"])
+
+
+def test_every_query_reads_only_metrics_that_exist() -> None:
+    known = set(EXPORTED) | recorded_names(AlertRulesArgs(mlflow_job="mlflow", pool_hourly_prices_usd={"p": 1.0}))
+    for uid, model in all_dashboards().items():
+        for expr in queries(model):
+            names = metric_names(expr)
+            assert names <= known, f"{uid}: {expr} reads unknown {names - known}"
+
+
+def test_every_rule_reads_only_metrics_that_exist() -> None:
+    args = AlertRulesArgs(mlflow_job="mlflow", pool_hourly_prices_usd={"p": 1.0})
+    known = set(EXPORTED) | recorded_names(args)
+    for group in rule_file(args)["groups"]:
+        for rule in group["rules"]:
+            names = metric_names(rule["expr"])
+            assert names <= known, f"{rule.get('alert') or rule.get('record')} reads unknown {names - known}"
+
+
+def test_the_main_views_are_there() -> None:
+    titles = {uid: {p["title"] for p in m["panels"]} for uid, m in all_dashboards().items()}
+    assert {"Requests per second", "Latency p50 / p95 / p99", "Error rate", "Ready replicas",
+            "Average batch size"} <= titles["ml-platform-serving"]
+    assert {"Utilisation", "Memory used", "Temperature"} <= titles["ml-platform-gpu"]
+    assert {"Cost per 1,000 inferences", "Inferences served (24 h)"} <= titles["ml-platform-cost"]
+    assert {"Drifted share of columns", "Per-column drift score"} <= titles["ml-platform-drift"]
+
+
+def test_config_maps_carry_the_sidecar_label(mocked) -> None:
+    regs = mocked.run(lambda: Dashboards("dashboards", DashboardsArgs()))
+    maps = by_type(regs, "kubernetes:core/v1:ConfigMap")
+    assert sorted(m.name for m in maps) == ["dashboards-cost", "dashboards-drift", "dashboards-gpu", "dashboards-serving"]
+    for m in maps:
+        assert m.inputs["metadata"]["labels"]["grafana_dashboard"] == "1"
+        [(key, text)] = m.inputs["data"].items()
+        assert key == f"{m.inputs['metadata']['name']}.json" and json.loads(text)["uid"] == m.inputs["metadata"]["name"]
+
+
+def test_every_query_parses_as_promql(tmp_path) -> None:
+    """promtool parses each panel query (template variables replaced by what Grafana sends for "All")."""
+    import shutil
+    import subprocess
+
+    import pytest
+    import yaml
+
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        pytest.skip("promtool not installed (Debian's prometheus package; `make system` installs it)")
+    exprs = [e for m in all_dashboards().values() for e in queries(m) if not e.startswith("label_values(")]
+    rules = [{"record": f"dashboard:query_{i}", "expr": re.sub(r"\$\w+", ".*", e)} for i, e in enumerate(exprs)]
+    path = tmp_path / "queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
+    result = subprocess.run([promtool, "check", "rules", "--lint=none", str(path)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
