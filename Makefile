@@ -4,7 +4,7 @@ VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
 
-.PHONY: setup system preview preview-all test bench clean
+.PHONY: setup system preview preview-all lint test bench clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,13 @@ preview: setup
 preview-all: setup
 	@for s in $$(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p'); do $(PY) -m offline.preview $$s --quiet || exit 1; done
 
-test: setup system
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
+	$(VENV)/bin/mypy
+
+test: setup system lint
 	$(PY) -m pytest
 
 bench: setup

@@ -6,12 +6,6 @@ here; each domain (``cluster``, ``mlflow``, ``serving``, ``observability``) also
 modules whose names start with an underscore are internals that may change without notice.
 """
 
-from .common import (
-    ArgsError,
-    Capacity,
-    Cloud,
-    GpuSharing,
-)
 from .cluster import (
     ClusterAutoscaler,
     ClusterAutoscalerArgs,
@@ -26,6 +20,12 @@ from .cluster import (
     NvidiaDevicePluginArgs,
     ReleaseChannel,
     SharingMode,
+)
+from .common import (
+    ArgsError,
+    Capacity,
+    Cloud,
+    GpuSharing,
 )
 from .mlflow import (
     ArtifactBucket,

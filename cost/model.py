@@ -22,8 +22,9 @@ instance type would miss exactly the change it exists to stop.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 from .prices import PriceTable, UnknownPrice
 
@@ -72,8 +73,13 @@ class CostItem:
     monthly_full: float
 
     def to_json(self) -> dict[str, Any]:
-        return {"urn": self.urn, "name": self.name, "what": self.what,
-                "monthly_idle": round(self.monthly_idle, 2), "monthly_full": round(self.monthly_full, 2)}
+        return {
+            "urn": self.urn,
+            "name": self.name,
+            "what": self.what,
+            "monthly_idle": round(self.monthly_idle, 2),
+            "monthly_full": round(self.monthly_full, 2),
+        }
 
 
 @dataclass
@@ -93,7 +99,7 @@ class CostReport:
     def monthly_full(self) -> float:
         return round(sum(i.monthly_full for i in self.items), 2)
 
-    def to_json(self, budget: Optional[float] = None) -> dict[str, Any]:
+    def to_json(self, budget: float | None = None) -> dict[str, Any]:
         return {
             "currency": self.currency,
             "monthly_idle": self.monthly_idle,
@@ -104,7 +110,7 @@ class CostReport:
         }
 
 
-def infer_cloud(resources: Iterable[Resource]) -> Optional[str]:
+def infer_cloud(resources: Iterable[Resource]) -> str | None:
     """``aws`` or ``gcp`` from the resources' packages, or None (an existing cluster: nothing the table prices)."""
     packages = {r.type.split(":", 1)[0] for r in resources}
     for cloud in ("aws", "gcp"):
@@ -114,11 +120,22 @@ def infer_cloud(resources: Iterable[Resource]) -> Optional[str]:
 
 
 _QUANTITY = re.compile(r"^([0-9.]+)([KMGTPE]i?)?$")
-_UNITS = {None: 1 / 2**30, "Ki": 2**10 / 2**30, "Mi": 2**20 / 2**30, "Gi": 1.0, "Ti": 2.0**10, "Pi": 2.0**20,
-          "K": 1e3 / 2**30, "M": 1e6 / 2**30, "G": 1e9 / 2**30, "T": 1e12 / 2**30, "P": 1e15 / 2**30}
+_UNITS = {
+    None: 1 / 2**30,
+    "Ki": 2**10 / 2**30,
+    "Mi": 2**20 / 2**30,
+    "Gi": 1.0,
+    "Ti": 2.0**10,
+    "Pi": 2.0**20,
+    "K": 1e3 / 2**30,
+    "M": 1e6 / 2**30,
+    "G": 1e9 / 2**30,
+    "T": 1e12 / 2**30,
+    "P": 1e15 / 2**30,
+}
 
 
-def quantity_gib(value: Any) -> Optional[float]:
+def quantity_gib(value: Any) -> float | None:
     """A Kubernetes storage quantity (``20Gi``, ``500G``) in GiB, or None when unreadable."""
     match = _QUANTITY.match(str(value or "").strip())
     if not match or match.group(2) not in _UNITS:
@@ -134,7 +151,7 @@ def _num(value: Any, default: float = 0.0) -> float:
 
 
 class _Pricer:
-    def __init__(self, prices: PriceTable, cloud: Optional[str], region: Optional[str]) -> None:
+    def __init__(self, prices: PriceTable, cloud: str | None, region: str | None) -> None:
         self.p = prices
         self.cloud = cloud
         self.region = region
@@ -144,7 +161,9 @@ class _Pricer:
     def add(self, r: Resource, what: str, idle: float, full: float) -> None:
         self.report.items.append(CostItem(r.urn, r.name, what, idle, full))
 
-    def flat(self, r: Resource, cloud: str, service: str, what: str, count: float = 1.0, region: Optional[str] = None) -> None:
+    def flat(
+        self, r: Resource, cloud: str, service: str, what: str, count: float = 1.0, region: str | None = None
+    ) -> None:
         monthly = self.p.service_hourly(cloud, region or self.region, service) * self.month * count
         self.add(r, what, monthly, monthly)
 
@@ -160,8 +179,12 @@ class _Pricer:
         disk = _num(i.get("diskSize"), 20)
         node = self.p.instance_hourly("aws", self.region, instance, spot) * self.month
         node += disk * self.p.storage_gib_month("aws", self.region, "gp3")
-        self.add(r, f"{lo}..{hi} x {instance} {'spot' if spot else 'on-demand'} + {disk:g} GiB gp3 each",
-                 lo * node, hi * node)
+        self.add(
+            r,
+            f"{lo}..{hi} x {instance} {'spot' if spot else 'on-demand'} + {disk:g} GiB gp3 each",
+            lo * node,
+            hi * node,
+        )
 
     def gke_node_pool(self, r: Resource) -> None:
         i = r.props
@@ -189,9 +212,15 @@ class _Pricer:
                 extras += f" + {int(_num(acc.get('count'), 1))} x {kind}"
         disk = _num(nc.get("diskSizeGb"), 100)
         kind = str(nc.get("diskType") or "pd-balanced")
-        node += disk * self.p.storage_gib_month("gcp", region, kind if kind in self.p.storage_kinds("gcp") else "pd-balanced")
-        self.add(r, f"{lo}..{hi}{per} x {machine}{extras} {'spot' if spot else 'on-demand'} + {disk:g} GiB each",
-                 lo * node, hi * node)
+        node += disk * self.p.storage_gib_month(
+            "gcp", region, kind if kind in self.p.storage_kinds("gcp") else "pd-balanced"
+        )
+        self.add(
+            r,
+            f"{lo}..{hi}{per} x {machine}{extras} {'spot' if spot else 'on-demand'} + {disk:g} GiB each",
+            lo * node,
+            hi * node,
+        )
 
     # --- databases --------------------------------------------------------------------------------------------
 
@@ -203,8 +232,12 @@ class _Pricer:
         top = max(size, _num(i.get("maxAllocatedStorage"), size))
         instance = self.p.database_hourly("aws", self.region, klass) * self.month * copies
         gib = self.p.storage_gib_month("aws", self.region, "rds_gp3") * copies
-        self.add(r, f"{klass}{' multi-AZ' if copies == 2 else ''} + {size:g}..{top:g} GiB",
-                 instance + size * gib, instance + top * gib)
+        self.add(
+            r,
+            f"{klass}{' multi-AZ' if copies == 2 else ''} + {size:g}..{top:g} GiB",
+            instance + size * gib,
+            instance + top * gib,
+        )
 
     def rds_cluster_instance(self, r: Resource) -> None:
         klass = str(r.props.get("instanceClass"))
@@ -221,8 +254,12 @@ class _Pricer:
         top = max(size, limit) if s.get("diskAutoresize", True) and limit else size
         instance = self.p.database_hourly("gcp", region, tier) * self.month * copies
         gib = self.p.storage_gib_month("gcp", region, "cloudsql_ssd") * copies
-        self.add(r, f"{tier}{' regional' if copies == 2 else ''} + {size:g}..{top:g} GiB",
-                 instance + size * gib, instance + top * gib)
+        self.add(
+            r,
+            f"{tier}{' regional' if copies == 2 else ''} + {size:g}..{top:g} GiB",
+            instance + size * gib,
+            instance + top * gib,
+        )
 
     # --- storage ----------------------------------------------------------------------------------------------
 
@@ -263,14 +300,18 @@ def _is_region(location: Any) -> bool:
     return bool(location) and not re.search(r"-[a-z]$", str(location))
 
 
-def _gcp_region(location: Any) -> Optional[str]:
+def _gcp_region(location: Any) -> str | None:
     if not location or not isinstance(location, str) or location.startswith("["):
         return None
     return location if _is_region(location) else location.rsplit("-", 1)[0]
 
 
-def estimate(resources: Iterable[Resource], prices: Optional[PriceTable] = None,
-             region: Optional[str] = None, cloud: Optional[str] = None) -> CostReport:
+def estimate(
+    resources: Iterable[Resource],
+    prices: PriceTable | None = None,
+    region: str | None = None,
+    cloud: str | None = None,
+) -> CostReport:
     """The monthly cost of ``resources`` (idle and at full scale), with what could not be priced."""
     resources = list(resources)
     prices = prices or PriceTable()

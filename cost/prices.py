@@ -7,9 +7,10 @@ check that silently prices an unknown instance at zero would wave through exactl
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 import yaml
 
@@ -37,7 +38,7 @@ class PriceTable:
     table's entry of the same name, so a negotiated discount or a new instance type needs no code change.
     """
 
-    overrides: Optional[Mapping[str, Any]] = None
+    overrides: Mapping[str, Any] | None = None
 
     def _section(self, cloud: str, section: str) -> dict[str, Any]:
         base = dict((_table().get(cloud) or {}).get(section) or {})
@@ -52,21 +53,23 @@ class PriceTable:
     def as_of(self) -> str:
         return str(_table()["as_of"])
 
-    def region_factor(self, cloud: str, region: Optional[str]) -> float:
+    def region_factor(self, cloud: str, region: str | None) -> float:
         factors = self._section(cloud, "region_factor")
         return float(factors.get(region or "", 1.0))
 
-    def instance_hourly(self, cloud: str, region: Optional[str], instance_type: str, spot: bool = False) -> float:
+    def instance_hourly(self, cloud: str, region: str | None, instance_type: str, spot: bool = False) -> float:
         prices = self._section(cloud, "instances")
         if instance_type not in prices:
             raise UnknownPrice(f"no {cloud} price for instance type {instance_type!r} in cost/prices.yaml")
         on_demand, spot_price = prices[instance_type][:2]
         return float(spot_price if spot else on_demand) * self.region_factor(cloud, region)
 
-    def gpu_model(self, cloud: str, instance_type: str) -> Optional[str]:
+    def gpu_model(self, cloud: str, instance_type: str) -> str | None:
         """The GPU model built into an instance or machine type (third column of the table), or None."""
-        for entry in (self._section(cloud, "instances").get(instance_type),
-                      ((_table().get(cloud) or {}).get("instances") or {}).get(instance_type)):
+        for entry in (
+            self._section(cloud, "instances").get(instance_type),
+            ((_table().get(cloud) or {}).get("instances") or {}).get(instance_type),
+        ):
             if entry is not None and len(entry) > 2:
                 return str(entry[2])
         return None
@@ -86,26 +89,26 @@ class PriceTable:
             raise UnknownPrice(f"no assumption {name!r} in cost/prices.yaml")
         return float(merged[name])
 
-    def accelerator_hourly(self, cloud: str, region: Optional[str], accelerator: str, spot: bool = False) -> float:
+    def accelerator_hourly(self, cloud: str, region: str | None, accelerator: str, spot: bool = False) -> float:
         prices = self._section(cloud, "accelerators")
         if accelerator not in prices:
             raise UnknownPrice(f"no {cloud} price for accelerator {accelerator!r} in cost/prices.yaml")
         on_demand, spot_price = prices[accelerator][:2]
         return float(spot_price if spot else on_demand) * self.region_factor(cloud, region)
 
-    def service_hourly(self, cloud: str, region: Optional[str], service: str) -> float:
+    def service_hourly(self, cloud: str, region: str | None, service: str) -> float:
         prices = self._section(cloud, "services")
         if service not in prices:
             raise UnknownPrice(f"no {cloud} price for service {service!r} in cost/prices.yaml")
         return float(prices[service]) * self.region_factor(cloud, region)
 
-    def database_hourly(self, cloud: str, region: Optional[str], instance_class: str) -> float:
+    def database_hourly(self, cloud: str, region: str | None, instance_class: str) -> float:
         prices = self._section(cloud, "databases")
         if instance_class not in prices:
             raise UnknownPrice(f"no {cloud} price for database class {instance_class!r} in cost/prices.yaml")
         return float(prices[instance_class]) * self.region_factor(cloud, region)
 
-    def storage_gib_month(self, cloud: str, region: Optional[str], kind: str) -> float:
+    def storage_gib_month(self, cloud: str, region: str | None, kind: str) -> float:
         prices = self._section(cloud, "storage_gib_month")
         if kind not in prices:
             raise UnknownPrice(f"no {cloud} price for storage {kind!r} in cost/prices.yaml")
@@ -116,16 +119,19 @@ class PriceTable:
 class CostSettings:
     """A stack's cost settings (``ml-platform:cost``) as the cost model and the budget policy read them."""
 
-    monthly_budget_usd: Optional[float] = None
+    monthly_budget_usd: float | None = None
     prices: PriceTable = PriceTable()
 
 
-def settings_from_config(raw: Optional[Mapping[str, Any]]) -> CostSettings:
+def settings_from_config(raw: Mapping[str, Any] | None) -> CostSettings:
     """Read ``ml-platform:cost`` (already decoded from JSON). The program validates its shape (see
     ``infra/config/cost.py``); the policy pack, which must not import the program, reads it through here."""
     raw = raw or {}
     overrides: dict[str, Any] = {k: v for k, v in (raw.get("price_overrides") or {}).items()}
     if raw.get("bucket_storage_gib") is not None:
-        overrides["assumptions"] = {**(overrides.get("assumptions") or {}), "bucket_storage_gib": raw["bucket_storage_gib"]}
+        overrides["assumptions"] = {
+            **(overrides.get("assumptions") or {}),
+            "bucket_storage_gib": raw["bucket_storage_gib"],
+        }
     budget = raw.get("monthly_budget_usd")
     return CostSettings(float(budget) if budget is not None else None, PriceTable(overrides or None))

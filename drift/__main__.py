@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import argparse
 import sys
-from typing import Optional, Sequence
+from collections.abc import Sequence
 
 from .detect import compare, load, recent
 from .push import push
 
 
-def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
+def parse(argv: Sequence[str] | None = None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m drift", description="Check one model's inputs for drift.")
     p.add_argument("--model", required=True, help="model name (label of the pushed series)")
     p.add_argument("--reference", required=True, help="reference data: CSV or Parquet (path, s3://, gs://)")
@@ -30,7 +30,7 @@ def parse(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     return args
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = parse(argv)
     try:
         reference = load(args.reference)
@@ -42,8 +42,10 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         print(f"drift check of {args.model} failed: {exc}", file=sys.stderr)
         return 1
     verdict = "DRIFT" if result.share > args.threshold else "ok"
-    print(f"{args.model}: {result.drifted}/{len(result.columns)} columns drifted "
-          f"(share {result.share:.3f}, threshold {args.threshold}) {verdict}")
+    print(
+        f"{args.model}: {result.drifted}/{len(result.columns)} columns drifted "
+        f"(share {result.share:.3f}, threshold {args.threshold}) {verdict}"
+    )
     for c in result.columns:
         print(f"  {c.column}: {c.stattest} = {c.score:.4g}{' drifted' if c.drifted else ''}")
     if args.pushgateway:

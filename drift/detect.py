@@ -8,9 +8,9 @@ drifted, so a reader never has to know which direction a score points.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Optional, Sequence
 
 import pandas as pd
 
@@ -42,8 +42,7 @@ def load(uri: str) -> pd.DataFrame:
     return pd.read_parquet(uri)
 
 
-def recent(frame: pd.DataFrame, timestamp_column: Optional[str], hours: int,
-           now: Optional[datetime] = None) -> pd.DataFrame:
+def recent(frame: pd.DataFrame, timestamp_column: str | None, hours: int, now: datetime | None = None) -> pd.DataFrame:
     """Rows of the last ``hours`` (all rows when there is no timestamp column)."""
     if not timestamp_column:
         return frame
@@ -56,8 +55,9 @@ def _drifted(score: float, stattest: str, threshold: float) -> bool:
     return score < threshold if "p_value" in stattest else score >= threshold
 
 
-def compare(reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str] = (),
-            exclude: Sequence[str] = ()) -> DriftResult:
+def compare(
+    reference: pd.DataFrame, current: pd.DataFrame, columns: Sequence[str] = (), exclude: Sequence[str] = ()
+) -> DriftResult:
     """Drift of ``current`` against ``reference`` on ``columns`` (default: the columns both have, minus ``exclude``)."""
     from evidently import Report
     from evidently.presets import DataDriftPreset

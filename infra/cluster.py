@@ -8,17 +8,27 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from pathlib import Path
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from components.cluster import ClusterAutoscaler, ClusterAutoscalerArgs
+from components.cluster import (
+    ClusterAutoscaler,
+    ClusterAutoscalerArgs,
+    EksCluster,
+    EksClusterArgs,
+    GkeCluster,
+    GkeClusterArgs,
+    GpuNodePool,
+    GpuNodePoolArgs,
+    NodeImage,
+    NvidiaDevicePlugin,
+    NvidiaDevicePluginArgs,
+    SharingMode,
+)
 from components.common import Cloud, GpuSharing, Problems
-from components.cluster import EksCluster, EksClusterArgs
-from components.cluster import GkeCluster, GkeClusterArgs
-from components.cluster import GpuNodePool, GpuNodePoolArgs, NodeImage
-from components.cluster import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
 
 from .config import DevicePluginConfig, GpuPoolConfig, StackConfig
 from .config.cluster import DevicePluginInstall
@@ -31,11 +41,11 @@ class ClusterLayer:
     cloud: Cloud
     provider: k8s.Provider
     cluster_name: Any
-    eks: Optional[EksCluster] = None
-    gke: Optional[GkeCluster] = None
+    eks: EksCluster | None = None
+    gke: GkeCluster | None = None
     gpu_pools: dict[str, GpuNodePool] = field(default_factory=dict)
-    device_plugin: Optional[NvidiaDevicePlugin] = None
-    autoscaler: Optional[ClusterAutoscaler] = None
+    device_plugin: NvidiaDevicePlugin | None = None
+    autoscaler: ClusterAutoscaler | None = None
 
 
 def eks_args(cfg: StackConfig) -> EksClusterArgs:
@@ -54,7 +64,7 @@ def eks_args(cfg: StackConfig) -> EksClusterArgs:
     )
 
 
-def autoscaler_args(cfg: StackConfig, eks: Optional[EksCluster] = None) -> ClusterAutoscalerArgs:
+def autoscaler_args(cfg: StackConfig, eks: EksCluster | None = None) -> ClusterAutoscalerArgs:
     a = cfg.cluster.autoscaler
     return ClusterAutoscalerArgs(
         cluster_name=eks.cluster_name if eks else "-",
@@ -115,8 +125,10 @@ def device_plugin_wanted(cfg: StackConfig) -> bool:
 
 def device_plugin_args(cfg: StackConfig, plugin: DevicePluginConfig) -> NvidiaDevicePluginArgs:
     modes = sorted(
-        {SharingMode(p.sharing.mode, p.sharing.replicas if p.sharing.mode == GpuSharing.TIME_SLICING else 1)
-         for p in cfg.gpu_pools.values()},
+        {
+            SharingMode(p.sharing.mode, p.sharing.replicas if p.sharing.mode == GpuSharing.TIME_SLICING else 1)
+            for p in cfg.gpu_pools.values()
+        },
         key=lambda m: (m.sharing.value, m.replicas),
     )
     return NvidiaDevicePluginArgs(sharing_modes=modes, chart_version=plugin.chart_version)
@@ -146,7 +158,7 @@ def existing_provider(cfg: StackConfig) -> k8s.Provider:
     kubeconfig = None
     if path:
         expanded = os.path.expanduser(path)
-        kubeconfig = open(expanded).read() if os.path.exists(expanded) else None
+        kubeconfig = Path(expanded).read_text() if os.path.exists(expanded) else None
     return k8s.Provider(
         "existing-cluster",
         kubeconfig=kubeconfig,
@@ -158,11 +170,13 @@ def existing_provider(cfg: StackConfig) -> k8s.Provider:
 def deploy(cfg: StackConfig) -> ClusterLayer:
     name = cfg.cluster_name
     pool_inputs: dict[str, Any] = {}
-    parent: Optional[pulumi.Resource] = None
+    parent: pulumi.Resource | None = None
     if cfg.cloud == Cloud.AWS:
         eks = EksCluster(name, eks_args(cfg))
         layer = ClusterLayer(cloud=cfg.cloud, provider=eks.provider, cluster_name=eks.cluster_name, eks=eks)
-        pool_inputs = dict(cluster_name=eks.cluster_name, node_role_arn=eks.node_role_arn, subnet_ids=eks.private_subnet_ids)
+        pool_inputs = dict(
+            cluster_name=eks.cluster_name, node_role_arn=eks.node_role_arn, subnet_ids=eks.private_subnet_ids
+        )
         parent = eks
         if cfg.cluster.autoscaler.enabled:
             layer.autoscaler = ClusterAutoscaler(
@@ -173,7 +187,9 @@ def deploy(cfg: StackConfig) -> ClusterLayer:
     elif cfg.cloud == Cloud.GCP:
         gke = GkeCluster(name, gke_args(cfg))
         layer = ClusterLayer(cloud=cfg.cloud, provider=gke.provider, cluster_name=gke.cluster_name, gke=gke)
-        pool_inputs = dict(cluster_name=gke.cluster_name, location=gke.location, service_account=gke.node_service_account)
+        pool_inputs = dict(
+            cluster_name=gke.cluster_name, location=gke.location, service_account=gke.node_service_account
+        )
         parent = gke
     else:
         layer = ClusterLayer(cloud=cfg.cloud, provider=existing_provider(cfg), cluster_name=name)

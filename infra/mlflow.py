@@ -13,7 +13,7 @@ What later layers need is returned as a :class:`MlflowLayer`: serving points mod
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 
@@ -44,15 +44,15 @@ class MlflowLayer:
     """Labels of the server pods; include ``app.kubernetes.io/name: mlflow``."""
     basic_auth: bool
     """Whether the server (and its ``/metrics``) needs basic auth."""
-    auth_secret_name: Optional[str]
+    auth_secret_name: str | None
     """With basic auth: Secret in ``namespace`` with ``admin-username`` and ``admin-password`` (for scrapers)."""
-    s3_endpoint_url: Optional[pulumi.Input[str]] = None
+    s3_endpoint_url: pulumi.Input[str] | None = None
     """In-cluster S3 endpoint on ``existing`` clusters (model servers pulling artifacts need it), else None."""
-    s3_credentials_secret: Optional[str] = None
+    s3_credentials_secret: str | None = None
     """On ``existing`` clusters: Secret (in ``namespace``) with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``."""
 
 
-def mlflow_args(cfg: StackConfig, admin_password: Optional[pulumi.Input[str]] = None, **cloud_inputs: Any) -> MlflowArgs:
+def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = None, **cloud_inputs: Any) -> MlflowArgs:
     """The component's arguments for this stack (environment defaults resolved)."""
     m = cfg.mlflow.resolved(cfg.environment)
     return MlflowArgs(
@@ -97,26 +97,39 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     m = cfg.mlflow.resolved(cfg.environment)
     p = problems.at("mlflow")
     if cfg.environment == Environment.PROD:
-        p.check((m.backup_retention_days or 0) >= PROD_MIN_BACKUP_DAYS, "backup_retention_days",
-                f"must be >= {PROD_MIN_BACKUP_DAYS} in prod", m.backup_retention_days)
+        p.check(
+            (m.backup_retention_days or 0) >= PROD_MIN_BACKUP_DAYS,
+            "backup_retention_days",
+            f"must be >= {PROD_MIN_BACKUP_DAYS} in prod",
+            m.backup_retention_days,
+        )
         p.check(bool(m.deletion_protection), "deletion_protection", "must be true in prod", m.deletion_protection)
         p.check(bool(m.high_availability), "high_availability", "must be true in prod", m.high_availability)
         p.check((m.replicas or 1) >= 2, "replicas", "must be >= 2 in prod", m.replicas)
     password = pulumi.Config().get(ADMIN_PASSWORD_KEY)
     if m.basic_auth and not password:
-        p.add("basic_auth", f"needs the secret {ADMIN_PASSWORD_KEY} "
-              f"(pulumi config set --secret ml-platform:{ADMIN_PASSWORD_KEY} <password>)", True)
+        p.add(
+            "basic_auth",
+            f"needs the secret {ADMIN_PASSWORD_KEY} "
+            f"(pulumi config set --secret ml-platform:{ADMIN_PASSWORD_KEY} <password>)",
+            True,
+        )
         password = "x" * 12  # reported above with its config key; not again by the component
     placeholder = "-"
     cloud_inputs = {
-        Cloud.AWS: dict(vpc_id=placeholder, private_subnet_ids=[], cluster_security_group_id=placeholder,
-                        oidc_provider_arn=placeholder, oidc_issuer=placeholder),
+        Cloud.AWS: dict(
+            vpc_id=placeholder,
+            private_subnet_ids=[],
+            cluster_security_group_id=placeholder,
+            oidc_provider_arn=placeholder,
+            oidc_issuer=placeholder,
+        ),
         Cloud.GCP: dict(network_id=placeholder, workload_pool=placeholder),
     }.get(cfg.cloud, {})
     mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs).validate(p)
 
 
-def deploy(cfg: StackConfig, cluster_layer: Any) -> Optional[MlflowLayer]:
+def deploy(cfg: StackConfig, cluster_layer: Any) -> MlflowLayer | None:
     """Create the mlflow layer on the cluster layer; None when the stack has no MLflow."""
     if not cfg.mlflow.enabled:
         return None
@@ -124,15 +137,22 @@ def deploy(cfg: StackConfig, cluster_layer: Any) -> Optional[MlflowLayer]:
     cloud_inputs: dict[str, Any] = {}
     if cfg.cloud == Cloud.AWS:
         eks = cluster_layer.eks
-        cloud_inputs = dict(vpc_id=eks.vpc_id, private_subnet_ids=eks.private_subnet_ids,
-                            cluster_security_group_id=eks.cluster_security_group_id,
-                            oidc_provider_arn=eks.oidc_provider_arn, oidc_issuer=eks.oidc_issuer)
+        cloud_inputs = dict(
+            vpc_id=eks.vpc_id,
+            private_subnet_ids=eks.private_subnet_ids,
+            cluster_security_group_id=eks.cluster_security_group_id,
+            oidc_provider_arn=eks.oidc_provider_arn,
+            oidc_issuer=eks.oidc_issuer,
+        )
     elif cfg.cloud == Cloud.GCP:
         gke = cluster_layer.gke
         cloud_inputs = dict(network_id=gke.network_id, workload_pool=gke.workload_pool)
     admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if m.basic_auth else None
-    mlflow = Mlflow("mlflow", mlflow_args(cfg, admin_password=admin, **cloud_inputs),
-                    opts=pulumi.ResourceOptions(provider=cluster_layer.provider))
+    mlflow = Mlflow(
+        "mlflow",
+        mlflow_args(cfg, admin_password=admin, **cloud_inputs),
+        opts=pulumi.ResourceOptions(provider=cluster_layer.provider),
+    )
     pulumi.export("mlflow_tracking_uri", mlflow.tracking_uri)
     pulumi.export("mlflow_artifact_root", mlflow.artifact_root)
     return MlflowLayer(

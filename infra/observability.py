@@ -9,16 +9,25 @@ one function. Node-pool prices for the cost rules come from the cost model (``co
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 
-from components.observability import AlertRules, AlertRulesArgs
 from components.common import MODEL_LABEL, Capacity, Cloud, Problems
-from components.observability import Dashboards, DashboardsArgs
-from components.observability import DriftMonitor, DriftMonitorArgs
-from components.observability import DASHBOARD_LABEL, MonitoringStack, MonitoringStackArgs
-from components.observability import MLFLOW_JOB, ScrapeTargets, ScrapeTargetsArgs
+from components.observability import (
+    DASHBOARD_LABEL,
+    MLFLOW_JOB,
+    AlertRules,
+    AlertRulesArgs,
+    Dashboards,
+    DashboardsArgs,
+    DriftMonitor,
+    DriftMonitorArgs,
+    MonitoringStack,
+    MonitoringStackArgs,
+    ScrapeTargets,
+    ScrapeTargetsArgs,
+)
 from cost.prices import UnknownPrice, settings_from_config
 
 from .config import PROJECT, Environment, StackConfig
@@ -44,13 +53,13 @@ class ObservabilityLayer:
 class Peers:
     """What the observability layer needs from the MLflow and serving layers."""
 
-    mlflow_namespace: Optional[str] = None
+    mlflow_namespace: str | None = None
     mlflow_pod_labels: dict[str, str] = field(default_factory=dict)
     mlflow_port: int = 5000
-    mlflow_basic_auth_secret: Optional[str] = None
-    gateway_namespace: Optional[str] = None
-    keda_namespace: Optional[str] = None
-    models: Optional[frozenset[str]] = None
+    mlflow_basic_auth_secret: str | None = None
+    gateway_namespace: str | None = None
+    keda_namespace: str | None = None
+    models: frozenset[str] | None = None
     """Models the serving layer serves (None: no serving layer, nothing to compare with)."""
 
 
@@ -66,26 +75,29 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
     if endpoints is not None:
         out["models"] = frozenset(
             (getattr(v, "labels", None) or {}).get(MODEL_LABEL) or e.name
-            for e in endpoints.endpoints for v in (getattr(e, "versions", None) or [e])
+            for e in endpoints.endpoints
+            for v in (getattr(e, "versions", None) or [e])
         )
         out["gateway_namespace"] = getattr(endpoints, "gateway_namespace", None) or DEFAULT_GATEWAY_NAMESPACE
         out["keda_namespace"] = getattr(endpoints, "keda_namespace", None) or DEFAULT_KEDA_NAMESPACE
     return Peers(**out)
 
 
-def pool_prices(cfg: StackConfig, problems: Optional[Problems] = None) -> dict[str, float]:
+def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str, float]:
     """Hourly price of one node of each GPU pool, from the cost model and the stack's ``cost.price_overrides``
     (unknown prices reported to ``problems``)."""
     table = settings_from_config(cfg.cost.model_dump(exclude_none=True)).prices  # with the stack's price overrides
     prices: dict[str, float] = {}
     for name, pool in cfg.gpu_pools.items():
         try:
-            prices[name] = table.instance_hourly(cfg.cloud.value, cfg.region, pool.instance_type,
-                                                 spot=pool.capacity == Capacity.SPOT)
+            prices[name] = table.instance_hourly(
+                cfg.cloud.value, cfg.region, pool.instance_type, spot=pool.capacity == Capacity.SPOT
+            )
         except UnknownPrice as exc:
             if problems is not None:
-                problems.add(f"gpu_pools.{name}.instance_type", f"has no price for the cost rules ({exc})",
-                             pool.instance_type)
+                problems.add(
+                    f"gpu_pools.{name}.instance_type", f"has no price for the cost rules ({exc})", pool.instance_type
+                )
     return prices
 
 
@@ -97,7 +109,7 @@ def dcgm_wanted(cfg: StackConfig) -> bool:
     return cfg.cloud == Cloud.AWS and bool(cfg.gpu_pools)
 
 
-def stack_args(cfg: StackConfig, password: Optional[pulumi.Input[str]] = None) -> MonitoringStackArgs:
+def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> MonitoringStackArgs:
     o = cfg.observability
     retention, storage, replicas = o.sized(cfg.environment)
     return MonitoringStackArgs(
@@ -196,7 +208,7 @@ def unserved(cfg: StackConfig, p: Peers) -> list[str]:
     return sorted(named - p.models)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = None) -> Optional[ObservabilityLayer]:
+def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = None) -> ObservabilityLayer | None:
     """Create the observability layer on the cluster layer; None when the stack has none."""
     o = cfg.observability
     if not o.enabled:
@@ -211,11 +223,14 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
     selector = stack.selector_labels
     ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
     rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)
-    dashboards = Dashboards("dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after)
+    dashboards = Dashboards(
+        "dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after
+    )
     out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
     for model, d in o.drift.models.items():
         out.drift[model] = DriftMonitor(
-            f"drift-{model}", drift_args(cfg, model, d, stack.pushgateway_url or PLACEHOLDER_PUSHGATEWAY), opts=after)
+            f"drift-{model}", drift_args(cfg, model, d, stack.pushgateway_url or PLACEHOLDER_PUSHGATEWAY), opts=after
+        )
     pulumi.export("grafana_admin_password", stack.grafana_admin_password)
     pulumi.export("prometheus_url", stack.prometheus_url)
     return out

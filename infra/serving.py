@@ -9,18 +9,20 @@ names, whether it is critical or uses GPUs) is returned as a :class:`ServingLaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 
 from components.common import GpuSharing, Problems
-from components.serving import ModelEndpoint, ModelEndpointArgs, ModelVersion
-from components.serving import VersionInfo
 from components.serving import (
     MLSERVER_METRICS_PORT,
     MLSERVER_RUNTIME,
+    ModelEndpoint,
+    ModelEndpointArgs,
+    ModelVersion,
     ServingPlatform,
     ServingPlatformArgs,
+    VersionInfo,
 )
 
 from .config import StackConfig
@@ -38,7 +40,7 @@ class ServingEndpoint:
     namespace: str
     critical: bool
     gpu_count: int
-    gpu_pool: Optional[str]
+    gpu_pool: str | None
     route_name: str
     path_prefix: str
     versions: list[VersionInfo]
@@ -92,8 +94,13 @@ def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root:
     return ModelEndpointArgs(
         model_name=e.model_name or name,
         versions=[
-            ModelVersion(name=vname, storage_uri=_storage_uri(v.storage_uri, artifact_root), weight=v.weight,
-                         model_format=v.model_format, runtime=v.runtime or MLSERVER_RUNTIME)
+            ModelVersion(
+                name=vname,
+                storage_uri=_storage_uri(v.storage_uri, artifact_root),
+                weight=v.weight,
+                model_format=v.model_format,
+                runtime=v.runtime or MLSERVER_RUNTIME,
+            )
             for vname, v in e.versions.items()
         ],
         namespace=p.namespace,
@@ -130,7 +137,9 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     s = cfg.serving
     if not s.enabled:
         if s.endpoints:
-            problems.add("serving.enabled", f"must be true when endpoints are configured ({', '.join(s.endpoints)})", False)
+            problems.add(
+                "serving.enabled", f"must be true when endpoints are configured ({', '.join(s.endpoints)})", False
+            )
         return
     platform_args(cfg).validate(problems.at("serving.platform"))
     mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
@@ -140,20 +149,28 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
         for vname, v in e.versions.items():
             if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
-                at.add(f"versions.{vname}.storage_uri",
-                       "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)", v.storage_uri)
+                at.add(
+                    f"versions.{vname}.storage_uri",
+                    "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)",
+                    v.storage_uri,
+                )
         if e.gpu_pool is not None:
             pool = cfg.gpu_pools.get(e.gpu_pool)
             if pool is None:
-                at.add("gpu_pool", f"must name a GPU pool of this stack ({', '.join(cfg.gpu_pools) or 'none'})", e.gpu_pool)
+                at.add(
+                    "gpu_pool", f"must name a GPU pool of this stack ({', '.join(cfg.gpu_pools) or 'none'})", e.gpu_pool
+                )
             elif pool.sharing.mode == GpuSharing.TIME_SLICING and e.gpu_count != 1:
-                at.add("gpu_count", f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
-                       e.gpu_count)
+                at.add(
+                    "gpu_count",
+                    f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
+                    e.gpu_count,
+                )
         if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
             at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> Optional[ServingLayer]:
+def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer | None:
     """Create the serving platform and the endpoints; None when the stack has no serving."""
     if not cfg.serving.enabled:
         return None
@@ -161,20 +178,34 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> Optional[Servi
     if layer.device_plugin is not None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
-    out = ServingLayer(platform=platform, namespace=platform.serving_namespace, gateway_name=platform.gateway_name,
-                       gateway_namespace=platform.gateway_namespace, keda_namespace=platform.keda_namespace,
-                       interceptor_namespace=platform.serving_namespace)
+    out = ServingLayer(
+        platform=platform,
+        namespace=platform.serving_namespace,
+        gateway_name=platform.gateway_name,
+        gateway_namespace=platform.gateway_namespace,
+        keda_namespace=platform.keda_namespace,
+        interceptor_namespace=platform.serving_namespace,
+    )
     artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(
-            name, endpoint_args(cfg, name, e, artifact_root),
+            name,
+            endpoint_args(cfg, name, e, artifact_root),
             opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
         )
-        out.endpoints.append(ServingEndpoint(
-            name=name, model_name=endpoint.model_name, namespace=endpoint.namespace, critical=endpoint.critical,
-            gpu_count=endpoint.gpu_count, gpu_pool=e.gpu_pool, route_name=endpoint.route_name,
-            path_prefix=endpoint.path_prefix, versions=endpoint.versions,
-        ))
+        out.endpoints.append(
+            ServingEndpoint(
+                name=name,
+                model_name=endpoint.model_name,
+                namespace=endpoint.namespace,
+                critical=endpoint.critical,
+                gpu_count=endpoint.gpu_count,
+                gpu_pool=e.gpu_pool,
+                route_name=endpoint.route_name,
+                path_prefix=endpoint.path_prefix,
+                versions=endpoint.versions,
+            )
+        )
     # What a client needs: where each model answers (behind the Gateway's address and hostname).
     pulumi.export("serving_endpoints", {e.name: f"{e.path_prefix}/infer" for e in out.endpoints})
     return out

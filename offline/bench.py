@@ -101,7 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"offline preview vs SDK floor, medians of {args.repeat} interleaved runs (target <= {TARGET_RATIO}x)")
     print("floor: the same number of bare ConfigMaps under the same mocks; floor+SDK: the same, after importing the")
     print("provider SDK classes of the stack's resource types (what loading those classes alone costs)")
-    print(f"{'stack':<10} {'resources':>9} {'preview s':>10} {'floor s':>8} {'ratio':>6} {'floor+SDK s':>12} {'ratio':>6}")
+    print(
+        f"{'stack':<10} {'resources':>9} {'preview s':>10} {'floor s':>8} {'ratio':>6} {'floor+SDK s':>12} {'ratio':>6}"
+    )
     worst = 0.0
     with tempfile.TemporaryDirectory() as out:
         for stack in stacks:
@@ -110,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
             plan = json.loads((Path(out) / stack / "plan.json").read_text())
             count = len(plan["resources"])
             floor_cmd = [sys.executable, "-m", "offline.bench", "--floor", str(count)]
-            sdk_cmd = floor_cmd + ["--modules", ",".join(sdk_classes(plan))]
+            sdk_cmd = [*floor_cmd, "--modules", ",".join(sdk_classes(plan))]
             previews, floors, sdk_floors = [], [], []
             for _ in range(args.repeat):
                 previews.append(_time(preview_cmd))
@@ -119,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             p, f, fs = statistics.median(previews), statistics.median(floors), statistics.median(sdk_floors)
             worst = max(worst, p / f)
             print(f"{stack:<10} {count:>9} {p:>10.2f} {f:>8.2f} {p / f:>5.2f}x {fs:>12.2f} {p / fs:>5.2f}x")
-    print(f"worst ratio to the floor {worst:.2f}x ({'within' if worst <= TARGET_RATIO else 'over'} the {TARGET_RATIO}x target)")
+    print(
+        f"worst ratio to the floor {worst:.2f}x ({'within' if worst <= TARGET_RATIO else 'over'} the {TARGET_RATIO}x target)"
+    )
     return 0
 
 

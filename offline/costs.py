@@ -7,7 +7,8 @@ verdict cannot disagree.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 from cost.model import CostReport, Resource, estimate
 from policies.rules import BY_NAME
@@ -15,7 +16,7 @@ from policies.rules.base import facts_from_config
 from policies.rules.budget import budget_and_prices, money
 
 
-def stack_cost(result: Any, policy_document: Optional[Mapping[str, Any]] = None) -> tuple[CostReport, Optional[float]]:
+def stack_cost(result: Any, policy_document: Mapping[str, Any] | None = None) -> tuple[CostReport, float | None]:
     """The cost report of an offline run and the budget it is judged against."""
     entry = (policy_document or {}).get("cost-budget")
     rule = BY_NAME["cost-budget"]
@@ -26,7 +27,7 @@ def stack_cost(result: Any, policy_document: Optional[Mapping[str, Any]] = None)
     return estimate(resources, prices, region=cfg.get("region") or facts.region), budget
 
 
-def cost_lines(report: CostReport, budget: Optional[float]) -> list[str]:
+def cost_lines(report: CostReport, budget: float | None) -> list[str]:
     """What the preview prints: one summary line, then the items that cost something, largest first."""
     head = f"Cost (USD per month): idle {money(report.monthly_idle)} · full scale {money(report.monthly_full)}"
     if budget is None:
@@ -38,6 +39,8 @@ def cost_lines(report: CostReport, budget: Optional[float]) -> list[str]:
     lines = [head]
     for item in sorted(report.items, key=lambda i: (-i.monthly_full, i.name)):
         if item.monthly_full > 0:
-            lines.append(f"  {item.name:<32} {money(item.monthly_idle):>12} {money(item.monthly_full):>12}  {item.what}")
+            lines.append(
+                f"  {item.name:<32} {money(item.monthly_idle):>12} {money(item.monthly_full):>12}  {item.what}"
+            )
     lines.extend(f"  cannot price: {p}" for p in report.problems)
     return lines

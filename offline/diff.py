@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .diff_sections import cost_blocks, helm_blocks, manifest_blocks, policy_blocks, resource_blocks, value_blocks
 from .markdown import code, fenced
@@ -73,16 +74,21 @@ def render(
             lines += ["", fenced(head_error.rstrip("\n").splitlines(), "text", max_diff_lines)]
         return _fit("\n".join(lines), [], max_chars, full_hint) + "\n"
     if base is None:
-        lines += ["", "_The base has no plan for this stack (a new stack, or its preview failed): "
-                      "everything shows as created._"]
+        lines += [
+            "",
+            "_The base has no plan for this stack (a new stack, or its preview failed): everything shows as created._",
+        ]
         if base_error:
             lines += ["", fenced(base_error.rstrip("\n").splitlines(), "text", max_diff_lines)]
     old = base or {"resources": [], "config": {}, "outputs": {}}
     changes, unchanged = resource_changes(old, head)
     counts = {op: sum(1 for c in changes if c.op == op) for op in (CREATE, UPDATE, DELETE)}
     if changes:
-        lines += ["", f"Resources: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
-                      f"{counts[DELETE]} to delete, {unchanged} unchanged."]
+        lines += [
+            "",
+            f"Resources: {counts[CREATE]} to create, {counts[UPDATE]} to update, "
+            f"{counts[DELETE]} to delete, {unchanged} unchanged.",
+        ]
     else:
         lines += ["", f"No resource changes ({unchanged} unchanged)."]
     blocks = (
@@ -119,11 +125,19 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser.add_argument("--head-label", help="what the head is, e.g. a commit")
     parser.add_argument("--base-error", help="file with the base preview's error output, shown when it has no plan")
     parser.add_argument("--head-error", help="file with the head preview's error output, shown when it has no plan")
-    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS,
-                        help=f"bound on the report's length, 0 for none (default {DEFAULT_MAX_CHARS}; "
-                             f"GitHub comments hold {COMMENT_LIMIT})")
-    parser.add_argument("--max-diff-lines", type=int, default=DEFAULT_MAX_DIFF_LINES,
-                        help=f"lines shown per manifest or values diff, 0 for all (default {DEFAULT_MAX_DIFF_LINES})")
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=DEFAULT_MAX_CHARS,
+        help=f"bound on the report's length, 0 for none (default {DEFAULT_MAX_CHARS}; "
+        f"GitHub comments hold {COMMENT_LIMIT})",
+    )
+    parser.add_argument(
+        "--max-diff-lines",
+        type=int,
+        default=DEFAULT_MAX_DIFF_LINES,
+        help=f"lines shown per manifest or values diff, 0 for all (default {DEFAULT_MAX_DIFF_LINES})",
+    )
     args = parser.parse_args(list(argv) if argv is not None else None)
     try:
         base, head = load_plan(args.base), load_plan(args.head)
@@ -131,16 +145,26 @@ def main(argv: Iterable[str] | None = None) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if base is None and head is None and not args.stack:
-        print(f"error: neither {args.base} nor {args.head} holds a plan (give --stack to report a failed preview)",
-              file=sys.stderr)
+        print(
+            f"error: neither {args.base} nor {args.head} holds a plan (give --stack to report a failed preview)",
+            file=sys.stderr,
+        )
         return 2
     if base is not None and head is not None and base.get("stack") != head.get("stack"):
-        print(f"error: the plans are of different stacks ({base.get('stack')!r}, {head.get('stack')!r})", file=sys.stderr)
+        print(
+            f"error: the plans are of different stacks ({base.get('stack')!r}, {head.get('stack')!r})", file=sys.stderr
+        )
         return 2
     text = render(
-        base, head, stack=args.stack, base_label=args.base_label, head_label=args.head_label,
-        base_error=_read(args.base_error), head_error=_read(args.head_error),
-        max_chars=args.max_chars, max_diff_lines=args.max_diff_lines,
+        base,
+        head,
+        stack=args.stack,
+        base_label=args.base_label,
+        head_label=args.head_label,
+        base_error=_read(args.base_error),
+        head_error=_read(args.head_error),
+        max_chars=args.max_chars,
+        max_diff_lines=args.max_diff_lines,
     )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)

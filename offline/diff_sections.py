@@ -7,14 +7,15 @@ inside a list), so the report can stop after any block when it must fit a commen
 from __future__ import annotations
 
 import html
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from .markdown import cell, change, code, delta, details, fenced, money, to_yaml, unified
 from .plandiff import (
     CREATE,
     DELETE,
-    UPDATE,
     UNSET,
+    UPDATE,
     CostDiff,
     PolicyDiff,
     ResourceChange,
@@ -106,7 +107,9 @@ def helm_blocks(changes: list[ResourceChange], max_lines: int) -> list[str]:
         old_values, new_values = (old or {}).get("values"), (new or {}).get("values")
         if old_values != new_values:
             count = len(field_changes(old_values or {}, new_values or {}))
-            summary = "values" if not (old and new) else f"values: {count} {'field' if count == 1 else 'fields'} changed"
+            summary = (
+                "values" if not (old and new) else f"values: {count} {'field' if count == 1 else 'fields'} changed"
+            )
             lines = unified(
                 to_yaml(old_values) if old else "", to_yaml(new_values) if new else "", f"{rel['name']}/values.yaml"
             )
@@ -120,7 +123,9 @@ def policy_blocks(p: PolicyDiff | None) -> list[str]:
     if p is None:
         return []
     verdict = (
-        "❌ **Mandatory policies fail: `pulumi up` would stop.**" if p.mandatory_failed else "✅ No mandatory violation."
+        "❌ **Mandatory policies fail: `pulumi up` would stop.**"
+        if p.mandatory_failed
+        else "✅ No mandatory violation."
     )
     text = f"\n\n#### Policies ({code(p.pack)})\n\n{verdict}"
     if not p.base_evaluated:
@@ -180,7 +185,9 @@ def cost_blocks(c: CostDiff | None) -> list[str]:
         table = ["| item | what | idle | full scale |", "|---|---|---:|---:|"]
         for item in c.items[:MAX_COST_ITEMS]:
             name = code(item.name) + ("" if item.op == UPDATE else f" ({item.op})")
-            table.append(f"| {name} | {cell(item.what)} | {delta(item.idle_delta, cur)} | {delta(item.full_delta, cur)} |")
+            table.append(
+                f"| {name} | {cell(item.what)} | {delta(item.idle_delta, cur)} | {delta(item.full_delta, cur)} |"
+            )
         if len(c.items) > MAX_COST_ITEMS:
             table.append(f"| … {len(c.items) - MAX_COST_ITEMS} more items | | | |")
         text += "\n\n" + "\n".join(table)
@@ -195,8 +202,10 @@ def value_blocks(title: str, old: dict[str, Any], new: dict[str, Any]) -> list[s
         elif key not in new:
             changes.append((key, old[key], UNSET))
         else:
-            changes.extend((key + f.path if f.path.startswith("[") else f"{key}.{f.path}" if f.path else key, f.old, f.new)
-                           for f in field_changes(old[key], new[key]))
+            changes.extend(
+                (key + f.path if f.path.startswith("[") else f"{key}.{f.path}" if f.path else key, f.old, f.new)
+                for f in field_changes(old[key], new[key])
+            )
     if not changes:
         return []
     lines = [f"- {code(path)}: {change(o, n)}" for path, o, n in changes]

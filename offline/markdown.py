@@ -57,7 +57,8 @@ def change(old: Any, new: Any) -> str:
         added = [x for x in new if x not in old]
         removed = [x for x in old if x not in new]
         parts = ([f"added {len(added)} {value(added)}"] if added else []) + (
-            [f"removed {len(removed)} {value(removed)}"] if removed else [])
+            [f"removed {len(removed)} {value(removed)}"] if removed else []
+        )
         return ", ".join(parts) or "reordered"
     return f"{value(old)} → {value(new)}"
 

@@ -13,8 +13,9 @@ program's inputs differ.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional
+from typing import Any
 
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
@@ -116,22 +117,38 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 # --- answers to cloud look-ups -------------------------------------------------------------------------------
 
 
-def _zones(args: dict[str, Any], ctx: "PreviewMocks") -> dict[str, Any]:
+def _zones(args: dict[str, Any], ctx: PreviewMocks) -> dict[str, Any]:
     region = ctx.region or "us-west-2"
     return {"names": [f"{region}{s}" for s in "abc"], "zoneIds": [f"use-az{i}" for i in (1, 2, 3)], "id": region}
 
 
-INVOKES: dict[str, Callable[[dict[str, Any], "PreviewMocks"], dict[str, Any]]] = {
+INVOKES: dict[str, Callable[[dict[str, Any], PreviewMocks], dict[str, Any]]] = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": _zones,
-    "aws:index/getRegion:getRegion": lambda a, c: {"name": c.region, "region": c.region, "id": c.region,
-                                                     "description": c.region, "endpoint": f"ec2.{c.region}.amazonaws.com"},
+    "aws:index/getRegion:getRegion": lambda a, c: {
+        "name": c.region,
+        "region": c.region,
+        "id": c.region,
+        "description": c.region,
+        "endpoint": f"ec2.{c.region}.amazonaws.com",
+    },
     "aws:index/getCallerIdentity:getCallerIdentity": lambda a, c: {
-        "accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview", "userId": "PREVIEW", "id": ACCOUNT_ID},
+        "accountId": ACCOUNT_ID,
+        "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preview",
+        "userId": "PREVIEW",
+        "id": ACCOUNT_ID,
+    },
     "aws:index/getPartition:getPartition": lambda a, c: {"partition": "aws", "dnsSuffix": "amazonaws.com", "id": "aws"},
     "gcp:organizations/getProject:getProject": lambda a, c: {
-        "projectId": a.get("projectId") or c.project, "number": GCP_PROJECT_NUMBER, "id": f"projects/{c.project}"},
+        "projectId": a.get("projectId") or c.project,
+        "number": GCP_PROJECT_NUMBER,
+        "id": f"projects/{c.project}",
+    },
     "gcp:organizations/getClientConfig:getClientConfig": lambda a, c: {
-        "project": c.project, "region": c.region, "accessToken": "preview", "id": "preview"},
+        "project": c.project,
+        "region": c.region,
+        "accessToken": "preview",
+        "id": "preview",
+    },
 }
 """Every cloud look-up the program may make, with its fixed answer. An unknown one fails the preview loudly."""
 
@@ -143,7 +160,7 @@ def _short_hash(text: str) -> str:
 class PreviewMocks(pulumi_mocks.Mocks):
     """Deterministic stand-ins for what the clouds would compute."""
 
-    def __init__(self, region: Optional[str] = None, project: Optional[str] = None) -> None:
+    def __init__(self, region: str | None = None, project: str | None = None) -> None:
         self.region = region
         self.project = project
 
@@ -155,7 +172,7 @@ class PreviewMocks(pulumi_mocks.Mocks):
             )
         return answer(args.args, self)
 
-    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[Optional[str], dict[str, Any]]:
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
         typ, name = args.typ, args.name
         state = dict(args.inputs)
         rid = f"{name}-{_short_hash(typ + name)}"
@@ -194,7 +211,10 @@ def _gke_cluster(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str,
 
 def _gcp_service_account(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
     account = state.get("accountId", name)
-    return {"email": f"{account}@{m.project}.iam.gserviceaccount.com", "member": f"serviceAccount:{account}@{m.project}.iam.gserviceaccount.com"}
+    return {
+        "email": f"{account}@{m.project}.iam.gserviceaccount.com",
+        "member": f"serviceAccount:{account}@{m.project}.iam.gserviceaccount.com",
+    }
 
 
 def _random_password(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:

@@ -15,9 +15,10 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Optional
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK_DIR = ROOT / "policies"
@@ -46,8 +47,14 @@ class Violation:
     message: str
 
     def to_json(self) -> dict[str, str]:
-        return {"policy": self.policy, "level": self.level, "urn": self.urn, "name": self.name, "type": self.type,
-                "message": self.message}
+        return {
+            "policy": self.policy,
+            "level": self.level,
+            "urn": self.urn,
+            "name": self.name,
+            "type": self.type,
+            "message": self.message,
+        }
 
 
 @dataclass
@@ -62,17 +69,20 @@ class PolicyResult:
         return any(v.level == "mandatory" for v in self.violations)
 
     def to_json(self) -> dict[str, Any]:
-        return {"pack": self.pack, "violations": [v.to_json() for v in self.violations],
-                "mandatory_failed": self.mandatory_failed}
+        return {
+            "pack": self.pack,
+            "violations": [v.to_json() for v in self.violations],
+            "mandatory_failed": self.mandatory_failed,
+        }
 
 
-def config_path(environment: Optional[str]) -> Optional[Path]:
+def config_path(environment: str | None) -> Path | None:
     """``policies/config/<environment>.json`` when it exists."""
     path = CONFIG_DIR / f"{environment}.json"
     return path if environment and path.exists() else None
 
 
-def pack_version(pack_dir: Path = PACK_DIR) -> Optional[str]:
+def pack_version(pack_dir: Path = PACK_DIR) -> str | None:
     """The version in ``PulumiPolicy.yaml``: the CLI reports it (a Python pack's own answer is always 0.0.1)."""
     import yaml
 
@@ -99,7 +109,9 @@ def _struct(value: Mapping[str, Any]) -> Any:
     return s
 
 
-def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) -> dict[str, tuple[Optional[int], dict[str, Any]]]:
+def build_policy_config(
+    document: Mapping[str, Any], policies: Iterable[Any]
+) -> dict[str, tuple[int | None, dict[str, Any]]]:
     """The CLI's reading of a ``--policy-pack-config`` file: per policy, (enforcement level, properties with the
     schema's defaults filled in), validated against each policy's config schema; ``all`` sets every level first.
     A policy the file does not mention keeps the level the pack declares for it (the analyzer would otherwise
@@ -111,7 +123,7 @@ def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) ->
 
     infos = {p.name: p for p in policies}
     all_level = document.get("all")
-    out: dict[str, tuple[Optional[int], dict[str, Any]]] = {}
+    out: dict[str, tuple[int | None, dict[str, Any]]] = {}
     unknown = sorted(set(document) - set(infos) - {"all"})
     if unknown:
         raise PolicyConfigError(f"the policy config names policies the pack does not have: {', '.join(unknown)}")
@@ -119,7 +131,7 @@ def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) ->
         schema = json_format.MessageToDict(info.configSchema, preserving_proto_field_name=True)
         props_schema = schema.get("properties") or {}
         entry = document.get(name, all_level)
-        level: Optional[str] = LEVEL_NAMES.get(info.enforcementLevel)
+        level: str | None = LEVEL_NAMES.get(info.enforcementLevel)
         props: dict[str, Any] = {k: v["default"] for k, v in props_schema.items() if "default" in v}
         if isinstance(entry, str):
             level = entry
@@ -133,8 +145,9 @@ def build_policy_config(document: Mapping[str, Any], policies: Iterable[Any]) ->
         full_schema = {"type": "object", "properties": props_schema, "additionalProperties": False}
         errors = sorted(jsonschema.Draft7Validator(full_schema).iter_errors(props), key=lambda e: list(e.path))
         if errors:
-            raise PolicyConfigError("; ".join(
-                f"{name}.{'.'.join(str(p) for p in e.path) or '(config)'}: {e.message}" for e in errors))
+            raise PolicyConfigError(
+                "; ".join(f"{name}.{'.'.join(str(p) for p in e.path) or '(config)'}: {e.message}" for e in errors)
+            )
         out[name] = (LEVELS[level] if level is not None else None, props)
     return out
 
@@ -146,24 +159,29 @@ class Analyzer:
         self.stack = stack
         self.stack_config = dict(stack_config)
         self.pack_dir = pack_dir
-        self.process: Optional[subprocess.Popen[bytes]] = None
+        self.process: subprocess.Popen[bytes] | None = None
 
-    def __enter__(self) -> "Analyzer":
+    def __enter__(self) -> Analyzer:
         import grpc
         from pulumi.runtime.proto import analyzer_pb2_grpc
 
         env = dict(os.environ)
-        env.update({
-            "PULUMI_CONFIG": json.dumps(self.stack_config),
-            "PULUMI_PROJECT": PROJECT,
-            "PULUMI_STACK": self.stack,
-            "PULUMI_DRY_RUN": "true",
-            "PYTHONUNBUFFERED": "1",
-        })
+        env.update(
+            {
+                "PULUMI_CONFIG": json.dumps(self.stack_config),
+                "PULUMI_PROJECT": PROJECT,
+                "PULUMI_STACK": self.stack,
+                "PULUMI_DRY_RUN": "true",
+                "PYTHONUNBUFFERED": "1",
+            }
+        )
         env.pop("PULUMI_CONFIG_SECRET_KEYS", None)
         self.process = subprocess.Popen(
             [sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:0", str(self.pack_dir)],
-            cwd=self.pack_dir, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            cwd=self.pack_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
         )
         assert self.process.stdout is not None
         line = self.process.stdout.readline().decode().strip()
@@ -214,9 +232,16 @@ class Analyzer:
                 config.enforcementLevel = level
             request.policyConfig[name].CopyFrom(config)
         self.stub.Configure(request, timeout=CALL_TIMEOUT_SECONDS)
-        self.stub.ConfigureStack(analyzer_pb2.AnalyzerStackConfigureRequest(
-            stack=self.stack, project=PROJECT, organization="organization", dry_run=True, config=self.stack_config,
-        ), timeout=CALL_TIMEOUT_SECONDS)
+        self.stub.ConfigureStack(
+            analyzer_pb2.AnalyzerStackConfigureRequest(
+                stack=self.stack,
+                project=PROJECT,
+                organization="organization",
+                dry_run=True,
+                config=self.stack_config,
+            ),
+            timeout=CALL_TIMEOUT_SECONDS,
+        )
 
     def analyze(self, registrations: list[Any]) -> list[Any]:
         """Every diagnostic: ``Analyze`` per resource, then ``AnalyzeStack`` once."""
@@ -228,44 +253,72 @@ class Analyzer:
         for reg in registrations:
             options = analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect, parent=reg.parent or "")
             provider = providers.get(reg.provider)
-            provider_msg = (analyzer_pb2.AnalyzerProviderResource(
-                type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name)
-                if provider is not None else None)
+            provider_msg = (
+                analyzer_pb2.AnalyzerProviderResource(
+                    type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+                )
+                if provider is not None
+                else None
+            )
             properties = _struct(reg.inputs)
-            request = analyzer_pb2.AnalyzeRequest(type=reg.type, properties=properties, urn=reg.urn, name=reg.name,
-                                                  options=options, provider=provider_msg)
+            request = analyzer_pb2.AnalyzeRequest(
+                type=reg.type, properties=properties, urn=reg.urn, name=reg.name, options=options, provider=provider_msg
+            )
             diagnostics.extend(self.stub.Analyze(request, timeout=CALL_TIMEOUT_SECONDS).diagnostics)
-            stack_resources.append(analyzer_pb2.AnalyzerResource(
-                type=reg.type, properties=properties, urn=reg.urn, name=reg.name, options=options,
-                provider=provider_msg, parent=reg.parent or "", dependencies=list(reg.depends_on)))
-        response = self.stub.AnalyzeStack(analyzer_pb2.AnalyzeStackRequest(resources=stack_resources),
-                                          timeout=CALL_TIMEOUT_SECONDS)
+            stack_resources.append(
+                analyzer_pb2.AnalyzerResource(
+                    type=reg.type,
+                    properties=properties,
+                    urn=reg.urn,
+                    name=reg.name,
+                    options=options,
+                    provider=provider_msg,
+                    parent=reg.parent or "",
+                    dependencies=list(reg.depends_on),
+                )
+            )
+        response = self.stub.AnalyzeStack(
+            analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), timeout=CALL_TIMEOUT_SECONDS
+        )
         diagnostics.extend(response.diagnostics)
         return diagnostics
 
 
-def run(stack: str, stack_config: Mapping[str, str], registrations: list[Any],
-        policy_config: Optional[Mapping[str, Any]] = None, pack_dir: Path = PACK_DIR) -> PolicyResult:
+def run(
+    stack: str,
+    stack_config: Mapping[str, str],
+    registrations: list[Any],
+    policy_config: Mapping[str, Any] | None = None,
+    pack_dir: Path = PACK_DIR,
+) -> PolicyResult:
     """Start the pack, configure it, analyze ``registrations`` and return the violations."""
     by_urn = {r.urn: r for r in registrations}
     with Analyzer(stack, stack_config, pack_dir) as analyzer:
         info = analyzer.info()
         analyzer.configure(policy_config or {}, info.policies)
         diagnostics = analyzer.analyze(registrations)
-    result = PolicyResult(pack=info.name, version=pack_version(pack_dir) or info.version,
-                          policies=[p.name for p in info.policies])
+    result = PolicyResult(
+        pack=info.name, version=pack_version(pack_dir) or info.version, policies=[p.name for p in info.policies]
+    )
     for d in diagnostics:
         reg = by_urn.get(d.urn)
         # pulumi_policy prefixes the policy's description to the message; keep the rule's own sentence.
-        message = d.message[len(d.description) + 1:] if d.message.startswith(d.description + "\n") else d.message
-        result.violations.append(Violation(
-            policy=d.policyName, level=LEVEL_NAMES.get(d.enforcementLevel, str(d.enforcementLevel)), urn=d.urn,
-            name=reg.name if reg is not None else "", type=reg.type if reg is not None else "", message=message))
+        message = d.message[len(d.description) + 1 :] if d.message.startswith(d.description + "\n") else d.message
+        result.violations.append(
+            Violation(
+                policy=d.policyName,
+                level=LEVEL_NAMES.get(d.enforcementLevel, str(d.enforcementLevel)),
+                urn=d.urn,
+                name=reg.name if reg is not None else "",
+                type=reg.type if reg is not None else "",
+                message=message,
+            )
+        )
     result.violations.sort(key=lambda v: (v.level != "mandatory", v.policy, v.urn, v.message))
     return result
 
 
-def run_for(result: Any, config_file: Optional[Path] = None) -> PolicyResult:
+def run_for(result: Any, config_file: Path | None = None) -> PolicyResult:
     """Policies over an offline run (:class:`offline.runner.RunResult`), with the environment's config file
     (``policies/config/<environment>.json``) unless ``config_file`` names another."""
     path = config_file or config_path(result.config.get(f"{PROJECT}:environment"))

@@ -10,10 +10,9 @@ is invalid (printing every problem, no traceback) or, like ``pulumi preview``, w
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
-
-import json
 
 from . import costs, policy_run, render, runner
 
@@ -24,8 +23,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
     parser.add_argument("--quiet", action="store_true", help="print only the summary line")
     parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
-    parser.add_argument("--policy-pack-config", type=Path,
-                        help="policy config file (default policies/config/<environment>.json)")
+    parser.add_argument(
+        "--policy-pack-config", type=Path, help="policy config file (default policies/config/<environment>.json)"
+    )
     parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
     args = parser.parse_args(argv)
 
@@ -56,8 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quiet:
         cfg = result.config
         where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
-        print(f"ml-platform · stack {args.stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
-              f"environment {cfg.get('ml-platform:environment')}")
+        print(
+            f"ml-platform · stack {args.stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
+            f"environment {cfg.get('ml-platform:environment')}"
+        )
         for line in render.tree_lines(result.registrations):
             print(line)
         print()
@@ -66,9 +68,15 @@ def main(argv: list[str] | None = None) -> int:
             print(f"  {key}: {value}")
         print()
     if verdicts is not None and (verdicts.violations or not args.quiet):
-        where = config_file.relative_to(runner.ROOT) if config_file and config_file.is_relative_to(runner.ROOT) else config_file
-        print(f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, "
-              f"config {where or 'defaults'}")
+        where = (
+            config_file.relative_to(runner.ROOT)
+            if config_file and config_file.is_relative_to(runner.ROOT)
+            else config_file
+        )
+        print(
+            f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, "
+            f"config {where or 'defaults'}"
+        )
         for v in verdicts.violations:
             print(f"  [{v.level}] {v.policy}: {v.message}")
         if not verdicts.violations and not args.quiet:
@@ -76,8 +84,10 @@ def main(argv: list[str] | None = None) -> int:
     for line in costs.cost_lines(report, budget)[: 1 if args.quiet else None]:
         print(line)
     rel = out_dir.relative_to(runner.ROOT) if out_dir.is_relative_to(runner.ROOT) else out_dir
-    print(f"{args.stack}: {counts['resources']} resources, {counts['objects']} Kubernetes objects, "
-          f"{counts['releases']} Helm releases -> {rel}/ (plan.json, manifests/, helm/)")
+    print(
+        f"{args.stack}: {counts['resources']} resources, {counts['objects']} Kubernetes objects, "
+        f"{counts['releases']} Helm releases -> {rel}/ (plan.json, manifests/, helm/)"
+    )
     if verdicts is not None and verdicts.mandatory_failed:
         failed = sorted({v.policy for v in verdicts.violations if v.level == "mandatory"})
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)

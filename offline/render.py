@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import re
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -25,7 +26,11 @@ HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
 def is_kubernetes_object(reg: Any) -> bool:
     """A plain Kubernetes object (not a provider, a Helm release or a helm/kustomize/yaml wrapper)."""
     t = reg.type
-    return t.startswith("kubernetes:") and "/" in t.split(":")[1] and not t.startswith(("kubernetes:helm.sh", "kubernetes:yaml"))
+    return (
+        t.startswith("kubernetes:")
+        and "/" in t.split(":")[1]
+        and not t.startswith(("kubernetes:helm.sh", "kubernetes:yaml"))
+    )
 
 
 def manifest(reg: Any) -> dict[str, Any]:
@@ -78,7 +83,9 @@ def _safe(text: str) -> str:
 
 def plan(result: Any) -> dict[str, Any]:
     """The plan document for a run (see ``docs/offline-preview.md``)."""
-    config = {k: ("[secret]" if k in result.secret_keys else _json_or_text(v)) for k, v in sorted(result.config.items())}
+    config = {
+        k: ("[secret]" if k in result.secret_keys else _json_or_text(v)) for k, v in sorted(result.config.items())
+    }
     return {
         "format": PLAN_FORMAT,
         "project": "ml-platform",
@@ -148,8 +155,19 @@ def _summary(reg: Any) -> str:
         ns = meta.get("namespace")
         return f"{meta.get('name', reg.name)}" + (f" ns={ns}" if ns else "")
     picks: list[str] = []
-    for key in ("cidrBlock", "version", "instanceTypes", "capacityType", "amiType", "machineType", "location",
-                "releaseChannel", "addonName", "engineVersion", "instanceClass"):
+    for key in (
+        "cidrBlock",
+        "version",
+        "instanceTypes",
+        "capacityType",
+        "amiType",
+        "machineType",
+        "location",
+        "releaseChannel",
+        "addonName",
+        "engineVersion",
+        "instanceClass",
+    ):
         if key in i and i[key] not in (None, "", [], {}):
             value = i[key]
             if isinstance(value, dict):
@@ -173,8 +191,11 @@ def _summary(reg: Any) -> str:
     for acc in node_config.get("guestAccelerators") or []:
         sharing = acc.get("gpuSharingConfig") or {}
         mode = (
-            f"time-sharing x{sharing.get('maxSharedClientsPerGpu')}" if sharing
-            else f"mig {acc['gpuPartitionSize']}" if acc.get("gpuPartitionSize") else "exclusive"
+            f"time-sharing x{sharing.get('maxSharedClientsPerGpu')}"
+            if sharing
+            else f"mig {acc['gpuPartitionSize']}"
+            if acc.get("gpuPartitionSize")
+            else "exclusive"
         )
         picks.append(f"accelerator={acc.get('count')}x{acc.get('type')} ({mode})")
     if reg.protect:

@@ -105,7 +105,9 @@ def run(stack: str, overrides: dict[str, Any] | None = None, stack_file: Path | 
         env_before = os.environ.get("PULUMI_CONFIG")
         os.environ.pop("PULUMI_CONFIG", None)
         try:
-            _sync_await(run_pulumi_func(lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")))
+            _sync_await(
+                run_pulumi_func(lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"))
+            )
         except pulumi.RunError as exc:
             error = str(exc)
         finally:

@@ -9,8 +9,9 @@ tests that need it skip, saying how to get it); Helm values against the keys of 
 from __future__ import annotations
 
 import functools
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator, Optional
+from typing import Any
 
 import jsonschema
 import yaml
@@ -45,9 +46,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
 
 def is_core(obj: dict[str, Any]) -> bool:
     group = obj["apiVersion"].split("/")[0] if "/" in obj["apiVersion"] else ""
-    return "." not in group or group.endswith(".k8s.io") and group not in (
-        "gateway.networking.k8s.io",
-    )
+    return "." not in group or (group.endswith(".k8s.io") and group not in ("gateway.networking.k8s.io",))
 
 
 def validate_object(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
@@ -83,7 +82,7 @@ def unknown_values_keys(values: dict[str, Any], chart_values: dict[str, Any]) ->
     """Key paths set in ``values`` that the chart's defaults do not have, except under free-form maps."""
     unknown = []
     for path in values_key_paths(values):
-        node: Optional[Any] = chart_values
+        node: Any | None = chart_values
         for part in path.split("."):
             if isinstance(node, dict) and part in node:
                 node = node[part]

@@ -6,7 +6,8 @@ nodes (or, with the toleration alone, it may hold a CPU node while the autoscale
 
 from __future__ import annotations
 
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from components.common import GPU_NODE_LABEL, GPU_RESOURCE, GPU_TAINT_EFFECT, GPU_TAINT_KEY
 
@@ -48,7 +49,8 @@ def gpu_scheduling_problems(obj: dict[str, Any]) -> list[str]:
         if not requests_gpu(containers):
             continue
         tolerated = any(
-            t.get("key") == GPU_TAINT_KEY and t.get("effect") in (GPU_TAINT_EFFECT, None)
+            t.get("key") == GPU_TAINT_KEY
+            and t.get("effect") in (GPU_TAINT_EFFECT, None)
             and (t.get("operator") == "Exists" or t.get("value") == "present")
             for t in pod.get("tolerations") or []
         )
@@ -56,8 +58,12 @@ def gpu_scheduling_problems(obj: dict[str, Any]) -> list[str]:
             out.append(f"{name}: {where} requests {GPU_RESOURCE} but does not tolerate the {GPU_TAINT_KEY} taint")
         selected = (pod.get("nodeSelector") or {}).get(GPU_NODE_LABEL) == "true" or any(
             e.get("key") == GPU_NODE_LABEL
-            for term in (((pod.get("affinity") or {}).get("nodeAffinity") or {})
-                         .get("requiredDuringSchedulingIgnoredDuringExecution") or {}).get("nodeSelectorTerms", [])
+            for term in (
+                ((pod.get("affinity") or {}).get("nodeAffinity") or {}).get(
+                    "requiredDuringSchedulingIgnoredDuringExecution"
+                )
+                or {}
+            ).get("nodeSelectorTerms", [])
             for e in term.get("matchExpressions", [])
         )
         if not selected:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -52,12 +52,24 @@ class ClusterAutoscalerArgs:
     def validate(self, problems: Problems) -> None:
         p = problems
         minor = self.image_tag.lstrip("v").rsplit(".", 1)[0]
-        p.check(minor == self.kubernetes_version, "image_tag",
-                f"must have the cluster's minor version {self.kubernetes_version}", self.image_tag)
-        p.check(1 <= self.scale_down_unneeded_minutes <= 120, "scale_down_unneeded_minutes", "must be between 1 and 120",
-                self.scale_down_unneeded_minutes)
-        p.check(self.expander in ("least-waste", "priority", "random", "most-pods"), "expander",
-                "must be least-waste, priority, random or most-pods", self.expander)
+        p.check(
+            minor == self.kubernetes_version,
+            "image_tag",
+            f"must have the cluster's minor version {self.kubernetes_version}",
+            self.image_tag,
+        )
+        p.check(
+            1 <= self.scale_down_unneeded_minutes <= 120,
+            "scale_down_unneeded_minutes",
+            "must be between 1 and 120",
+            self.scale_down_unneeded_minutes,
+        )
+        p.check(
+            self.expander in ("least-waste", "priority", "random", "most-pods"),
+            "expander",
+            "must be least-waste, priority, random or most-pods",
+            self.expander,
+        )
 
 
 def iam_policy(cluster_name: str) -> str:
@@ -88,7 +100,9 @@ def iam_policy(cluster_name: str) -> str:
                     "Effect": "Allow",
                     "Action": ["autoscaling:SetDesiredCapacity", "autoscaling:TerminateInstanceInAutoScalingGroup"],
                     "Resource": "*",
-                    "Condition": {"StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}},
+                    "Condition": {
+                        "StringEquals": {f"aws:ResourceTag/k8s.io/cluster-autoscaler/{cluster_name}": "owned"}
+                    },
                 },
             ],
         }
@@ -135,7 +149,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     release_name: pulumi.Output[str]
     """Name of the Helm release."""
 
-    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"ClusterAutoscaler {name!r}")

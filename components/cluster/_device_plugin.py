@@ -13,16 +13,16 @@ two plugins on one node fight over the same devices.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import yaml
 
 from ..common import (
-    chart_release,
     GpuSharing,
     Problems,
+    chart_release,
     device_plugin_config,
     device_plugin_config_name,
     gpu_node_affinity,
@@ -65,7 +65,9 @@ def chart_values(args: NvidiaDevicePluginArgs) -> dict[str, Any]:
     """The Helm values the plugin is installed with (exposed for tests and previews)."""
     modes = {SharingMode(GpuSharing.NONE)} | set(args.sharing_modes)
     config_map = {
-        device_plugin_config_name(m.sharing, m.replicas): yaml.safe_dump(device_plugin_config(m.sharing, m.replicas), sort_keys=False)
+        device_plugin_config_name(m.sharing, m.replicas): yaml.safe_dump(
+            device_plugin_config(m.sharing, m.replicas), sort_keys=False
+        )
         for m in sorted(modes, key=lambda m: (m.sharing.value, m.replicas))
     }
     return {
@@ -89,7 +91,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
     values: dict[str, Any]
     """Helm values the release is installed with."""
 
-    def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"NvidiaDevicePlugin {name!r}")

@@ -13,7 +13,6 @@ from __future__ import annotations
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -58,7 +57,12 @@ class EksClusterArgs:
             p.check(16 <= net.prefixlen <= 20, "vpc_cidr", "must be a /16 to /20 network", self.vpc_cidr)
         except ValueError:
             p.add("vpc_cidr", "must be an IPv4 network in CIDR form", self.vpc_cidr)
-        p.check(2 <= self.availability_zone_count <= 3, "availability_zone_count", "must be 2 or 3", self.availability_zone_count)
+        p.check(
+            2 <= self.availability_zone_count <= 3,
+            "availability_zone_count",
+            "must be 2 or 3",
+            self.availability_zone_count,
+        )
         p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
         p.check(
             self.system_max_size >= self.system_min_size,
@@ -98,7 +102,9 @@ def kubeconfig_for(cluster_name: str, endpoint: str, ca_data: str, region: str) 
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}],
+            "clusters": [
+                {"name": cluster_name, "cluster": {"server": endpoint, "certificate-authority-data": ca_data}}
+            ],
             "contexts": [{"name": cluster_name, "context": {"cluster": cluster_name, "user": cluster_name}}],
             "current-context": cluster_name,
             "users": [
@@ -145,7 +151,7 @@ class EksCluster(pulumi.ComponentResource):
     vpc_cidr: str
     """CIDR of the VPC (for security group rules of services the cluster reaches)."""
 
-    def __init__(self, name: str, args: EksClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"EksCluster {name!r}")
@@ -184,11 +190,15 @@ class EksCluster(pulumi.ComponentResource):
                 tags=merge_labels(tags, {"kubernetes.io/role/elb": "1", "Name": f"{name}-public-{i}"}),
                 opts=child,
             )
-            aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=pub.id, route_table_id=public_rt.id, opts=child)
+            aws.ec2.RouteTableAssociation(
+                f"{name}-public-{i}", subnet_id=pub.id, route_table_id=public_rt.id, opts=child
+            )
             public_subnets.append(pub)
             if i == 0 or not args.single_nat_gateway:
                 eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags=tags, opts=child)
-                nats.append(aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=pub.id, tags=tags, opts=child))
+                nats.append(
+                    aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=pub.id, tags=tags, opts=child)
+                )
             priv = aws.ec2.Subnet(
                 f"{name}-private-{i}",
                 vpc_id=vpc.id,
@@ -207,7 +217,9 @@ class EksCluster(pulumi.ComponentResource):
             aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=priv.id, route_table_id=rt.id, opts=child)
             private_subnets.append(priv)
 
-        cluster_role = aws.iam.Role(f"{name}-cluster", assume_role_policy=_assume_role("eks.amazonaws.com"), tags=tags, opts=child)
+        cluster_role = aws.iam.Role(
+            f"{name}-cluster", assume_role_policy=_assume_role("eks.amazonaws.com"), tags=tags, opts=child
+        )
         aws.iam.RolePolicyAttachment(
             f"{name}-cluster-policy",
             role=cluster_role.name,
@@ -244,7 +256,9 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
-        node_role = aws.iam.Role(f"{name}-node", assume_role_policy=_assume_role("ec2.amazonaws.com"), tags=tags, opts=child)
+        node_role = aws.iam.Role(
+            f"{name}-node", assume_role_policy=_assume_role("ec2.amazonaws.com"), tags=tags, opts=child
+        )
         for policy in (
             "AmazonEKSWorkerNodePolicy",
             "AmazonEKS_CNI_Policy",
@@ -270,7 +284,9 @@ class EksCluster(pulumi.ComponentResource):
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={POOL_LABEL: "system"},
             tags=tags,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])
+            ),
         )
 
         issuer_url = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)

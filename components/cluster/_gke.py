@@ -13,7 +13,6 @@ import enum
 import ipaddress
 import json
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_gcp as gcp
@@ -87,7 +86,9 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
         {
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}],
+            "clusters": [
+                {"name": name, "cluster": {"server": f"https://{endpoint}", "certificate-authority-data": ca_data}}
+            ],
             "contexts": [{"name": name, "context": {"cluster": name, "user": name}}],
             "current-context": name,
             "users": [
@@ -127,7 +128,7 @@ class GkeCluster(pulumi.ComponentResource):
     node_service_account: pulumi.Output[str]
     """Email of the least-privilege node service account shared by all pools."""
 
-    def __init__(self, name: str, args: GkeClusterArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"GkeCluster {name!r}")
@@ -148,7 +149,9 @@ class GkeCluster(pulumi.ComponentResource):
             ],
             opts=child,
         )
-        router = gcp.compute.Router(f"{name}-router", project=args.project, region=args.region, network=network.id, opts=child)
+        router = gcp.compute.Router(
+            f"{name}-router", project=args.project, region=args.region, network=network.id, opts=child
+        )
         gcp.compute.RouterNat(
             f"{name}-nat",
             project=args.project,
@@ -231,7 +234,9 @@ class GkeCluster(pulumi.ComponentResource):
                 labels={POOL_LABEL: "system"},
                 service_account=node_sa.email,
                 oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"
+                ),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),

@@ -16,13 +16,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_gcp as gcp
 
-from . import _gpu_catalog as gpu_catalog
 from ..common import (
     ACCELERATOR_LABEL,
     DEVICE_PLUGIN_CONFIG_LABEL,
@@ -39,6 +37,7 @@ from ..common import (
     device_plugin_config_name,
     merge_labels,
 )
+from . import _gpu_catalog as gpu_catalog
 
 
 class NodeImage(str, enum.Enum):
@@ -80,23 +79,23 @@ class GpuNodePoolArgs:
     """How pods share a GPU. Default ``none`` (one pod per GPU)."""
     time_slicing_replicas: int = 4
     """Pods per GPU with ``sharing=time-slicing``, 2 to 48. Default 4."""
-    mig_profile: Optional[str] = None
+    mig_profile: str | None = None
     """MIG partition profile with ``sharing=mig`` (``1g.5gb``...); must suit the GPU model. Default none."""
-    node_role_arn: Optional[pulumi.Input[str]] = None
+    node_role_arn: pulumi.Input[str] | None = None
     """AWS: IAM role of the nodes. Required on AWS."""
-    subnet_ids: Optional[pulumi.Input[list[str]]] = None
+    subnet_ids: pulumi.Input[list[str]] | None = None
     """AWS: private subnets of the nodes. Required on AWS."""
     node_image: NodeImage = NodeImage.AL2023_NVIDIA
     """AWS: node image family. Default ``al2023-nvidia``."""
-    location: Optional[pulumi.Input[str]] = None
+    location: pulumi.Input[str] | None = None
     """GCP: region or zone of the cluster. Required on GCP."""
-    accelerator: Optional[str] = None
+    accelerator: str | None = None
     """GCP N1 machines only: the accelerator to attach (``nvidia-tesla-t4``). Default none."""
-    accelerator_count: Optional[int] = None
+    accelerator_count: int | None = None
     """GCP N1 machines only: GPUs per node. Default the machine type's count (1)."""
     gpu_driver_version: str = "LATEST"
     """GCP: driver GKE installs (``DEFAULT``, ``LATEST``). Default ``LATEST``."""
-    service_account: Optional[pulumi.Input[str]] = None
+    service_account: pulumi.Input[str] | None = None
     """GCP: node service account email. Default the cluster's default."""
     tags: dict[str, str] = field(default_factory=dict)
     """Cloud tags (AWS) or resource labels (GCP) on the pool. Default none."""
@@ -131,7 +130,9 @@ class GpuNodePoolArgs:
             if gpu is not None and not gpu.mig_profiles:
                 p.add("sharing.mode", f"MIG needs an A100 or H100; {self.instance_type} has {gpu.name}", "mig")
             elif gpu is not None and self.mig_profile not in gpu.mig_profiles:
-                p.add("sharing.profile", f"must be one of {', '.join(gpu.mig_profiles)} for {gpu.name}", self.mig_profile)
+                p.add(
+                    "sharing.profile", f"must be one of {', '.join(gpu.mig_profiles)} for {gpu.name}", self.mig_profile
+                )
         if self.cloud == Cloud.AWS:
             if self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing != GpuSharing.NONE:
                 p.add("sharing.mode", "is only supported with node_image al2023-nvidia on EKS", self.sharing)
@@ -144,10 +145,19 @@ class GpuNodePoolArgs:
                     self.accelerator,
                 )
             elif self.accelerator is not None:
-                p.add("accelerator", f"{self.instance_type} has its GPU built in; leave accelerator unset", self.accelerator)
-            p.check(self.gpu_driver_version in ("DEFAULT", "LATEST"), "gpu_driver_version", "must be DEFAULT or LATEST", self.gpu_driver_version)
+                p.add(
+                    "accelerator",
+                    f"{self.instance_type} has its GPU built in; leave accelerator unset",
+                    self.accelerator,
+                )
+            p.check(
+                self.gpu_driver_version in ("DEFAULT", "LATEST"),
+                "gpu_driver_version",
+                "must be DEFAULT or LATEST",
+                self.gpu_driver_version,
+            )
 
-    def gpu_model(self, machine: Optional[gpu_catalog.MachineType] = None) -> Optional[gpu_catalog.GpuModel]:
+    def gpu_model(self, machine: gpu_catalog.MachineType | None = None) -> gpu_catalog.GpuModel | None:
         machine = machine or gpu_catalog.lookup(self.cloud.value, self.instance_type)
         if machine is None:
             return None
@@ -176,7 +186,7 @@ class GpuNodePool(pulumi.ComponentResource):
     schedulable_gpus_per_node: int
     """``nvidia.com/gpu`` units one node advertises after sharing (time-slicing multiplies them)."""
 
-    def __init__(self, name: str, args: GpuNodePoolArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"GpuNodePool {name!r}")
@@ -226,11 +236,14 @@ class GpuNodePool(pulumi.ComponentResource):
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels=self.node_labels,
             taints=[
-                aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect="NO_SCHEDULE") for t in self.node_taints
+                aws.eks.NodeGroupTaintArgs(key=t["key"], value=t["value"], effect="NO_SCHEDULE")
+                for t in self.node_taints
             ],
             tags=merge_labels(args.tags, {"k8s.io/cluster-autoscaler/enabled": "true"}),
             # The autoscaler owns the node count once the pool exists.
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])),
+            opts=pulumi.ResourceOptions.merge(
+                child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])
+            ),
         )
         # Scale from zero: with no node to inspect, the Cluster Autoscaler reads the node template from ASG tags.
         prefix = "k8s.io/cluster-autoscaler/node-template"
@@ -291,7 +304,9 @@ class GpuNodePool(pulumi.ComponentResource):
                 guest_accelerators=[accelerator],
                 service_account=args.service_account,
                 oauth_scopes=["https://www.googleapis.com/auth/cloud-platform"],
-                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(mode="GKE_METADATA"),
+                workload_metadata_config=gcp.container.NodePoolNodeConfigWorkloadMetadataConfigArgs(
+                    mode="GKE_METADATA"
+                ),
                 shielded_instance_config=gcp.container.NodePoolNodeConfigShieldedInstanceConfigArgs(
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),

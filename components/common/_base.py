@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import enum
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Optional
+from typing import Any
 
 # --- GPU scheduling contract -------------------------------------------------------------------------------
 
@@ -126,7 +127,7 @@ class Problems:
         if not ok:
             self.add(name, message, got)
 
-    def at(self, name: str) -> "Problems":
+    def at(self, name: str) -> Problems:
         """A collector for a nested path that appends to the same list."""
         return Problems(prefix=self.path(name), items=self.items)
 
@@ -149,7 +150,7 @@ DEVICE_PLUGIN_CONFIG_LABEL = "nvidia.com/device-plugin.config"
 """Node label the NVIDIA device plugin reads to pick one of its named configurations for that node."""
 
 
-def device_plugin_config_name(sharing: "GpuSharing", replicas: int = 1) -> str:
+def device_plugin_config_name(sharing: GpuSharing, replicas: int = 1) -> str:
     """Name of the device plugin configuration that realises a sharing mode (pools label nodes with it)."""
     if sharing == GpuSharing.TIME_SLICING:
         return f"time-slicing-{replicas}"
@@ -158,7 +159,7 @@ def device_plugin_config_name(sharing: "GpuSharing", replicas: int = 1) -> str:
     return "exclusive"
 
 
-def device_plugin_config(sharing: "GpuSharing", replicas: int = 1) -> dict[str, Any]:
+def device_plugin_config(sharing: GpuSharing, replicas: int = 1) -> dict[str, Any]:
     """The device plugin's own config document (``version: v1``) for a sharing mode."""
     doc: dict[str, Any] = {
         "version": "v1",
@@ -225,12 +226,12 @@ def chart_release(
     release_name: str,
     chart: str,
     version: str,
-    repo: Optional[str],
+    repo: str | None,
     namespace: str,
     values: Any,
     opts: Any,
-    timeout_seconds: Optional[int] = None,
-    create_namespace: Optional[bool] = None,
+    timeout_seconds: int | None = None,
+    create_namespace: bool | None = None,
 ) -> Any:
     """A pinned chart installed the platform's way: atomic, cleaned up on failure, so a bad upgrade rolls back.
 

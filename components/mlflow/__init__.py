@@ -21,16 +21,15 @@ from ._server import (
     AUTH_CONFIG_PATH,
     MlflowServer,
     MlflowServerArgs,
+    Permission,
     ServerCommand,
     allowed_hosts,
     auth_config,
     secret_name,
     server_command,
 )
-from ._server import Permission
 
 __all__ = [
-    "Permission",
     "AUTH_CONFIG_PATH",
     "ArtifactBucket",
     "ArtifactBucketArgs",
@@ -38,6 +37,7 @@ __all__ = [
     "MlflowArgs",
     "MlflowServer",
     "MlflowServerArgs",
+    "Permission",
     "PostgresDatabase",
     "PostgresDatabaseArgs",
     "ServerCommand",

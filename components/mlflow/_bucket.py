@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -45,7 +45,7 @@ class ArtifactBucketArgs:
     """Namespace of the Kubernetes service account granted access. Required."""
     service_account_name: str
     """Name of the Kubernetes service account granted access. Required."""
-    bucket_name: Optional[str] = None
+    bucket_name: str | None = None
     """Bucket name. Default generated and unique (``existing``: ``mlflow``)."""
     force_destroy: bool = False
     """Let ``pulumi destroy`` delete a bucket that still has objects. Default False."""
@@ -53,21 +53,21 @@ class ArtifactBucketArgs:
     """Protect the bucket in Pulumi (``pulumi destroy`` or a replacement cannot delete it). Default False."""
     noncurrent_version_expiration_days: int = 30
     """Days an overwritten or deleted object version is kept. Default 30."""
-    oidc_provider_arn: Optional[pulumi.Input[str]] = None
+    oidc_provider_arn: pulumi.Input[str] | None = None
     """AWS: ARN of the cluster's IAM OIDC provider. Required on AWS."""
-    oidc_issuer: Optional[pulumi.Input[str]] = None
+    oidc_issuer: pulumi.Input[str] | None = None
     """AWS: OIDC issuer host and path, without ``https://``. Required on AWS."""
-    project: Optional[str] = None
+    project: str | None = None
     """GCP: project. Required on GCP."""
-    location: Optional[str] = None
+    location: str | None = None
     """GCP: bucket location (the cluster's region). Required on GCP."""
-    workload_pool: Optional[str] = None
+    workload_pool: str | None = None
     """GCP: the cluster's Workload Identity pool, ``<project>.svc.id.goog``. Required on GCP."""
     image: str = "chrislusf/seaweedfs:4.47"
     """existing: SeaweedFS image, pinned. Default ``chrislusf/seaweedfs:4.47``."""
     storage_gib: int = 20
     """existing: volume size in GiB. Default 20."""
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
     """existing: storage class of the volume. Default the cluster's default."""
     tags: dict[str, str] = field(default_factory=dict)
     """Cloud tags (AWS), labels (GCP) or Kubernetes labels (existing). Default none."""
@@ -76,11 +76,19 @@ class ArtifactBucketArgs:
         p = problems
         name = self.bucket_name
         if name is not None:
-            ok = 3 <= len(name) <= 63 and name[0].isalnum() and name[-1].isalnum() and all(
-                c.islower() or c.isdigit() or c in "-." for c in name)
+            ok = (
+                3 <= len(name) <= 63
+                and name[0].isalnum()
+                and name[-1].isalnum()
+                and all(c.islower() or c.isdigit() or c in "-." for c in name)
+            )
             p.check(ok, "bucket_name", "must be 3-63 lowercase letters, digits, dots and dashes", name)
-        p.check(self.noncurrent_version_expiration_days >= 1, "noncurrent_version_expiration_days", "must be >= 1",
-                self.noncurrent_version_expiration_days)
+        p.check(
+            self.noncurrent_version_expiration_days >= 1,
+            "noncurrent_version_expiration_days",
+            "must be >= 1",
+            self.noncurrent_version_expiration_days,
+        )
         if self.cloud == Cloud.AWS:
             for key in ("oidc_provider_arn", "oidc_issuer"):
                 p.check(getattr(self, key) is not None, key, "is required on aws", None)
@@ -88,8 +96,12 @@ class ArtifactBucketArgs:
             for key in ("project", "location", "workload_pool"):
                 p.check(getattr(self, key) is not None, key, "is required on gcp", None)
         else:
-            p.check(":" in self.image and not self.image.endswith(":latest"), "object_store_image",
-                    "must be pinned to a tag other than latest", self.image)
+            p.check(
+                ":" in self.image and not self.image.endswith(":latest"),
+                "object_store_image",
+                "must be pinned to a tag other than latest",
+                self.image,
+            )
 
 
 def s3_policy(bucket_arn: str) -> dict[str, Any]:
@@ -97,11 +109,18 @@ def s3_policy(bucket_arn: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ListTheBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-             "Resource": bucket_arn},
-            {"Sid": "ObjectsInTheBucket", "Effect": "Allow",
-             "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-             "Resource": f"{bucket_arn}/*"},
+            {
+                "Sid": "ListTheBucket",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": bucket_arn,
+            },
+            {
+                "Sid": "ObjectsInTheBucket",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
+                "Resource": f"{bucket_arn}/*",
+            },
         ],
     }
 
@@ -115,14 +134,14 @@ class ArtifactBucket(pulumi.ComponentResource):
     """``s3://<bucket>`` or ``gs://<bucket>``."""
     service_account_annotations: dict[str, pulumi.Output[str]]
     """Annotations that bind the Kubernetes service account to the cloud identity (none for ``existing``)."""
-    endpoint_url: Optional[pulumi.Output[str]]
+    endpoint_url: pulumi.Output[str] | None
     """S3 endpoint of the in-cluster store (``existing`` only)."""
-    credentials_secret: Optional[str]
+    credentials_secret: str | None
     """Secret with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` for the in-cluster store (``existing`` only)."""
-    role_arn: Optional[pulumi.Output[str]] = None
+    role_arn: pulumi.Output[str] | None = None
     """AWS: the IRSA role."""
 
-    def __init__(self, name: str, args: ArtifactBucketArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"ArtifactBucket {name!r}")
@@ -139,46 +158,98 @@ class ArtifactBucket(pulumi.ComponentResource):
     def _s3(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         tags = merge_labels({"ml-platform.io/bucket": name}, args.tags)
-        bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=args.force_destroy, tags=tags,
-                               opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+        bucket = aws.s3.Bucket(
+            name,
+            bucket=args.bucket_name,
+            force_destroy=args.force_destroy,
+            tags=tags,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
         aws.s3.BucketOwnershipControls(
-            name, bucket=bucket.id, rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"), opts=child)
-        aws.s3.BucketPublicAccessBlock(name, bucket=bucket.id, block_public_acls=True, block_public_policy=True,
-                                       ignore_public_acls=True, restrict_public_buckets=True, opts=child)
+            name,
+            bucket=bucket.id,
+            rule=aws.s3.BucketOwnershipControlsRuleArgs(object_ownership="BucketOwnerEnforced"),
+            opts=child,
+        )
+        aws.s3.BucketPublicAccessBlock(
+            name,
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
         aws.s3.BucketServerSideEncryptionConfiguration(
-            name, bucket=bucket.id,
-            rules=[aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
-                apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
-                    sse_algorithm="aws:kms"),
-                bucket_key_enabled=True)],
-            opts=child)
+            name,
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketServerSideEncryptionConfigurationRuleArgs(
+                    apply_server_side_encryption_by_default=aws.s3.BucketServerSideEncryptionConfigurationRuleApplyServerSideEncryptionByDefaultArgs(
+                        sse_algorithm="aws:kms"
+                    ),
+                    bucket_key_enabled=True,
+                )
+            ],
+            opts=child,
+        )
         versioning = aws.s3.BucketVersioning(
-            name, bucket=bucket.id, versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
-            opts=child)
+            name,
+            bucket=bucket.id,
+            versioning_configuration=aws.s3.BucketVersioningVersioningConfigurationArgs(status="Enabled"),
+            opts=child,
+        )
         aws.s3.BucketLifecycleConfiguration(
-            name, bucket=bucket.id,
-            rules=[aws.s3.BucketLifecycleConfigurationRuleArgs(
-                id="expire-old-versions", status="Enabled",
-                filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
-                noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
-                    noncurrent_days=args.noncurrent_version_expiration_days),
-                abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
-                    days_after_initiation=7),
-            )],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]))
+            name,
+            bucket=bucket.id,
+            rules=[
+                aws.s3.BucketLifecycleConfigurationRuleArgs(
+                    id="expire-old-versions",
+                    status="Enabled",
+                    filter=aws.s3.BucketLifecycleConfigurationRuleFilterArgs(prefix=""),
+                    noncurrent_version_expiration=aws.s3.BucketLifecycleConfigurationRuleNoncurrentVersionExpirationArgs(
+                        noncurrent_days=args.noncurrent_version_expiration_days
+                    ),
+                    abort_incomplete_multipart_upload=aws.s3.BucketLifecycleConfigurationRuleAbortIncompleteMultipartUploadArgs(
+                        days_after_initiation=7
+                    ),
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
+        )
         aws.s3.BucketPolicy(
-            name, bucket=bucket.id,
-            policy=bucket.arn.apply(lambda arn: json.dumps({"Version": "2012-10-17", "Statement": [{
-                "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": [arn, f"{arn}/*"], "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})),
-            opts=child)
+            name,
+            bucket=bucket.id,
+            policy=bucket.arn.apply(
+                lambda arn: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [
+                            {
+                                "Sid": "DenyInsecureTransport",
+                                "Effect": "Deny",
+                                "Principal": "*",
+                                "Action": "s3:*",
+                                "Resource": [arn, f"{arn}/*"],
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
+                        ],
+                    }
+                )
+            ),
+            opts=child,
+        )
         role = aws.iam.Role(
             f"{name}-irsa",
             assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: irsa_trust_policy(a[0], a[1], args.service_account_namespace, args.service_account_name)),
+                lambda a: irsa_trust_policy(a[0], a[1], args.service_account_namespace, args.service_account_name)
+            ),
             tags=tags,
-            opts=child)
-        aws.iam.RolePolicy(f"{name}-irsa", role=role.id, policy=bucket.arn.apply(lambda arn: json.dumps(s3_policy(arn))), opts=child)
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-irsa", role=role.id, policy=bucket.arn.apply(lambda arn: json.dumps(s3_policy(arn))), opts=child
+        )
         self.bucket_name, self.role_arn = bucket.bucket, role.arn
         self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
         self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
@@ -186,29 +257,56 @@ class ArtifactBucket(pulumi.ComponentResource):
     def _gcs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         suffix = random.RandomId(f"{name}-suffix", byte_length=4, opts=child)
-        bucket_name = pulumi.Output.from_input(args.bucket_name) if args.bucket_name else suffix.hex.apply(
-            lambda h: f"{args.project}-{name}-{h}"[:63])
+        bucket_name = (
+            pulumi.Output.from_input(args.bucket_name)
+            if args.bucket_name
+            else suffix.hex.apply(lambda h: f"{args.project}-{name}-{h}"[:63])
+        )
         bucket = gcp.storage.Bucket(
-            name, name=bucket_name, project=args.project, location=args.location,
-            uniform_bucket_level_access=True, public_access_prevention="enforced", force_destroy=args.force_destroy,
+            name,
+            name=bucket_name,
+            project=args.project,
+            location=args.location,
+            uniform_bucket_level_access=True,
+            public_access_prevention="enforced",
+            force_destroy=args.force_destroy,
             versioning=gcp.storage.BucketVersioningArgs(enabled=True),
             lifecycle_rules=[
                 gcp.storage.BucketLifecycleRuleArgs(
                     action=gcp.storage.BucketLifecycleRuleActionArgs(type="Delete"),
                     condition=gcp.storage.BucketLifecycleRuleConditionArgs(
-                        days_since_noncurrent_time=args.noncurrent_version_expiration_days, with_state="ARCHIVED")),
+                        days_since_noncurrent_time=args.noncurrent_version_expiration_days, with_state="ARCHIVED"
+                    ),
+                ),
                 gcp.storage.BucketLifecycleRuleArgs(
                     action=gcp.storage.BucketLifecycleRuleActionArgs(type="AbortIncompleteMultipartUpload"),
-                    condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=7)),
+                    condition=gcp.storage.BucketLifecycleRuleConditionArgs(age=7),
+                ),
             ],
-            labels=args.tags or None, opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
+            labels=args.tags or None,
+            opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+        )
         account = gcp.serviceaccount.Account(
-            f"{name}-wi", project=args.project, account_id=f"{name[:22]}-wi", display_name=f"Workload identity of {name}", opts=child)
-        gcp.storage.BucketIAMMember(f"{name}-object-user", bucket=bucket.name, role="roles/storage.objectUser",
-                                    member=account.email.apply(lambda e: f"serviceAccount:{e}"), opts=child)
+            f"{name}-wi",
+            project=args.project,
+            account_id=f"{name[:22]}-wi",
+            display_name=f"Workload identity of {name}",
+            opts=child,
+        )
+        gcp.storage.BucketIAMMember(
+            f"{name}-object-user",
+            bucket=bucket.name,
+            role="roles/storage.objectUser",
+            member=account.email.apply(lambda e: f"serviceAccount:{e}"),
+            opts=child,
+        )
         gcp.serviceaccount.IAMMember(
-            f"{name}-workload-identity", service_account_id=account.name, role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{args.workload_pool}[{args.service_account_namespace}/{args.service_account_name}]", opts=child)
+            f"{name}-workload-identity",
+            service_account_id=account.name,
+            role="roles/iam.workloadIdentityUser",
+            member=f"serviceAccount:{args.workload_pool}[{args.service_account_namespace}/{args.service_account_name}]",
+            opts=child,
+        )
         self.bucket_name = bucket.name
         self.url = bucket.name.apply(lambda b: f"gs://{b}")
         self.service_account_annotations = {"iam.gke.io/gcp-service-account": account.email}
@@ -216,73 +314,161 @@ class ArtifactBucket(pulumi.ComponentResource):
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
         ns, bucket = args.service_account_namespace, args.bucket_name or "mlflow"
-        labels = merge_labels(MANAGED_BY_LABELS, args.tags, {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name})
+        labels = merge_labels(
+            MANAGED_BY_LABELS, args.tags, {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
+        )
         meta = lambda n: k8s.meta.v1.ObjectMetaArgs(name=n, namespace=ns, labels=labels)  # noqa: E731
-        access_key = random.RandomPassword(f"{name}-access-key", length=20, special=False, upper=True, lower=False, opts=child)
+        access_key = random.RandomPassword(
+            f"{name}-access-key", length=20, special=False, upper=True, lower=False, opts=child
+        )
         secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False, opts=child)
-        s3_config = pulumi.Output.all(access_key.result, secret_key.result).apply(lambda k: json.dumps({"identities": [{
-            "name": "mlflow", "credentials": [{"accessKey": k[0], "secretKey": k[1]}],
-            "actions": ["Read", "Write", "List", "Tagging", "Admin"]}]}))
+        s3_config: pulumi.Output[str] = pulumi.Output.all(access_key.result, secret_key.result).apply(
+            lambda k: json.dumps(
+                {
+                    "identities": [
+                        {
+                            "name": "mlflow",
+                            "credentials": [{"accessKey": k[0], "secretKey": k[1]}],
+                            "actions": ["Read", "Write", "List", "Tagging", "Admin"],
+                        }
+                    ]
+                }
+            )
+        )
+        s3_secret: pulumi.Output[str] = pulumi.Output.secret(s3_config)
         self.credentials_secret = f"{name}-credentials"
         k8s.core.v1.Secret(
-            f"{name}-credentials", metadata=meta(self.credentials_secret), type="Opaque",
-            string_data={"AWS_ACCESS_KEY_ID": pulumi.Output.secret(access_key.result),
-                         "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(secret_key.result),
-                         "s3.json": pulumi.Output.secret(s3_config)},
-            opts=child)
+            f"{name}-credentials",
+            metadata=meta(self.credentials_secret),
+            type="Opaque",
+            string_data={
+                "AWS_ACCESS_KEY_ID": pulumi.Output.secret(access_key.result),
+                "AWS_SECRET_ACCESS_KEY": pulumi.Output.secret(secret_key.result),
+                "s3.json": s3_secret,
+            },
+            opts=child,
+        )
         pod_labels = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
-        security = {"runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": False,
-                    "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"}}
+        security = {
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "runAsGroup": 1000,
+            "allowPrivilegeEscalation": False,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
+        }
         probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10}
-        claim_spec: dict[str, Any] = {"accessModes": ["ReadWriteOnce"], "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}}}
+        claim_spec: dict[str, Any] = {
+            "accessModes": ["ReadWriteOnce"],
+            "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
+        }
         if args.storage_class:
             claim_spec["storageClassName"] = args.storage_class
         k8s.apps.v1.StatefulSet(
-            name, metadata=meta(name),
+            name,
+            metadata=meta(name),
             spec={
-                "serviceName": name, "replicas": 1, "selector": {"matchLabels": pod_labels},
-                "template": {"metadata": {"labels": labels}, "spec": {
-                    "securityContext": {"fsGroup": 1000, "runAsNonRoot": True},
-                    "automountServiceAccountToken": False,
-                    "containers": [{
-                        "name": "seaweedfs", "image": args.image,
-                        "args": ["server", "-dir=/data", "-s3", f"-s3.port={S3_PORT}", "-s3.config=/etc/seaweedfs/s3.json",
-                                 "-master.volumeSizeLimitMB=1024", "-volume.max=0"],
-                        "ports": [{"name": "s3", "containerPort": S3_PORT}, {"name": "master", "containerPort": 9333},
-                                  {"name": "filer", "containerPort": 8888}],
-                        "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "1Gi"}},
-                        "securityContext": security,
-                        "volumeMounts": [{"name": "data", "mountPath": "/data"},
-                                         {"name": "config", "mountPath": "/etc/seaweedfs", "readOnly": True}],
-                        "startupProbe": {**probe, "failureThreshold": 30},
-                        "readinessProbe": probe, "livenessProbe": {**probe, "periodSeconds": 20},
-                    }],
-                    "volumes": [{"name": "config", "secret": {"secretName": self.credentials_secret,
-                                                              "items": [{"key": "s3.json", "path": "s3.json"}]}}],
-                }},
+                "serviceName": name,
+                "replicas": 1,
+                "selector": {"matchLabels": pod_labels},
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "securityContext": {"fsGroup": 1000, "runAsNonRoot": True},
+                        "automountServiceAccountToken": False,
+                        "containers": [
+                            {
+                                "name": "seaweedfs",
+                                "image": args.image,
+                                "args": [
+                                    "server",
+                                    "-dir=/data",
+                                    "-s3",
+                                    f"-s3.port={S3_PORT}",
+                                    "-s3.config=/etc/seaweedfs/s3.json",
+                                    "-master.volumeSizeLimitMB=1024",
+                                    "-volume.max=0",
+                                ],
+                                "ports": [
+                                    {"name": "s3", "containerPort": S3_PORT},
+                                    {"name": "master", "containerPort": 9333},
+                                    {"name": "filer", "containerPort": 8888},
+                                ],
+                                "resources": {
+                                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                                    "limits": {"cpu": "1", "memory": "1Gi"},
+                                },
+                                "securityContext": security,
+                                "volumeMounts": [
+                                    {"name": "data", "mountPath": "/data"},
+                                    {"name": "config", "mountPath": "/etc/seaweedfs", "readOnly": True},
+                                ],
+                                "startupProbe": {**probe, "failureThreshold": 30},
+                                "readinessProbe": probe,
+                                "livenessProbe": {**probe, "periodSeconds": 20},
+                            }
+                        ],
+                        "volumes": [
+                            {
+                                "name": "config",
+                                "secret": {
+                                    "secretName": self.credentials_secret,
+                                    "items": [{"key": "s3.json", "path": "s3.json"}],
+                                },
+                            }
+                        ],
+                    },
+                },
                 "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec}],
             },
-            opts=child)
+            opts=child,
+        )
         k8s.core.v1.Service(
-            name, metadata=meta(name),
-            spec={"selector": pod_labels, "ports": [{"name": "s3", "port": S3_PORT, "targetPort": "s3"},
-                                                     {"name": "master", "port": 9333, "targetPort": "master"},
-                                                     {"name": "filer", "port": 8888, "targetPort": "filer"}]},
-            opts=child)
+            name,
+            metadata=meta(name),
+            spec={
+                "selector": pod_labels,
+                "ports": [
+                    {"name": "s3", "port": S3_PORT, "targetPort": "s3"},
+                    {"name": "master", "port": 9333, "targetPort": "master"},
+                    {"name": "filer", "port": 8888, "targetPort": "filer"},
+                ],
+            },
+            opts=child,
+        )
         host = f"{name}.{ns}.svc.cluster.local"
         k8s.batch.v1.Job(
-            f"{name}-create-bucket", metadata=meta(f"{name}-create-bucket"),
-            spec={"backoffLimit": 20, "template": {"metadata": {"labels": labels}, "spec": {
-                "restartPolicy": "OnFailure", "automountServiceAccountToken": False,
-                "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-                "containers": [{
-                    "name": "create-bucket", "image": args.image, "command": ["/bin/sh", "-c"],
-                    "args": [f"echo 's3.bucket.create -name {bucket}' | weed shell -master={host}:9333 -filer={host}:8888 "
-                             f"&& echo 's3.bucket.list' | weed shell -master={host}:9333 -filer={host}:8888 | grep -q '{bucket}'"],
-                    "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
-                    "securityContext": security,
-                }]}}},
-            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="10m")))
+            f"{name}-create-bucket",
+            metadata=meta(f"{name}-create-bucket"),
+            spec={
+                "backoffLimit": 20,
+                "template": {
+                    "metadata": {"labels": labels},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "automountServiceAccountToken": False,
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
+                        "containers": [
+                            {
+                                "name": "create-bucket",
+                                "image": args.image,
+                                "command": ["/bin/sh", "-c"],
+                                "args": [
+                                    f"echo 's3.bucket.create -name {bucket}' | weed shell -master={host}:9333 -filer={host}:8888 "
+                                    f"&& echo 's3.bucket.list' | weed shell -master={host}:9333 -filer={host}:8888 | grep -q '{bucket}'"
+                                ],
+                                "resources": {
+                                    "requests": {"cpu": "50m", "memory": "64Mi"},
+                                    "limits": {"cpu": "500m", "memory": "256Mi"},
+                                },
+                                "securityContext": security,
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="10m")),
+        )
         self.bucket_name = pulumi.Output.from_input(bucket)
         self.url = pulumi.Output.from_input(f"s3://{bucket}")
         self.endpoint_url = pulumi.Output.from_input(f"http://{host}:{S3_PORT}")

@@ -14,15 +14,14 @@ bucket, and the server is stateless.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ._bucket import ArtifactBucket, ArtifactBucketArgs
 from ..common import MANAGED_BY_LABELS, Cloud, Problems
-from ._server import METRICS_PATH, MlflowServer, MlflowServerArgs, Permission
+from ._bucket import ArtifactBucket, ArtifactBucketArgs
 from ._postgres import PostgresDatabase, PostgresDatabaseArgs
+from ._server import METRICS_PATH, MlflowServer, MlflowServerArgs, Permission
 
 SERVICE_NAME = "mlflow"
 
@@ -52,7 +51,7 @@ class MlflowArgs:
     """Memory limit per pod. Default ``2Gi``."""
     basic_auth: bool = False
     """MLflow's basic-auth app. Default False."""
-    admin_password: Optional[pulumi.Input[str]] = None
+    admin_password: pulumi.Input[str] | None = None
     """Basic-auth admin password (a secret); required with ``basic_auth``. Default none."""
     default_permission: Permission = Permission.READ
     """Basic-auth permission on resources not granted explicitly. Default ``READ``."""
@@ -72,31 +71,31 @@ class MlflowArgs:
     """AWS: RDS instance class. Default ``db.t4g.small``."""
     db_tier: str = "db-custom-1-3840"
     """GCP: Cloud SQL tier. Default ``db-custom-1-3840``."""
-    bucket_name: Optional[str] = None
+    bucket_name: str | None = None
     """Artifact bucket name. Default generated."""
     force_destroy: bool = False
     """Let ``pulumi destroy`` delete a non-empty bucket. Default False."""
     noncurrent_version_expiration_days: int = 30
     """Days old artifact versions are kept. Default 30."""
-    vpc_id: Optional[pulumi.Input[str]] = None
+    vpc_id: pulumi.Input[str] | None = None
     """AWS: the cluster's VPC. Required on AWS."""
-    private_subnet_ids: Optional[pulumi.Input[list[str]]] = None
+    private_subnet_ids: pulumi.Input[list[str]] | None = None
     """AWS: private subnets for the database. Required on AWS."""
-    cluster_security_group_id: Optional[pulumi.Input[str]] = None
+    cluster_security_group_id: pulumi.Input[str] | None = None
     """AWS: security group of the cluster's nodes, the only one admitted to the database. Required on AWS."""
-    oidc_provider_arn: Optional[pulumi.Input[str]] = None
+    oidc_provider_arn: pulumi.Input[str] | None = None
     """AWS: IAM OIDC provider of the cluster (IRSA). Required on AWS."""
-    oidc_issuer: Optional[pulumi.Input[str]] = None
+    oidc_issuer: pulumi.Input[str] | None = None
     """AWS: OIDC issuer without ``https://``. Required on AWS."""
-    region: Optional[str] = None
+    region: str | None = None
     """AWS and GCP: region of the database and bucket. Required there."""
-    project: Optional[str] = None
+    project: str | None = None
     """GCP: project. Required on GCP."""
-    network_id: Optional[pulumi.Input[str]] = None
+    network_id: pulumi.Input[str] | None = None
     """GCP: the cluster's VPC network (Cloud SQL private IP). Required on GCP."""
-    workload_pool: Optional[str] = None
+    workload_pool: str | None = None
     """GCP: the cluster's Workload Identity pool. Required on GCP."""
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
     """existing: storage class of the database and object store volumes. Default the cluster's default."""
     object_store_storage_gib: int = 20
     """existing: object store volume in GiB. Default 20."""
@@ -111,39 +110,74 @@ class MlflowArgs:
 
     def database(self, **inputs: object) -> PostgresDatabaseArgs:
         return PostgresDatabaseArgs(
-            cloud=self.cloud, postgres_version=self.postgres_version, storage_gib=self.db_storage_gib,
-            backup_retention_days=self.backup_retention_days, high_availability=self.high_availability,
-            deletion_protection=self.deletion_protection, instance_class=self.db_instance_class, tier=self.db_tier,
-            vpc_id=self.vpc_id, subnet_ids=self.private_subnet_ids, client_security_group_id=self.cluster_security_group_id,
-            project=self.project, region=self.region, network_id=self.network_id, namespace=self.namespace,
-            storage_class=self.storage_class, operator_chart_version=self.cnpg_chart_version, tags=dict(self.tags),
+            cloud=self.cloud,
+            postgres_version=self.postgres_version,
+            storage_gib=self.db_storage_gib,
+            backup_retention_days=self.backup_retention_days,
+            high_availability=self.high_availability,
+            deletion_protection=self.deletion_protection,
+            instance_class=self.db_instance_class,
+            tier=self.db_tier,
+            vpc_id=self.vpc_id,
+            subnet_ids=self.private_subnet_ids,
+            client_security_group_id=self.cluster_security_group_id,
+            project=self.project,
+            region=self.region,
+            network_id=self.network_id,
+            namespace=self.namespace,
+            storage_class=self.storage_class,
+            operator_chart_version=self.cnpg_chart_version,
+            tags=dict(self.tags),
             **inputs,  # type: ignore[arg-type]
         )
 
     def bucket(self) -> ArtifactBucketArgs:
         return ArtifactBucketArgs(
-            cloud=self.cloud, service_account_namespace=self.namespace, service_account_name=SERVICE_NAME,
-            bucket_name=self.bucket_name, force_destroy=self.force_destroy, protect=self.deletion_protection,
+            cloud=self.cloud,
+            service_account_namespace=self.namespace,
+            service_account_name=SERVICE_NAME,
+            bucket_name=self.bucket_name,
+            force_destroy=self.force_destroy,
+            protect=self.deletion_protection,
             noncurrent_version_expiration_days=self.noncurrent_version_expiration_days,
-            oidc_provider_arn=self.oidc_provider_arn, oidc_issuer=self.oidc_issuer, project=self.project,
-            location=self.region, workload_pool=self.workload_pool, image=self.object_store_image,
-            storage_gib=self.object_store_storage_gib, storage_class=self.storage_class, tags=dict(self.tags),
+            oidc_provider_arn=self.oidc_provider_arn,
+            oidc_issuer=self.oidc_issuer,
+            project=self.project,
+            location=self.region,
+            workload_pool=self.workload_pool,
+            image=self.object_store_image,
+            storage_gib=self.object_store_storage_gib,
+            storage_class=self.storage_class,
+            tags=dict(self.tags),
         )
 
     def server(self, **inputs: object) -> MlflowServerArgs:
         return MlflowServerArgs(
-            namespace=self.namespace, image=self.image, replicas=self.replicas, workers=self.workers,
-            cpu_request=self.cpu_request, cpu_limit=self.cpu_limit, memory_request=self.memory_request,
-            memory_limit=self.memory_limit, basic_auth=self.basic_auth, admin_password=self.admin_password,
-            default_permission=self.default_permission, allowed_hosts=list(self.allowed_hosts), labels=dict(self.labels),
+            namespace=self.namespace,
+            image=self.image,
+            replicas=self.replicas,
+            workers=self.workers,
+            cpu_request=self.cpu_request,
+            cpu_limit=self.cpu_limit,
+            memory_request=self.memory_request,
+            memory_limit=self.memory_limit,
+            basic_auth=self.basic_auth,
+            admin_password=self.admin_password,
+            default_permission=self.default_permission,
+            allowed_hosts=list(self.allowed_hosts),
+            labels=dict(self.labels),
             **inputs,  # type: ignore[arg-type]
         )
 
     def validate(self, problems: Problems) -> None:
         """Every problem of the three parts, under this component's own field names."""
         p = problems
-        p.check(self.namespace.replace("-", "").isalnum() and self.namespace.islower() and len(self.namespace) <= 63,
-                "namespace", "must be a DNS label (lowercase letters, digits, dashes)", self.namespace)
+        p.check(
+            self.namespace.replace("-", "").isalnum() and self.namespace.islower() and len(self.namespace) <= 63,
+            "namespace",
+            "must be a DNS label (lowercase letters, digits, dashes)",
+            self.namespace,
+        )
         self.database().validate(p)
         self.bucket().validate(p)
         self.server(db_host="-", db_password="-", artifacts_destination="-").validate(p)
@@ -175,7 +209,7 @@ class Mlflow(pulumi.ComponentResource):
     bucket: ArtifactBucket
     """The artifact store and its identity."""
 
-    def __init__(self, name: str, args: MlflowArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: MlflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"Mlflow {name!r}")
@@ -198,15 +232,24 @@ class Mlflow(pulumi.ComponentResource):
         server = MlflowServer(
             SERVICE_NAME,
             args.server(
-                db_host=self.database.host, db_port=self.database.port, db_name=self.database.database_name,
-                db_user=self.database.username, db_password=self.database.password,
+                db_host=self.database.host,
+                db_port=self.database.port,
+                db_name=self.database.database_name,
+                db_user=self.database.username,
+                db_password=self.database.password,
                 artifacts_destination=self.bucket.url.apply(lambda u: f"{u}/mlflow"),
-                s3_endpoint_url=self.bucket.endpoint_url, s3_credentials_secret=self.bucket.credentials_secret,
-                extra_env=extra_env, service_account_annotations=self.bucket.service_account_annotations,
+                s3_endpoint_url=self.bucket.endpoint_url,
+                s3_credentials_secret=self.bucket.credentials_secret,
+                extra_env=extra_env,
+                service_account_annotations=self.bucket.service_account_annotations,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[namespace, self.database, self.bucket]),
         )
         self.namespace, self.service_name, self.port = server.namespace, server.service_name, server.port
         self.tracking_uri, self.metrics_port, self.metrics_path = server.tracking_uri, server.metrics_port, METRICS_PATH
-        self.pod_labels, self.secret_name, self.artifact_root = dict(server.pod_labels), server.secret_name, self.bucket.url
+        self.pod_labels, self.secret_name, self.artifact_root = (
+            dict(server.pod_labels),
+            server.secret_name,
+            self.bucket.url,
+        )
         self.register_outputs({"tracking_uri": self.tracking_uri, "artifact_root": self.artifact_root})

@@ -17,7 +17,7 @@ Pulumi secret.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_aws as aws
@@ -53,23 +53,23 @@ class PostgresDatabaseArgs:
     """Refuse to delete the database, and protect it in Pulumi. Default False."""
     instance_class: str = "db.t4g.small"
     """AWS: RDS instance class. Default ``db.t4g.small``."""
-    vpc_id: Optional[pulumi.Input[str]] = None
+    vpc_id: pulumi.Input[str] | None = None
     """AWS: VPC of the cluster. Required on AWS."""
-    subnet_ids: Optional[pulumi.Input[list[str]]] = None
+    subnet_ids: pulumi.Input[list[str]] | None = None
     """AWS: private subnets for the database (two zones at least). Required on AWS."""
-    client_security_group_id: Optional[pulumi.Input[str]] = None
+    client_security_group_id: pulumi.Input[str] | None = None
     """AWS: the only security group allowed to connect (the EKS cluster security group). Required on AWS."""
     tier: str = "db-custom-1-3840"
     """GCP: Cloud SQL machine tier. Default ``db-custom-1-3840``."""
-    project: Optional[str] = None
+    project: str | None = None
     """GCP: project. Required on GCP."""
-    region: Optional[str] = None
+    region: str | None = None
     """GCP: region. Required on GCP."""
-    network_id: Optional[pulumi.Input[str]] = None
+    network_id: pulumi.Input[str] | None = None
     """GCP: VPC network the private IP is peered with. Required on GCP."""
     namespace: str = "mlflow"
     """existing: namespace of the CloudNativePG ``Cluster``; must exist. Default ``mlflow``."""
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
     """existing: storage class of the volumes. Default the cluster's default."""
     operator_chart_version: str = "0.29.0"
     """existing: CloudNativePG operator chart version. Default ``0.29.0``."""
@@ -80,18 +80,36 @@ class PostgresDatabaseArgs:
 
     def validate(self, problems: Problems) -> None:
         p = problems
-        p.check(1 <= self.backup_retention_days <= 35, "backup_retention_days", "must be between 1 and 35", self.backup_retention_days)
+        p.check(
+            1 <= self.backup_retention_days <= 35,
+            "backup_retention_days",
+            "must be between 1 and 35",
+            self.backup_retention_days,
+        )
         p.check(self.storage_gib >= 10, "storage_gib", "must be >= 10", self.storage_gib)
-        p.check(self.postgres_version.isdigit() and 14 <= int(self.postgres_version) <= 18,
-                "postgres_version", "must be a major version from 14 to 18", self.postgres_version)
+        p.check(
+            self.postgres_version.isdigit() and 14 <= int(self.postgres_version) <= 18,
+            "postgres_version",
+            "must be a major version from 14 to 18",
+            self.postgres_version,
+        )
         for key in ("database_name", "username"):
             value = getattr(self, key)
-            p.check(value.replace("_", "").isalnum() and value[:1].isalpha() and value.islower(),
-                    key, "must be lowercase letters, digits and underscores, starting with a letter", value)
+            p.check(
+                value.replace("_", "").isalnum() and value[:1].isalpha() and value.islower(),
+                key,
+                "must be lowercase letters, digits and underscores, starting with a letter",
+                value,
+            )
         if self.cloud == Cloud.AWS:
             for key in ("vpc_id", "subnet_ids", "client_security_group_id"):
                 p.check(getattr(self, key) is not None, key, "is required on aws", None)
-            p.check(self.instance_class.startswith("db."), "db_instance_class", "must be an RDS class like db.t4g.small", self.instance_class)
+            p.check(
+                self.instance_class.startswith("db."),
+                "db_instance_class",
+                "must be an RDS class like db.t4g.small",
+                self.instance_class,
+            )
         elif self.cloud == Cloud.GCP:
             for key in ("project", "region", "network_id"):
                 p.check(getattr(self, key) is not None, key, "is required on gcp", None)
@@ -112,7 +130,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     password: pulumi.Output[str]
     """The generated password (a secret; letters and digits only)."""
 
-    def __init__(self, name: str, args: PostgresDatabaseArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"PostgresDatabase {name!r}")
@@ -236,15 +254,24 @@ class PostgresDatabase(pulumi.ComponentResource):
             ),
             opts=self._protected(args, depends_on=[peering]),
         )
-        gcp.sql.Database(f"{name}-database", project=args.project, instance=instance.name, name=args.database_name, opts=child)
+        gcp.sql.Database(
+            f"{name}-database", project=args.project, instance=instance.name, name=args.database_name, opts=child
+        )
         gcp.sql.User(
-            f"{name}-user", project=args.project, instance=instance.name, name=args.username, password=self.password, opts=child
+            f"{name}-user",
+            project=args.project,
+            instance=instance.name,
+            name=args.username,
+            password=self.password,
+            opts=child,
         )
         return instance.private_ip_address
 
     def _cnpg(self, name: str, args: PostgresDatabaseArgs) -> pulumi.Output[str]:
         child = pulumi.ResourceOptions(parent=self)
-        labels = merge_labels(MANAGED_BY_LABELS, args.tags, {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": name})
+        labels = merge_labels(
+            MANAGED_BY_LABELS, args.tags, {"app.kubernetes.io/name": "postgresql", "app.kubernetes.io/instance": name}
+        )
         depends: list[pulumi.Resource] = []
         if args.install_operator:
             depends.append(
@@ -258,7 +285,10 @@ class PostgresDatabase(pulumi.ComponentResource):
                     create_namespace=True,
                     values={
                         "crds": {"create": True},
-                        "resources": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "500m", "memory": "256Mi"}},
+                        "resources": {
+                            "requests": {"cpu": "100m", "memory": "128Mi"},
+                            "limits": {"cpu": "500m", "memory": "256Mi"},
+                        },
                     },
                     opts=child,
                 )
@@ -284,9 +314,16 @@ class PostgresDatabase(pulumi.ComponentResource):
                 "storage": storage,
                 "enableSuperuserAccess": False,
                 "bootstrap": {
-                    "initdb": {"database": args.database_name, "owner": args.username, "secret": {"name": f"{name}-credentials"}}
+                    "initdb": {
+                        "database": args.database_name,
+                        "owner": args.username,
+                        "secret": {"name": f"{name}-credentials"},
+                    }
                 },
-                "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"cpu": "1", "memory": "512Mi"}},
+                "resources": {
+                    "requests": {"cpu": "100m", "memory": "256Mi"},
+                    "limits": {"cpu": "1", "memory": "512Mi"},
+                },
             },
             opts=self._protected(args, depends_on=[credentials, *depends]),
         )

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -80,9 +80,9 @@ class MlflowServerArgs:
     """SQLAlchemy driver of the image. Default ``psycopg2``."""
     artifacts_destination: pulumi.Input[str]
     """Where the server stores artifacts it proxies (``s3://bucket/mlflow``, ``gs://bucket/mlflow``). Required."""
-    s3_endpoint_url: Optional[pulumi.Input[str]] = None
+    s3_endpoint_url: pulumi.Input[str] | None = None
     """S3 endpoint of an S3-compatible store (not AWS). Default none (AWS S3)."""
-    s3_credentials_secret: Optional[str] = None
+    s3_credentials_secret: str | None = None
     """Secret with ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` for an in-cluster store. Default none (workload identity)."""
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Extra plain environment (e.g. ``AWS_DEFAULT_REGION``). Default none."""
@@ -92,7 +92,7 @@ class MlflowServerArgs:
     """Run MLflow's basic-auth app (``--app-name basic-auth``). Default False."""
     admin_username: str = "admin"
     """Basic-auth admin created on first start. Default ``admin``."""
-    admin_password: Optional[pulumi.Input[str]] = None
+    admin_password: pulumi.Input[str] | None = None
     """Basic-auth admin password (a secret, at least 12 characters); required with ``basic_auth``. Default none."""
     default_permission: Permission = Permission.READ
     """Basic-auth permission of users on resources not granted to them. Default ``READ``."""
@@ -107,12 +107,22 @@ class MlflowServerArgs:
         p.check(1 <= self.workers <= 16, "workers", "must be between 1 and 16", self.workers)
         p.check(1024 <= self.port <= 65535, "port", "must be between 1024 and 65535", self.port)
         tag = self.image.rsplit("/", 1)[-1]
-        p.check(":" in tag and not tag.endswith(":latest"), "image", "must be pinned to a tag other than latest", self.image)
+        p.check(
+            ":" in tag and not tag.endswith(":latest"), "image", "must be pinned to a tag other than latest", self.image
+        )
         for i, host in enumerate(self.allowed_hosts):
-            p.check(bool(host) and host != "*" and " " not in host and "," not in host,
-                    f"allowed_hosts[{i}]", "must be a host name or pattern, not '*'", host)
+            p.check(
+                bool(host) and host != "*" and " " not in host and "," not in host,
+                f"allowed_hosts[{i}]",
+                "must be a host name or pattern, not '*'",
+                host,
+            )
         if self.basic_auth and self.admin_password is None:
-            p.add("admin_password", "is required with basic_auth (pulumi config set --secret ml-platform:mlflow_admin_password)", None)
+            p.add(
+                "admin_password",
+                "is required with basic_auth (pulumi config set --secret ml-platform:mlflow_admin_password)",
+                None,
+            )
         if self.admin_password is not None and isinstance(self.admin_password, str) and len(self.admin_password) < 12:
             p.add("admin_password", "must be at least 12 characters", "[secret]")
 
@@ -154,11 +164,19 @@ def server_command(name: str, args: MlflowServerArgs) -> ServerCommand:
             "name": "MLFLOW_BACKEND_STORE_URI",
             "value": _format(
                 "postgresql+{0}://{1}:$(MLFLOW_DB_PASSWORD)@{2}:{3}/{4}?sslmode={5}",
-                args.db_driver, args.db_user, args.db_host, args.db_port, args.db_name, args.db_sslmode,
+                args.db_driver,
+                args.db_user,
+                args.db_host,
+                args.db_port,
+                args.db_name,
+                args.db_sslmode,
             ),
         },
         {"name": "MLFLOW_ARTIFACTS_DESTINATION", "value": args.artifacts_destination},
-        {"name": "MLFLOW_FLASK_SERVER_SECRET_KEY", "valueFrom": {"secretKeyRef": {"name": secret, "key": "flask-secret-key"}}},
+        {
+            "name": "MLFLOW_FLASK_SERVER_SECRET_KEY",
+            "valueFrom": {"secretKeyRef": {"name": secret, "key": "flask-secret-key"}},
+        },
         {"name": "HOME", "value": "/tmp"},  # the root filesystem is read-only; caches go to the emptyDir
     ]
     if args.s3_endpoint_url is not None:
@@ -176,12 +194,17 @@ def server_command(name: str, args: MlflowServerArgs) -> ServerCommand:
     # (MLFLOW_BACKEND_STORE_URI, MLFLOW_ARTIFACTS_DESTINATION), so the password never appears on a command line.
     server_args: list[Any] = [
         "server",
-        "--host", "0.0.0.0",
-        "--port", str(args.port),
-        "--workers", str(args.workers),
+        "--host",
+        "0.0.0.0",
+        "--port",
+        str(args.port),
+        "--workers",
+        str(args.workers),
         "--serve-artifacts",
-        "--expose-prometheus", PROMETHEUS_DIR,
-        "--allowed-hosts", ",".join(allowed_hosts(name, args)),
+        "--expose-prometheus",
+        PROMETHEUS_DIR,
+        "--allowed-hosts",
+        ",".join(allowed_hosts(name, args)),
     ]
     if args.basic_auth:
         server_args += ["--app-name", "basic-auth"]
@@ -195,8 +218,10 @@ def server_command(name: str, args: MlflowServerArgs) -> ServerCommand:
 
 def auth_config(args: MlflowServerArgs, db_password: str) -> str:
     """The basic-auth app's config file: users and permissions live in the same PostgreSQL database."""
-    uri = (f"postgresql+{args.db_driver}://{args.db_user}:{db_password}@{args.db_host}:{args.db_port}/"
-           f"{args.db_name}?sslmode={args.db_sslmode}")
+    uri = (
+        f"postgresql+{args.db_driver}://{args.db_user}:{db_password}@{args.db_host}:{args.db_port}/"
+        f"{args.db_name}?sslmode={args.db_sslmode}"
+    )
     return (
         "[mlflow]\n"
         f"default_permission = {args.default_permission.value}\n"
@@ -231,7 +256,7 @@ class MlflowServer(pulumi.ComponentResource):
     secret_name: str
     """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic auth)."""
 
-    def __init__(self, name: str, args: MlflowServerArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"MlflowServer {name!r}")
@@ -242,7 +267,9 @@ class MlflowServer(pulumi.ComponentResource):
         self.tracking_uri = f"http://{name}.{ns}.svc.cluster.local:{args.port}"
         self.pod_labels = {APP_LABEL: "mlflow", "app.kubernetes.io/instance": name}
         self.secret_name = secret_name(name)
-        labels = merge_labels(MANAGED_BY_LABELS, args.labels, self.pod_labels, {"app.kubernetes.io/component": "tracking-server"})
+        labels = merge_labels(
+            MANAGED_BY_LABELS, args.labels, self.pod_labels, {"app.kubernetes.io/component": "tracking-server"}
+        )
         meta = lambda n: k8s.meta.v1.ObjectMetaArgs(name=n, namespace=ns, labels=labels)  # noqa: E731
 
         flask_key = random.RandomPassword(f"{name}-flask-secret-key", length=48, special=False, opts=child)
@@ -304,15 +331,28 @@ class MlflowServer(pulumi.ComponentResource):
             "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
         }
         security = {
-            "runAsNonRoot": True, "runAsUser": 1000, "runAsGroup": 1000, "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True, "capabilities": {"drop": ["ALL"]}, "seccompProfile": {"type": "RuntimeDefault"},
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "runAsGroup": 1000,
+            "allowPrivilegeEscalation": False,
+            "readOnlyRootFilesystem": True,
+            "capabilities": {"drop": ["ALL"]},
+            "seccompProfile": {"type": "RuntimeDefault"},
         }
-        mounts = [{"name": "tmp", "mountPath": "/tmp"}]
+        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
         volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
         if args.basic_auth:
             mounts.append({"name": "auth", "mountPath": "/etc/mlflow/auth", "readOnly": True})
-            volumes.append({"name": "auth", "secret": {"secretName": secret_name(name), "defaultMode": 0o440,
-                                                       "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}]}})
+            volumes.append(
+                {
+                    "name": "auth",
+                    "secret": {
+                        "secretName": secret_name(name),
+                        "defaultMode": 0o440,
+                        "items": [{"key": "basic_auth.ini", "path": "basic_auth.ini"}],
+                    },
+                }
+            )
         probe = lambda **kw: {"httpGet": {"path": HEALTH_PATH, "port": "http"}, "timeoutSeconds": 5, **kw}  # noqa: E731
         container = {
             "name": "mlflow",
@@ -347,15 +387,23 @@ class MlflowServer(pulumi.ComponentResource):
                     "serviceAccountName": sa.metadata.name,
                     # IRSA projects its own token and GKE answers through the metadata server: no API token needed.
                     "automountServiceAccountToken": False,
-                    "securityContext": {"runAsNonRoot": True, "fsGroup": 1000, "seccompProfile": {"type": "RuntimeDefault"}},
+                    "securityContext": {
+                        "runAsNonRoot": True,
+                        "fsGroup": 1000,
+                        "seccompProfile": {"type": "RuntimeDefault"},
+                    },
                     "initContainers": [upgrade],
                     "containers": [container],
                     "volumes": volumes,
                     "terminationGracePeriodSeconds": 30,
-                    "topologySpreadConstraints": [{
-                        "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone",
-                        "whenUnsatisfiable": "ScheduleAnyway", "labelSelector": {"matchLabels": self.pod_labels},
-                    }],
+                    "topologySpreadConstraints": [
+                        {
+                            "maxSkew": 1,
+                            "topologyKey": "topology.kubernetes.io/zone",
+                            "whenUnsatisfiable": "ScheduleAnyway",
+                            "labelSelector": {"matchLabels": self.pod_labels},
+                        }
+                    ],
                 },
             },
         }

@@ -7,6 +7,7 @@ This module is the domain's public surface; the underscored modules beside it ar
 from ._alert_rules import (
     AlertRules,
     AlertRulesArgs,
+    Severity,
     alerts,
     recorded_names,
     rule_file,
@@ -36,22 +37,21 @@ from ._scrape_targets import (
     monitor_namespace,
     pod_monitors,
 )
-from ._alert_rules import Severity
 
 __all__ = [
-    "Severity",
+    "DASHBOARD_LABEL",
+    "MLFLOW_JOB",
     "AlertRules",
     "AlertRulesArgs",
-    "DASHBOARD_LABEL",
     "Dashboards",
     "DashboardsArgs",
     "DriftMonitor",
     "DriftMonitorArgs",
-    "MLFLOW_JOB",
     "MonitoringStack",
     "MonitoringStackArgs",
     "ScrapeTargets",
     "ScrapeTargetsArgs",
+    "Severity",
     "alerts",
     "all_dashboards",
     "command",

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Any, Optional, Union
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -93,7 +93,7 @@ class Record:
         return rule
 
 
-Rule = Union[Alert, Record]
+Rule = Alert | Record
 
 
 @dataclass(frozen=True)
@@ -126,7 +126,7 @@ class AlertRulesArgs:
     """How long an allocated GPU stays idle before ``GpuIdleWhileAllocated`` fires. Default 30."""
     scale_from_zero_budget_seconds: int = 300
     """Longest a model server may take from pod creation to ready. Default 300."""
-    mlflow_job: Optional[str] = None
+    mlflow_job: str | None = None
     """``job`` label of the MLflow scrape target; None leaves out ``MlflowDown``. Default None."""
     pool_hourly_prices_usd: dict[str, float] = field(default_factory=dict)
     """Hourly price of one node per GPU pool (from the cost model), for the cost rules. Default none."""
@@ -142,10 +142,16 @@ class AlertRulesArgs:
         problems.check(0 < self.error_ratio < 1, "error_ratio", "must be between 0 and 1", self.error_ratio)
         problems.check(self.canary_latency_ratio > 1, "canary_latency_ratio", "must be > 1", self.canary_latency_ratio)
         problems.check(0 < self.gpu_memory_ratio <= 1, "gpu_memory_ratio", "must be in (0, 1]", self.gpu_memory_ratio)
-        problems.check(0 <= self.gpu_idle_percent < 100, "gpu_idle_percent", "must be in [0, 100)", self.gpu_idle_percent)
+        problems.check(
+            0 <= self.gpu_idle_percent < 100, "gpu_idle_percent", "must be in [0, 100)", self.gpu_idle_percent
+        )
         problems.check(self.gpu_idle_minutes >= 5, "gpu_idle_minutes", "must be >= 5", self.gpu_idle_minutes)
-        problems.check(self.scale_from_zero_budget_seconds >= 10, "scale_from_zero_budget_seconds", "must be >= 10",
-                       self.scale_from_zero_budget_seconds)
+        problems.check(
+            self.scale_from_zero_budget_seconds >= 10,
+            "scale_from_zero_budget_seconds",
+            "must be >= 10",
+            self.scale_from_zero_budget_seconds,
+        )
         for pool, price in self.pool_hourly_prices_usd.items():
             problems.check(price >= 0, f"pool_hourly_prices_usd.{pool}", "must be >= 0", price)
 
@@ -167,35 +173,53 @@ def _relabel(expr: str, pairs: list[tuple[str, str]]) -> str:
 def serving_group(a: AlertRulesArgs) -> RuleGroup:
     pod_info = _relabel(
         f'kube_pod_labels{{{ksm_label(MODEL_LABEL)}!=""}}',
-        [("model", ksm_label(MODEL_LABEL)), ("model_version", ksm_label(MODEL_VERSION_LABEL)),
-         ("endpoint", ksm_label(ENDPOINT_LABEL)), ("critical", ksm_label(CRITICAL_LABEL))],
+        [
+            ("model", ksm_label(MODEL_LABEL)),
+            ("model_version", ksm_label(MODEL_VERSION_LABEL)),
+            ("endpoint", ksm_label(ENDPOINT_LABEL)),
+            ("critical", ksm_label(CRITICAL_LABEL)),
+        ],
     )
     by = f"sum by ({SERIES})"
     records = [
-        Record("ml_platform:model_pod_info", f"max by (namespace, pod, model, model_version, endpoint, critical) ({pod_info})"),
-        Record("ml_platform:model_requests:rate5m",
-               f"{by} (rate(model_infer_request_success_total[5m])) + {by} (rate(model_infer_request_failure_total[5m]))"
-               f" or {by} (rate(model_infer_request_success_total[5m]))"),
+        Record(
+            "ml_platform:model_pod_info",
+            f"max by (namespace, pod, model, model_version, endpoint, critical) ({pod_info})",
+        ),
+        Record(
+            "ml_platform:model_requests:rate5m",
+            f"{by} (rate(model_infer_request_success_total[5m])) + {by} (rate(model_infer_request_failure_total[5m]))"
+            f" or {by} (rate(model_infer_request_success_total[5m]))",
+        ),
         Record("ml_platform:model_errors:rate5m", f"{by} (rate(model_infer_request_failure_total[5m]))"),
-        Record("ml_platform:model_error_ratio:rate5m", "ml_platform:model_errors:rate5m / ml_platform:model_requests:rate5m"),
+        Record(
+            "ml_platform:model_error_ratio:rate5m",
+            "ml_platform:model_errors:rate5m / ml_platform:model_requests:rate5m",
+        ),
     ]
     for q in ("50", "95", "99"):
-        records.append(Record(
-            f"ml_platform:model_latency_seconds:p{q}",
-            f"histogram_quantile(0.{q}, sum by ({SERIES}, le) "
-            f"(rate(rest_server_request_duration_seconds_bucket{{{INFER_PATHS}}}[5m])))",
-        ))
+        records.append(
+            Record(
+                f"ml_platform:model_latency_seconds:p{q}",
+                f"histogram_quantile(0.{q}, sum by ({SERIES}, le) "
+                f"(rate(rest_server_request_duration_seconds_bucket{{{INFER_PATHS}}}[5m])))",
+            )
+        )
     # The stable version of an endpoint: the one serving the most requests.
-    records.append(Record(
-        "ml_platform:stable_version_requests:rate5m",
-        'ml_platform:model_requests:rate5m{endpoint!=""} == on (namespace, endpoint) group_left '
-        'max by (namespace, endpoint) (ml_platform:model_requests:rate5m{endpoint!=""})',
-    ))
-    records.append(Record(
-        "ml_platform:endpoint_stable_latency_seconds:p95",
-        "max by (namespace, endpoint) (ml_platform:model_latency_seconds:p95 "
-        "and on (namespace, endpoint, model_version) ml_platform:stable_version_requests:rate5m)",
-    ))
+    records.append(
+        Record(
+            "ml_platform:stable_version_requests:rate5m",
+            'ml_platform:model_requests:rate5m{endpoint!=""} == on (namespace, endpoint) group_left '
+            'max by (namespace, endpoint) (ml_platform:model_requests:rate5m{endpoint!=""})',
+        )
+    )
+    records.append(
+        Record(
+            "ml_platform:endpoint_stable_latency_seconds:p95",
+            "max by (namespace, endpoint) (ml_platform:model_latency_seconds:p95 "
+            "and on (namespace, endpoint, model_version) ml_platform:stable_version_requests:rate5m)",
+        )
+    )
 
     overridden = sorted(a.latency_slo_seconds_by_model)
     latency: list[Rule] = []
@@ -204,21 +228,26 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
         (f'{{model="{m}"}}', a.latency_slo_seconds_by_model[m]) for m in overridden
     ]
     for selector, slo in slos:
-        latency.append(Alert(
-            "ModelLatencyHigh",
-            f"ml_platform:model_latency_seconds:p95{selector} > {_num(slo)}",
-            "10m", Severity.PAGE,
-            f"p95 latency of {{{{ $labels.model }}}} {{{{ $labels.model_version }}}} is {{{{ $value | humanizeDuration }}}}"
-            f" (SLO {int(round(slo * 1000))} ms)",
-            "Check the GPU and replica panels of the model serving dashboard: saturated replicas → raise max replicas; "
-            "one slow version → roll it back; all slow → look at the node pool.",
-            (("slo_ms", str(int(round(slo * 1000)))),),
-        ))
-    alerts = latency + [
+        latency.append(
+            Alert(
+                "ModelLatencyHigh",
+                f"ml_platform:model_latency_seconds:p95{selector} > {_num(slo)}",
+                "10m",
+                Severity.PAGE,
+                f"p95 latency of {{{{ $labels.model }}}} {{{{ $labels.model_version }}}} is {{{{ $value | humanizeDuration }}}}"
+                f" (SLO {round(slo * 1000)} ms)",
+                "Check the GPU and replica panels of the model serving dashboard: saturated replicas → raise max replicas; "
+                "one slow version → roll it back; all slow → look at the node pool.",
+                (("slo_ms", str(round(slo * 1000))),),
+            )
+        )
+    alerts = [
+        *latency,
         Alert(
             "ModelHighErrorRate",
             f"ml_platform:model_error_ratio:rate5m > {_num(a.error_ratio)}",
-            "5m", Severity.PAGE,
+            "5m",
+            Severity.PAGE,
             f"{{{{ $labels.model }}}} {{{{ $labels.model_version }}}} fails {{{{ $value | humanizePercentage }}}} of requests"
             f" (limit {_num(a.error_ratio * 100)}%)",
             "Read the model server logs of the failing version (kubectl logs -l ml-platform.io/model-version=...); "
@@ -226,12 +255,13 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
         ),
         Alert(
             "CanaryLatencyRegression",
-            "(ml_platform:model_latency_seconds:p95{endpoint!=\"\"} unless on (namespace, endpoint, model_version) "
+            '(ml_platform:model_latency_seconds:p95{endpoint!=""} unless on (namespace, endpoint, model_version) '
             "ml_platform:stable_version_requests:rate5m) > on (namespace, endpoint) group_left "
             f"ml_platform:endpoint_stable_latency_seconds:p95 * {_num(a.canary_latency_ratio)}",
-            "10m", Severity.PAGE,
+            "10m",
+            Severity.PAGE,
             "canary {{ $labels.model_version }} of {{ $labels.endpoint }} is more than "
-            f"{int(round((a.canary_latency_ratio - 1) * 100))}% slower (p95) than the stable version",
+            f"{round((a.canary_latency_ratio - 1) * 100)}% slower (p95) than the stable version",
             "Roll the canary back (set its traffic to 0) and compare its resources, batch size and model size with "
             "the stable version before retrying.",
         ),
@@ -240,10 +270,11 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
             "((kube_pod_status_ready_time - kube_pod_created) "
             "or ((time() - kube_pod_created) unless on (namespace, pod) kube_pod_status_ready_time)) "
             "* on (namespace, pod) group_left (model, model_version, endpoint) "
-            "(ml_platform:model_pod_info{critical!=\"true\"}) "
+            '(ml_platform:model_pod_info{critical!="true"}) '
             f"> {a.scale_from_zero_budget_seconds} "
             "and on (namespace, pod) (time() - kube_pod_created < 3600)",
-            "0m", Severity.TICKET,
+            "0m",
+            Severity.TICKET,
             "{{ $labels.model }} {{ $labels.model_version }} took {{ $value | humanizeDuration }} to become ready "
             f"(budget {a.scale_from_zero_budget_seconds}s)",
             "See where the time went (kubectl describe pod): waiting for a GPU node → keep one warm (min_size 1) "
@@ -254,32 +285,41 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
 
 
 def gpu_group(a: AlertRulesArgs) -> RuleGroup:
-    return RuleGroup("ml-platform.gpu", (
-        Record("ml_platform:gpu_memory_used:ratio", "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)"),
-        Record(
-            "ml_platform:gpus_allocated",
-            'sum by (namespace, model) (kube_pod_container_resource_requests{resource="nvidia_com_gpu"} '
-            "* on (namespace, pod) group_left (model) ml_platform:model_pod_info)",
+    return RuleGroup(
+        "ml-platform.gpu",
+        (
+            Record(
+                "ml_platform:gpu_memory_used:ratio", "DCGM_FI_DEV_FB_USED / (DCGM_FI_DEV_FB_USED + DCGM_FI_DEV_FB_FREE)"
+            ),
+            Record(
+                "ml_platform:gpus_allocated",
+                'sum by (namespace, model) (kube_pod_container_resource_requests{resource="nvidia_com_gpu"} '
+                "* on (namespace, pod) group_left (model) ml_platform:model_pod_info)",
+            ),
+            Record(
+                "ml_platform:gpu_hours:1h", "sum by (namespace, model) (avg_over_time(ml_platform:gpus_allocated[1h]))"
+            ),
+            Alert(
+                "GpuMemoryHigh",
+                f"ml_platform:gpu_memory_used:ratio > {_num(a.gpu_memory_ratio)}",
+                "10m",
+                Severity.TICKET,
+                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses {{ $value | humanizePercentage }}"
+                " of its memory",
+                "Near the limit a larger batch or a second model fails with CUDA out-of-memory: lower the batch size, "
+                "give time-sliced pods fewer replicas per GPU, or move the model to a larger GPU.",
+            ),
+            Alert(
+                "GpuIdleWhileAllocated",
+                f'avg_over_time(DCGM_FI_DEV_GPU_UTIL{{pod!=""}}[10m]) < {_num(a.gpu_idle_percent)}',
+                f"{a.gpu_idle_minutes}m",
+                Severity.TICKET,
+                "{{ $labels.pod }} holds GPU {{ $labels.gpu }} on {{ $labels.Hostname }} but uses {{ $value }}% of it",
+                "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the model "
+                "to CPU; a stuck job → delete it.",
+            ),
         ),
-        Record("ml_platform:gpu_hours:1h", "sum by (namespace, model) (avg_over_time(ml_platform:gpus_allocated[1h]))"),
-        Alert(
-            "GpuMemoryHigh",
-            f"ml_platform:gpu_memory_used:ratio > {_num(a.gpu_memory_ratio)}",
-            "10m", Severity.TICKET,
-            "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses {{ $value | humanizePercentage }}"
-            " of its memory",
-            "Near the limit a larger batch or a second model fails with CUDA out-of-memory: lower the batch size, "
-            "give time-sliced pods fewer replicas per GPU, or move the model to a larger GPU.",
-        ),
-        Alert(
-            "GpuIdleWhileAllocated",
-            f'avg_over_time(DCGM_FI_DEV_GPU_UTIL{{pod!=""}}[10m]) < {_num(a.gpu_idle_percent)}',
-            f"{a.gpu_idle_minutes}m", Severity.TICKET,
-            "{{ $labels.pod }} holds GPU {{ $labels.gpu }} on {{ $labels.Hostname }} but uses {{ $value }}% of it",
-            "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the model "
-            "to CPU; a stuck job → delete it.",
-        ),
-    ))
+    )
 
 
 def cost_group(a: AlertRulesArgs) -> RuleGroup:
@@ -311,43 +351,53 @@ def cost_group(a: AlertRulesArgs) -> RuleGroup:
 
 
 def drift_group(a: AlertRulesArgs) -> RuleGroup:
-    return RuleGroup("ml-platform.drift", (
-        Alert(
-            "ModelInputDrift",
-            "max by (model) (ml_drift_share) > on (model) max by (model) (ml_drift_threshold)",
-            "0m", Severity.TICKET,
-            "{{ $value | humanizePercentage }} of the input columns of {{ $labels.model }} drifted",
-            "Open the drift dashboard: one column → check the upstream feature pipeline; many columns → the world "
-            "changed: retrain on recent data and compare it with the current version as a canary.",
+    return RuleGroup(
+        "ml-platform.drift",
+        (
+            Alert(
+                "ModelInputDrift",
+                "max by (model) (ml_drift_share) > on (model) max by (model) (ml_drift_threshold)",
+                "0m",
+                Severity.TICKET,
+                "{{ $value | humanizePercentage }} of the input columns of {{ $labels.model }} drifted",
+                "Open the drift dashboard: one column → check the upstream feature pipeline; many columns → the world "
+                "changed: retrain on recent data and compare it with the current version as a canary.",
+            ),
+            Alert(
+                "DriftCheckFailing",
+                f'max by (namespace, cronjob) ((kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
+                "- on (namespace, cronjob) kube_cronjob_status_last_successful_time) > 0 "
+                f'or (kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
+                "unless on (namespace, cronjob) kube_cronjob_status_last_successful_time))",
+                "1h",
+                Severity.TICKET,
+                "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last schedule",
+                "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of its "
+                "service account, out of memory); exit 1 is unreadable data or a failed push.",
+            ),
         ),
-        Alert(
-            "DriftCheckFailing",
-            f'max by (namespace, cronjob) ((kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
-            "- on (namespace, cronjob) kube_cronjob_status_last_successful_time) > 0 "
-            f'or (kube_cronjob_status_last_schedule_time{{cronjob=~"{DRIFT_CRONJOBS}"}} '
-            "unless on (namespace, cronjob) kube_cronjob_status_last_successful_time))",
-            "1h", Severity.TICKET,
-            "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last schedule",
-            "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of its "
-            "service account, out of memory); exit 1 is unreadable data or a failed push.",
-        ),
-    ), interval="1m")
+        interval="1m",
+    )
 
 
-def mlflow_group(a: AlertRulesArgs) -> Optional[RuleGroup]:
+def mlflow_group(a: AlertRulesArgs) -> RuleGroup | None:
     if not a.mlflow_job:
         return None
     up = f'up{{job="{a.mlflow_job}"}}'
-    return RuleGroup("ml-platform.mlflow", (
-        Alert(
-            "MlflowDown",
-            f"max({up}) == 0 or absent({up})",
-            "5m", Severity.PAGE,
-            "MLflow tracking server and model registry are unreachable",
-            "kubectl -n <mlflow namespace> get pods,events: crash-looping → read its logs (database credentials, "
-            "migrations); not scheduled → node capacity. Deployments that load models from the registry fail meanwhile.",
+    return RuleGroup(
+        "ml-platform.mlflow",
+        (
+            Alert(
+                "MlflowDown",
+                f"max({up}) == 0 or absent({up})",
+                "5m",
+                Severity.PAGE,
+                "MLflow tracking server and model registry are unreachable",
+                "kubectl -n <mlflow namespace> get pods,events: crash-looping → read its logs (database credentials, "
+                "migrations); not scheduled → node capacity. Deployments that load models from the registry fail meanwhile.",
+            ),
         ),
-    ))
+    )
 
 
 def rule_groups(args: AlertRulesArgs) -> list[RuleGroup]:
@@ -377,7 +427,7 @@ class AlertRules(pulumi.ComponentResource):
     spec: dict[str, Any]
     """The rule file it carries (what the tests run through promtool)."""
 
-    def __init__(self, name: str, args: AlertRulesArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: AlertRulesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"AlertRules {name!r}")

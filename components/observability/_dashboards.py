@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -55,39 +55,97 @@ class Board:
 def serving_board() -> Board:
     by = "sum by (model, model_version)"
     return Board(
-        "ml-platform-serving", "Model serving", "Per model version: traffic, latency, errors, replicas, batching.",
-        variables=(("namespace", "label_values(ml_platform:model_requests:rate5m, namespace)"),
-                   ("model", 'label_values(ml_platform:model_requests:rate5m{namespace=~"$namespace"}, model)')),
+        "ml-platform-serving",
+        "Model serving",
+        "Per model version: traffic, latency, errors, replicas, batching.",
+        variables=(
+            ("namespace", "label_values(ml_platform:model_requests:rate5m, namespace)"),
+            ("model", 'label_values(ml_platform:model_requests:rate5m{namespace=~"$namespace"}, model)'),
+        ),
         rows=(
-            ("Traffic and latency", (
-                Graph("Requests per second", "reqps",
-                      ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),)),
-                Graph("Latency p50 / p95 / p99", "s", tuple(
-                    (f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}", f"p{q} {{{{model}}}} {{{{model_version}}}}")
-                    for q in ("50", "95", "99"))),
-                Graph("Error rate", "percentunit",
-                      ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),)),
-                Graph("Ready replicas", "short", ((
-                    f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
-                    '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
-                    "{{model}} {{model_version}}"),)),
-                Graph("Average batch size", "short", ((
-                    f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
-                    f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))", "{{model}} {{model_version}}"),)),
-                Graph("Stable version p95 per endpoint", "s", ((
-                    'ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),)),
-            )),
-            ("Gateway and autoscaling", (
-                Graph("Gateway 5xx responses per second", "reqps", ((
-                    'sum by (envoy_cluster_name) (rate(envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}[5m]))',
-                    "{{envoy_cluster_name}}"),)),
-                Graph("Requests held during cold start", "short", ((
-                    "sum by (host) (interceptor_pending_request_count)", "{{host}}"),)),
-                Graph("KEDA scaler metric", "short", ((
-                    "sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),)),
-                Graph("KEDA scaler errors per second", "short", ((
-                    "sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),)),
-            )),
+            (
+                "Traffic and latency",
+                (
+                    Graph(
+                        "Requests per second",
+                        "reqps",
+                        ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
+                    ),
+                    Graph(
+                        "Latency p50 / p95 / p99",
+                        "s",
+                        tuple(
+                            (
+                                f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
+                                f"p{q} {{{{model}}}} {{{{model_version}}}}",
+                            )
+                            for q in ("50", "95", "99")
+                        ),
+                    ),
+                    Graph(
+                        "Error rate",
+                        "percentunit",
+                        ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
+                    ),
+                    Graph(
+                        "Ready replicas",
+                        "short",
+                        (
+                            (
+                                f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
+                                '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
+                                "{{model}} {{model_version}}",
+                            ),
+                        ),
+                    ),
+                    Graph(
+                        "Average batch size",
+                        "short",
+                        (
+                            (
+                                f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
+                                f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
+                                "{{model}} {{model_version}}",
+                            ),
+                        ),
+                    ),
+                    Graph(
+                        "Stable version p95 per endpoint",
+                        "s",
+                        (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
+                    ),
+                ),
+            ),
+            (
+                "Gateway and autoscaling",
+                (
+                    Graph(
+                        "Gateway 5xx responses per second",
+                        "reqps",
+                        (
+                            (
+                                'sum by (envoy_cluster_name) (rate(envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}[5m]))',
+                                "{{envoy_cluster_name}}",
+                            ),
+                        ),
+                    ),
+                    Graph(
+                        "Requests held during cold start",
+                        "short",
+                        (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
+                    ),
+                    Graph(
+                        "KEDA scaler metric",
+                        "short",
+                        (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
+                    ),
+                    Graph(
+                        "KEDA scaler errors per second",
+                        "short",
+                        (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
+                    ),
+                ),
+            ),
         ),
     )
 
@@ -95,48 +153,105 @@ def serving_board() -> Board:
 def gpu_board() -> Board:
     gpu = '{Hostname=~"$node"}'
     return Board(
-        "ml-platform-gpu", "GPUs", "Per GPU: utilisation, memory, temperature, power; GPUs held and GPU hours per model.",
+        "ml-platform-gpu",
+        "GPUs",
+        "Per GPU: utilisation, memory, temperature, power; GPUs held and GPU hours per model.",
         variables=(("node", "label_values(DCGM_FI_DEV_GPU_UTIL, Hostname)"),),
         rows=(
-            ("Per GPU", (
-                Graph("Utilisation", "percent", ((f"DCGM_FI_DEV_GPU_UTIL{gpu}", "{{Hostname}} gpu{{gpu}} {{pod}}"),)),
-                Graph("Memory used", "percentunit",
-                      ((f"ml_platform:gpu_memory_used:ratio{gpu}", "{{Hostname}} gpu{{gpu}} {{pod}}"),)),
-                Graph("Temperature", "celsius", ((f"DCGM_FI_DEV_GPU_TEMP{gpu}", "{{Hostname}} gpu{{gpu}}"),)),
-                Graph("Power", "watt", ((f"DCGM_FI_DEV_POWER_USAGE{gpu}", "{{Hostname}} gpu{{gpu}}"),)),
-            )),
-            ("Allocation", (
-                Graph("GPUs held per model", "short", (("ml_platform:gpus_allocated", "{{namespace}}/{{model}}"),)),
-                Graph("GPU hours in the last hour", "short", (
-                    ("ml_platform:gpu_hours:1h", "used by {{model}}"),
-                    ("ml_platform:gpu_hours_provisioned:1h", "provisioned in {{pool}}"))),
-            )),
+            (
+                "Per GPU",
+                (
+                    Graph(
+                        "Utilisation", "percent", ((f"DCGM_FI_DEV_GPU_UTIL{gpu}", "{{Hostname}} gpu{{gpu}} {{pod}}"),)
+                    ),
+                    Graph(
+                        "Memory used",
+                        "percentunit",
+                        ((f"ml_platform:gpu_memory_used:ratio{gpu}", "{{Hostname}} gpu{{gpu}} {{pod}}"),),
+                    ),
+                    Graph("Temperature", "celsius", ((f"DCGM_FI_DEV_GPU_TEMP{gpu}", "{{Hostname}} gpu{{gpu}}"),)),
+                    Graph("Power", "watt", ((f"DCGM_FI_DEV_POWER_USAGE{gpu}", "{{Hostname}} gpu{{gpu}}"),)),
+                ),
+            ),
+            (
+                "Allocation",
+                (
+                    Graph("GPUs held per model", "short", (("ml_platform:gpus_allocated", "{{namespace}}/{{model}}"),)),
+                    Graph(
+                        "GPU hours in the last hour",
+                        "short",
+                        (
+                            ("ml_platform:gpu_hours:1h", "used by {{model}}"),
+                            ("ml_platform:gpu_hours_provisioned:1h", "provisioned in {{pool}}"),
+                        ),
+                    ),
+                ),
+            ),
         ),
     )
 
 
 def cost_board() -> Board:
     return Board(
-        "ml-platform-cost", "Cost", "Per environment: inferences served, GPU node cost and cost per 1,000 inferences.",
+        "ml-platform-cost",
+        "Cost",
+        "Per environment: inferences served, GPU node cost and cost per 1,000 inferences.",
         rows=(
-            ("This environment", (
-                Graph("Cost per 1,000 inferences", "currencyUSD", (("ml_platform:cost_per_1k_inferences_usd", "USD"),),
-                      kind="stat", width=6),
-                Graph("Inferences served (24 h)", "short",
-                      (("sum(increase(model_infer_request_success_total[24h]))", "inferences"),), kind="stat", width=6),
-                Graph("GPU node cost per hour", "currencyUSD",
-                      (("sum(ml_platform:node_pool_cost_usd_per_hour)", "USD/h"),), kind="stat", width=6),
-                Graph("Inferences per second", "reqps", (("ml_platform:inferences:rate1h", "1 h average"),),
-                      kind="stat", width=6),
-            )),
-            ("Node pools", (
-                Graph("Cost per hour by pool", "currencyUSD", (("ml_platform:node_pool_cost_usd_per_hour", "{{pool}}"),)),
-                Graph("Nodes by pool", "short", (("ml_platform:node_pool_nodes", "{{pool}}"),)),
-                Graph("Cost per 1,000 inferences over time", "currencyUSD",
-                      (("ml_platform:cost_per_1k_inferences_usd", "USD"),)),
-                Graph("Hourly price of one node", "currencyUSD",
-                      (("ml_platform:node_pool_hourly_price_usd", "{{pool}}"),), kind="table"),
-            )),
+            (
+                "This environment",
+                (
+                    Graph(
+                        "Cost per 1,000 inferences",
+                        "currencyUSD",
+                        (("ml_platform:cost_per_1k_inferences_usd", "USD"),),
+                        kind="stat",
+                        width=6,
+                    ),
+                    Graph(
+                        "Inferences served (24 h)",
+                        "short",
+                        (("sum(increase(model_infer_request_success_total[24h]))", "inferences"),),
+                        kind="stat",
+                        width=6,
+                    ),
+                    Graph(
+                        "GPU node cost per hour",
+                        "currencyUSD",
+                        (("sum(ml_platform:node_pool_cost_usd_per_hour)", "USD/h"),),
+                        kind="stat",
+                        width=6,
+                    ),
+                    Graph(
+                        "Inferences per second",
+                        "reqps",
+                        (("ml_platform:inferences:rate1h", "1 h average"),),
+                        kind="stat",
+                        width=6,
+                    ),
+                ),
+            ),
+            (
+                "Node pools",
+                (
+                    Graph(
+                        "Cost per hour by pool",
+                        "currencyUSD",
+                        (("ml_platform:node_pool_cost_usd_per_hour", "{{pool}}"),),
+                    ),
+                    Graph("Nodes by pool", "short", (("ml_platform:node_pool_nodes", "{{pool}}"),)),
+                    Graph(
+                        "Cost per 1,000 inferences over time",
+                        "currencyUSD",
+                        (("ml_platform:cost_per_1k_inferences_usd", "USD"),),
+                    ),
+                    Graph(
+                        "Hourly price of one node",
+                        "currencyUSD",
+                        (("ml_platform:node_pool_hourly_price_usd", "{{pool}}"),),
+                        kind="table",
+                    ),
+                ),
+            ),
         ),
     )
 
@@ -144,19 +259,35 @@ def cost_board() -> Board:
 def drift_board() -> Board:
     m = '{model=~"$model"}'
     return Board(
-        "ml-platform-drift", "Input drift", "Per model: share of input columns that drifted and each column's score.",
+        "ml-platform-drift",
+        "Input drift",
+        "Per model: share of input columns that drifted and each column's score.",
         variables=(("model", "label_values(ml_drift_share, model)"),),
         rows=(
-            ("Drift", (
-                Graph("Drifted share of columns", "percentunit", (
-                    (f"ml_drift_share{m}", "{{model}}"), (f"ml_drift_threshold{m}", "{{model}} threshold"))),
-                Graph("Drifted columns", "short", ((f"ml_drift_columns_drifted{m}", "{{model}}"),)),
-                Graph("Per-column drift score", "short",
-                      ((f"ml_drift_column_score{m}", "{{model}} {{column}} ({{stattest}})"),), kind="table"),
-                Graph("Time since the last check", "s",
-                      ((f"time() - ml_drift_last_success_timestamp_seconds{m}", "{{model}}"),), kind="stat"),
-                Graph("Rows compared", "short", ((f"ml_drift_rows{m}", "{{model}} {{window}}"),)),
-            )),
+            (
+                "Drift",
+                (
+                    Graph(
+                        "Drifted share of columns",
+                        "percentunit",
+                        ((f"ml_drift_share{m}", "{{model}}"), (f"ml_drift_threshold{m}", "{{model}} threshold")),
+                    ),
+                    Graph("Drifted columns", "short", ((f"ml_drift_columns_drifted{m}", "{{model}}"),)),
+                    Graph(
+                        "Per-column drift score",
+                        "short",
+                        ((f"ml_drift_column_score{m}", "{{model}} {{column}} ({{stattest}})"),),
+                        kind="table",
+                    ),
+                    Graph(
+                        "Time since the last check",
+                        "s",
+                        ((f"time() - ml_drift_last_success_timestamp_seconds{m}", "{{model}}"),),
+                        kind="stat",
+                    ),
+                    Graph("Rows compared", "short", ((f"ml_drift_rows{m}", "{{model}} {{window}}"),)),
+                ),
+            ),
         ),
     )
 
@@ -166,7 +297,9 @@ BOARDS = (serving_board, gpu_board, cost_board, drift_board)
 
 def _panel(graph: Graph, panel_id: int) -> Any:
     builder = {"timeseries": timeseries.Panel, "stat": stat.Panel, "table": table.Panel}[graph.kind]()
-    builder = builder.id(panel_id).title(graph.title).unit(graph.unit).datasource(DATASOURCE).span(graph.width).height(8)
+    builder = (
+        builder.id(panel_id).title(graph.title).unit(graph.unit).datasource(DATASOURCE).span(graph.width).height(8)
+    )
     if graph.description:
         builder = builder.description(graph.description)
     for i, (expr, legend) in enumerate(graph.queries):
@@ -179,11 +312,26 @@ def _panel(graph: Graph, panel_id: int) -> Any:
 
 def build(board: Board) -> dict[str, Any]:
     """The dashboard as Grafana's JSON model."""
-    d = (dashboard.Dashboard(board.title).uid(board.uid).description(board.description)
-         .tags(["ml-platform"]).refresh("30s").time("now-6h", "now").timezone("utc").editable())
+    d = (
+        dashboard.Dashboard(board.title)
+        .uid(board.uid)
+        .description(board.description)
+        .tags(["ml-platform"])
+        .refresh("30s")
+        .time("now-6h", "now")
+        .timezone("utc")
+        .editable()
+    )
     for name, query in board.variables:
-        d = d.with_variable(dashboard.QueryVariable(name).label(name).query(query).datasource(DATASOURCE)
-                            .multi(True).include_all(True).all_value(".*"))
+        d = d.with_variable(
+            dashboard.QueryVariable(name)
+            .label(name)
+            .query(query)
+            .datasource(DATASOURCE)
+            .multi(True)
+            .include_all(True)
+            .all_value(".*")
+        )
     panel_id = 1
     for title, graphs in board.rows:
         d = d.with_row(dashboard.Row(title).id(panel_id))
@@ -214,7 +362,7 @@ class DashboardsArgs:
     """Namespace of the ConfigMaps (the sidecar searches every namespace). Default ``monitoring``."""
     sidecar_label: tuple[str, str] = ("grafana_dashboard", "1")
     """Label (key, value) the Grafana sidecar loads dashboards from. Default the chart's ``grafana_dashboard=1``."""
-    folder: Optional[str] = None
+    folder: str | None = None
     """Grafana folder (``grafana_folder`` annotation; needs the sidecar's ``folderAnnotation``). Default none."""
     extra_labels: dict[str, str] = field(default_factory=dict)
     """More labels on each ConfigMap. Default none."""
@@ -229,7 +377,7 @@ class Dashboards(pulumi.ComponentResource):
     uids: list[str]
     """Dashboard uids shipped."""
 
-    def __init__(self, name: str, args: DashboardsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"Dashboards {name!r}")
@@ -239,7 +387,8 @@ class Dashboards(pulumi.ComponentResource):
             k8s.core.v1.ConfigMap(
                 f"{name}-{uid.removeprefix('ml-platform-')}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=uid, namespace=args.namespace,
+                    name=uid,
+                    namespace=args.namespace,
                     labels={**MANAGED_BY_LABELS, **args.extra_labels, args.sidecar_label[0]: args.sidecar_label[1]},
                     annotations={"grafana_folder": args.folder} if args.folder else None,
                 ),

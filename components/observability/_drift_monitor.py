@@ -9,7 +9,7 @@ batches (hourly by default) and the result is pushed to the Pushgateway, where P
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -40,13 +40,13 @@ class DriftMonitorArgs:
     """Drifted share of columns above which the model counts as drifted. Default 0.3."""
     window_hours: int = 24
     """Compare only the last N hours of ``current_uri`` (needs ``timestamp_column``). Default 24."""
-    timestamp_column: Optional[str] = None
+    timestamp_column: str | None = None
     """Column with each row's time. Default none (every row)."""
     columns: list[str] = field(default_factory=list)
     """Columns to compare. Default every column but the timestamp."""
     namespace: str = "ml-models"
     """Namespace of the CronJob. Default ``ml-models``."""
-    service_account: Optional[str] = None
+    service_account: str | None = None
     """Service account with read access to the data. Default the namespace's ``default``."""
     memory_mib: int = 2048
     """Memory request and limit of the check. Default 2048."""
@@ -56,8 +56,12 @@ class DriftMonitorArgs:
     def validate(self, problems: Problems) -> None:
         problems.check(0 < self.threshold <= 1, "threshold", "must be in (0, 1]", self.threshold)
         problems.check(len(self.schedule.split()) == 5, "schedule", "must be a 5-field cron expression", self.schedule)
-        problems.check(":" in self.image and not self.image.endswith(":latest"), "image",
-                       "must be pinned with a tag or digest (not latest)", self.image)
+        problems.check(
+            ":" in self.image and not self.image.endswith(":latest"),
+            "image",
+            "must be pinned with a tag or digest (not latest)",
+            self.image,
+        )
         problems.check(self.window_hours >= 1, "window_hours", "must be >= 1", self.window_hours)
         problems.check(self.memory_mib >= 256, "memory_mib", "must be >= 256", self.memory_mib)
         for name in ("reference_uri", "current_uri", "pushgateway_url"):
@@ -67,12 +71,19 @@ class DriftMonitorArgs:
 def command(args: DriftMonitorArgs) -> list[str]:
     """The job's command line (exposed for tests: the drift package's CLI must accept it)."""
     cmd = [
-        "python", "-m", "drift",
-        "--model", args.model,
-        "--reference", args.reference_uri,
-        "--current", args.current_uri,
-        "--threshold", str(args.threshold),
-        "--pushgateway", args.pushgateway_url,
+        "python",
+        "-m",
+        "drift",
+        "--model",
+        args.model,
+        "--reference",
+        args.reference_uri,
+        "--current",
+        args.current_uri,
+        "--threshold",
+        str(args.threshold),
+        "--pushgateway",
+        args.pushgateway_url,
     ]
     if args.timestamp_column:
         cmd += ["--timestamp-column", args.timestamp_column, "--window-hours", str(args.window_hours)]
@@ -86,18 +97,27 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     memory = f"{args.memory_mib}Mi"
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 10001, "runAsGroup": 10001,
-                            "seccompProfile": {"type": "RuntimeDefault"}},
-        "containers": [{
-            "name": "drift",
-            "image": args.image,
-            "command": command(args),
-            "env": [{"name": "HOME", "value": "/tmp"}, {"name": "MPLCONFIGDIR", "value": "/tmp"}],
-            "resources": {"requests": {"cpu": "500m", "memory": memory}, "limits": {"cpu": "2", "memory": memory}},
-            "securityContext": {"allowPrivilegeEscalation": False, "readOnlyRootFilesystem": True,
-                                "capabilities": {"drop": ["ALL"]}},
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
-        }],
+        "securityContext": {
+            "runAsNonRoot": True,
+            "runAsUser": 10001,
+            "runAsGroup": 10001,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
+        "containers": [
+            {
+                "name": "drift",
+                "image": args.image,
+                "command": command(args),
+                "env": [{"name": "HOME", "value": "/tmp"}, {"name": "MPLCONFIGDIR", "value": "/tmp"}],
+                "resources": {"requests": {"cpu": "500m", "memory": memory}, "limits": {"cpu": "2", "memory": memory}},
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "readOnlyRootFilesystem": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            }
+        ],
         "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
     }
     if args.service_account:
@@ -107,12 +127,14 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
         "concurrencyPolicy": "Forbid",
         "successfulJobsHistoryLimit": 3,
         "failedJobsHistoryLimit": 3,
-        "jobTemplate": {"spec": {
-            "backoffLimit": 2,
-            "activeDeadlineSeconds": args.deadline_seconds,
-            "ttlSecondsAfterFinished": 86400,
-            "template": {"metadata": {"labels": labels}, "spec": pod},
-        }},
+        "jobTemplate": {
+            "spec": {
+                "backoffLimit": 2,
+                "activeDeadlineSeconds": args.deadline_seconds,
+                "ttlSecondsAfterFinished": 86400,
+                "template": {"metadata": {"labels": labels}, "spec": pod},
+            }
+        },
     }
 
 
@@ -122,7 +144,7 @@ class DriftMonitor(pulumi.ComponentResource):
     cronjob_name: str
     """Name of the CronJob."""
 
-    def __init__(self, name: str, args: DriftMonitorArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"DriftMonitor {name!r}")
@@ -131,8 +153,13 @@ class DriftMonitor(pulumi.ComponentResource):
         k8s.batch.v1.CronJob(
             name,
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=self.cronjob_name, namespace=args.namespace,
-                labels={**MANAGED_BY_LABELS, "app.kubernetes.io/name": DRIFT_JOB, "app.kubernetes.io/instance": args.model},
+                name=self.cronjob_name,
+                namespace=args.namespace,
+                labels={
+                    **MANAGED_BY_LABELS,
+                    "app.kubernetes.io/name": DRIFT_JOB,
+                    "app.kubernetes.io/instance": args.model,
+                },
             ),
             spec=cronjob_spec(args),
             opts=pulumi.ResourceOptions(parent=self),

@@ -20,15 +20,14 @@ Why these choices:
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Optional
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..common import (
-    chart_release,
     ACCELERATOR_LABEL,
     CRITICAL_LABEL,
     ENDPOINT_LABEL,
@@ -38,6 +37,7 @@ from ..common import (
     MODEL_VERSION_LABEL,
     POOL_LABEL,
     Problems,
+    chart_release,
     gpu_node_affinity,
     gpu_toleration,
 )
@@ -71,13 +71,13 @@ class MonitoringStackArgs:
     """Days of metrics kept. Default 7."""
     storage_gib: int = 20
     """Prometheus volume in GiB (0: emptyDir, lost on restart). Default 20."""
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
     """Storage class of the volume. Default the cluster's default."""
     prometheus_replicas: int = 1
     """Prometheus replicas (each scrapes everything; 2 survive a node loss). Default 1."""
     prometheus_memory_gib: int = 2
     """Memory request and limit of each Prometheus. Default 2."""
-    grafana_admin_password: Optional[pulumi.Input[str]] = None
+    grafana_admin_password: pulumi.Input[str] | None = None
     """Grafana admin password (a secret); None generates one (output ``grafana_admin_password``). Default None."""
     dcgm_exporter: bool = False
     """Install dcgm-exporter on the GPU nodes. Default False."""
@@ -91,10 +91,18 @@ class MonitoringStackArgs:
     def validate(self, problems: Problems) -> None:
         problems.check(self.retention_days >= 1, "retention_days", "must be >= 1", self.retention_days)
         problems.check(self.storage_gib >= 0, "storage_gib", "must be >= 0", self.storage_gib)
-        problems.check(1 <= self.prometheus_replicas <= 5, "prometheus_replicas", "must be 1 to 5", self.prometheus_replicas)
-        problems.check(self.prometheus_memory_gib >= 1, "prometheus_memory_gib", "must be >= 1", self.prometheus_memory_gib)
-        problems.check(bool(self.release_name) and len(self.release_name) <= 53, "release_name",
-                       "must be 1-53 characters (a Helm release name)", self.release_name)
+        problems.check(
+            1 <= self.prometheus_replicas <= 5, "prometheus_replicas", "must be 1 to 5", self.prometheus_replicas
+        )
+        problems.check(
+            self.prometheus_memory_gib >= 1, "prometheus_memory_gib", "must be >= 1", self.prometheus_memory_gib
+        )
+        problems.check(
+            bool(self.release_name) and len(self.release_name) <= 53,
+            "release_name",
+            "must be 1-53 characters (a Helm release name)",
+            self.release_name,
+        )
 
 
 def selector_labels(args: MonitoringStackArgs) -> dict[str, str]:
@@ -136,8 +144,14 @@ def kps_values(args: MonitoringStackArgs, admin_secret: str) -> dict[str, Any]:
         "grafana": {
             "admin": {"existingSecret": admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},
             "defaultDashboardsTimezone": "utc",
-            "sidecar": {"dashboards": {"enabled": True, "label": DASHBOARD_LABEL[0], "labelValue": DASHBOARD_LABEL[1],
-                                       "searchNamespace": "ALL"}},
+            "sidecar": {
+                "dashboards": {
+                    "enabled": True,
+                    "label": DASHBOARD_LABEL[0],
+                    "labelValue": DASHBOARD_LABEL[1],
+                    "searchNamespace": "ALL",
+                }
+            },
             # grafana subchart keys (not repeated in kube-prometheus-stack's own values.yaml)
             "resources": {"requests": {"cpu": "100m", "memory": "256Mi"}, "limits": {"memory": "512Mi"}},
         },
@@ -190,14 +204,14 @@ class MonitoringStack(pulumi.ComponentResource):
     """In-cluster URL of Prometheus."""
     grafana_service: str
     """Name of Grafana's Service (port 80)."""
-    pushgateway_url: Optional[str]
+    pushgateway_url: str | None
     """In-cluster URL of the Pushgateway (None when not installed)."""
     grafana_admin_password: pulumi.Output[str]
     """Grafana admin password (secret)."""
     release: k8s.helm.v3.Release
     """The kube-prometheus-stack release (its CRDs exist once it is ready: depend on it)."""
 
-    def __init__(self, name: str, args: MonitoringStackArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"MonitoringStack {name!r}")
@@ -211,13 +225,16 @@ class MonitoringStack(pulumi.ComponentResource):
 
         depends: list[pulumi.Resource] = []
         if args.create_namespace:
-            depends.append(k8s.core.v1.Namespace(
-                f"{name}-ns",
-                # node-exporter and dcgm-exporter read host paths: the namespace cannot enforce the restricted profile
-                metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=ns, labels={**MANAGED_BY_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}),
-                opts=child,
-            ))
+            depends.append(
+                k8s.core.v1.Namespace(
+                    f"{name}-ns",
+                    # node-exporter and dcgm-exporter read host paths: the namespace cannot enforce the restricted profile
+                    metadata=k8s.meta.v1.ObjectMetaArgs(
+                        name=ns, labels={**MANAGED_BY_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}
+                    ),
+                    opts=child,
+                )
+            )
         after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends))
 
         if args.grafana_admin_password is None:
@@ -234,30 +251,68 @@ class MonitoringStack(pulumi.ComponentResource):
             opts=after_ns,
         )
 
-        def release(resource: str, release_name: str, chart: str, version: str, repo: str, values: dict[str, Any],
-                    opts: pulumi.ResourceOptions, timeout: int = 600) -> k8s.helm.v3.Release:
-            return chart_release(resource, release_name=release_name, chart=chart, version=version, repo=repo,
-                                 namespace=ns, values=values, timeout_seconds=timeout, opts=opts)
+        def release(
+            resource: str,
+            release_name: str,
+            chart: str,
+            version: str,
+            repo: str,
+            values: dict[str, Any],
+            opts: pulumi.ResourceOptions,
+            timeout: int = 600,
+        ) -> k8s.helm.v3.Release:
+            return chart_release(
+                resource,
+                release_name=release_name,
+                chart=chart,
+                version=version,
+                repo=repo,
+                namespace=ns,
+                values=values,
+                timeout_seconds=timeout,
+                opts=opts,
+            )
 
         self.release = release(
-            args.release_name, args.release_name, KPS_CHART, args.chart_version, PROMETHEUS_COMMUNITY,
+            args.release_name,
+            args.release_name,
+            KPS_CHART,
+            args.chart_version,
+            PROMETHEUS_COMMUNITY,
             kps_values(args, admin_secret),
-            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*depends, secret])), timeout=900,
+            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*depends, secret])),
+            timeout=900,
         )
         # Both charts create ServiceMonitors: the CRDs come with kube-prometheus-stack.
         after_crds = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release]))
         if args.dcgm_exporter:
-            release(f"{name}-dcgm-exporter", "dcgm-exporter", DCGM_CHART, args.dcgm_chart_version, DCGM_REPOSITORY,
-                    dcgm_values(args), after_crds)
+            release(
+                f"{name}-dcgm-exporter",
+                "dcgm-exporter",
+                DCGM_CHART,
+                args.dcgm_chart_version,
+                DCGM_REPOSITORY,
+                dcgm_values(args),
+                after_crds,
+            )
         self.pushgateway_url = None
         if args.pushgateway:
-            release(f"{name}-pushgateway", PUSHGATEWAY_CHART, PUSHGATEWAY_CHART, args.pushgateway_chart_version,
-                    PROMETHEUS_COMMUNITY, pushgateway_values(args), after_crds)
+            release(
+                f"{name}-pushgateway",
+                PUSHGATEWAY_CHART,
+                PUSHGATEWAY_CHART,
+                args.pushgateway_chart_version,
+                PROMETHEUS_COMMUNITY,
+                pushgateway_values(args),
+                after_crds,
+            )
             self.pushgateway_url = f"http://{PUSHGATEWAY_CHART}.{ns}.svc:9091"
 
-        self.register_outputs({
-            "namespace": self.namespace,
-            "prometheus_url": self.prometheus_url,
-            "pushgateway_url": self.pushgateway_url,
-            "grafana_admin_password": self.grafana_admin_password,
-        })
+        self.register_outputs(
+            {
+                "namespace": self.namespace,
+                "prometheus_url": self.prometheus_url,
+                "pushgateway_url": self.pushgateway_url,
+                "grafana_admin_password": self.grafana_admin_password,
+            }
+        )

@@ -11,7 +11,7 @@ dcgm-exporter and the Pushgateway are scraped through their charts' own ServiceM
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -41,19 +41,19 @@ class ScrapeTargetsArgs:
     """Scrape interval. Default 30."""
     model_metrics_port: int = MLSERVER_METRICS_PORT
     """Metrics port of the model servers. Default 8082 (MLServer)."""
-    mlflow_namespace: Optional[str] = None
+    mlflow_namespace: str | None = None
     """Namespace of MLflow; None: MLflow is not scraped. Default None."""
     mlflow_pod_labels: dict[str, str] = field(default_factory=dict)
     """Labels of the MLflow pods. Default none."""
     mlflow_port: int = 5000
     """Port MLflow serves ``/metrics`` on. Default 5000."""
-    mlflow_basic_auth_secret: Optional[str] = None
+    mlflow_basic_auth_secret: str | None = None
     """Secret in MLflow's namespace with ``admin-username``/``admin-password`` when MLflow runs basic auth (its
     ``/metrics`` then needs credentials); the MLflow PodMonitor is then created in that namespace, beside the Secret
     it references. Default None (no auth)."""
-    gateway_namespace: Optional[str] = None
+    gateway_namespace: str | None = None
     """Namespace of the Envoy Gateway proxies; None: not scraped. Default None."""
-    keda_namespace: Optional[str] = None
+    keda_namespace: str | None = None
     """Namespace of KEDA and its HTTP add-on; None: not scraped. Default None."""
 
     def validate(self, problems: Problems) -> None:
@@ -62,8 +62,9 @@ class ScrapeTargetsArgs:
             port = getattr(self, name)
             problems.check(1 <= port <= 65535, name, "must be a port number (1-65535)", port)
         if self.mlflow_namespace is not None:
-            problems.check(bool(self.mlflow_pod_labels), "mlflow_pod_labels", "must select the MLflow pods",
-                           self.mlflow_pod_labels)
+            problems.check(
+                bool(self.mlflow_pod_labels), "mlflow_pod_labels", "must select the MLflow pods", self.mlflow_pod_labels
+            )
 
 
 def _endpoint(args: ScrapeTargetsArgs, port: int, path: str = "/metrics", **extra: Any) -> dict[str, Any]:
@@ -81,7 +82,11 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
     """PodMonitor specs by name (exposed for tests and previews)."""
     copy = [
         {"sourceLabels": [meta_label(src)], "targetLabel": target, "action": "replace"}
-        for src, target in ((MODEL_LABEL, "model"), (MODEL_VERSION_LABEL, "model_version"), (ENDPOINT_LABEL, "endpoint"))
+        for src, target in (
+            (MODEL_LABEL, "model"),
+            (MODEL_VERSION_LABEL, "model_version"),
+            (ENDPOINT_LABEL, "endpoint"),
+        )
     ]
     monitors: dict[str, dict[str, Any]] = {
         "model-servers": {
@@ -94,8 +99,13 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
         monitors["mlflow"] = {
             "namespaceSelector": {"matchNames": [args.mlflow_namespace]},
             "selector": {"matchLabels": dict(args.mlflow_pod_labels)},
-            "podMetricsEndpoints": [_endpoint(args, args.mlflow_port, relabelings=[
-                {"targetLabel": "job", "replacement": MLFLOW_JOB, "action": "replace"}])],
+            "podMetricsEndpoints": [
+                _endpoint(
+                    args,
+                    args.mlflow_port,
+                    relabelings=[{"targetLabel": "job", "replacement": MLFLOW_JOB, "action": "replace"}],
+                )
+            ],
         }
         if args.mlflow_basic_auth_secret:
             secret = args.mlflow_basic_auth_secret
@@ -106,8 +116,13 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
     if args.gateway_namespace is not None:
         monitors["envoy-gateway-proxies"] = {
             "namespaceSelector": {"matchNames": [args.gateway_namespace]},
-            "selector": {"matchLabels": {"app.kubernetes.io/name": "envoy", "app.kubernetes.io/component": "proxy",
-                                         "app.kubernetes.io/managed-by": "envoy-gateway"}},
+            "selector": {
+                "matchLabels": {
+                    "app.kubernetes.io/name": "envoy",
+                    "app.kubernetes.io/component": "proxy",
+                    "app.kubernetes.io/managed-by": "envoy-gateway",
+                }
+            },
             "podMetricsEndpoints": [_endpoint(args, 19001, "/stats/prometheus")],
         }
     if args.keda_namespace is not None:
@@ -118,8 +133,12 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
         }
         monitors["keda-http-interceptor"] = {
             "namespaceSelector": {"matchNames": [args.keda_namespace]},
-            "selector": {"matchLabels": {"app.kubernetes.io/component": "interceptor",
-                                         "app.kubernetes.io/part-of": "keda-add-ons-http"}},
+            "selector": {
+                "matchLabels": {
+                    "app.kubernetes.io/component": "interceptor",
+                    "app.kubernetes.io/part-of": "keda-add-ons-http",
+                }
+            },
             "podMetricsEndpoints": [_endpoint(args, 2223)],
         }
     return monitors
@@ -131,7 +150,7 @@ class ScrapeTargets(pulumi.ComponentResource):
     names: list[str]
     """Names of the PodMonitors created."""
 
-    def __init__(self, name: str, args: ScrapeTargetsArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: ScrapeTargetsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"ScrapeTargets {name!r}")
@@ -143,8 +162,10 @@ class ScrapeTargets(pulumi.ComponentResource):
                 api_version="monitoring.coreos.com/v1",
                 kind="PodMonitor",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
-                    name=monitor, namespace=monitor_namespace(args, monitor),
-                    labels={**MANAGED_BY_LABELS, **args.selector_labels}),
+                    name=monitor,
+                    namespace=monitor_namespace(args, monitor),
+                    labels={**MANAGED_BY_LABELS, **args.selector_labels},
+                ),
                 spec=spec,
                 opts=pulumi.ResourceOptions(parent=self),
             )

@@ -34,12 +34,13 @@ from ._platform import (
 )
 
 __all__ = [
-    "AuthMode",
     "BACKEND_HEADER",
     "GATEWAY_ACCESS_LABEL",
     "MLSERVER_HTTP_PORT",
     "MLSERVER_METRICS_PORT",
     "MLSERVER_RUNTIME",
+    "VERSION_HEADER",
+    "AuthMode",
     "ModelEndpoint",
     "ModelEndpointArgs",
     "ModelVersion",
@@ -47,7 +48,6 @@ __all__ = [
     "ScalingMetric",
     "ServingPlatform",
     "ServingPlatformArgs",
-    "VERSION_HEADER",
     "VersionInfo",
     "build_objects",
     "envoy_gateway_values",

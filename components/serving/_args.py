@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Optional
+
+import pulumi
 
 from ..common import Problems
 from ._platform import (
@@ -95,7 +96,7 @@ class ModelEndpointArgs:
     """Memory limit of the model server. Default ``4Gi``."""
     gpu_count: int = 0
     """GPUs per replica (``nvidia.com/gpu`` limit, GPU toleration and node selection). Default 0."""
-    gpu_pool: Optional[str] = None
+    gpu_pool: str | None = None
     """GPU pool to run on (its ``ml-platform.io/pool`` label); None: any GPU node. Default None."""
     model_load_timeout_seconds: int = 600
     """Longest time a replica may take to download and load the model (sizes the startup probe). Default 600."""
@@ -109,11 +110,11 @@ class ModelEndpointArgs:
     """Extra replicas a rolling update may add (it never removes one first: maxUnavailable 0). Default 1."""
     auth: AuthMode = AuthMode.API_KEY
     """Authentication at the gateway. Default ``api-key``."""
-    api_key_secret: Optional[str] = None
+    api_key_secret: str | None = None
     """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``. Default None."""
-    jwt_issuer: Optional[str] = None
+    jwt_issuer: str | None = None
     """JWT issuer; required for ``jwt``. Default None."""
-    jwt_jwks_uri: Optional[str] = None
+    jwt_jwks_uri: str | None = None
     """HTTPS URI of the issuer's JWKS; required for ``jwt``. Default None."""
     jwt_audiences: list[str] = field(default_factory=list)
     """Accepted JWT audiences; empty accepts any. Default none."""
@@ -133,7 +134,7 @@ class ModelEndpointArgs:
     """HTTP add-on interceptor proxy Service (in ``namespace``). Default ``keda-add-ons-http-interceptor-proxy``."""
     interceptor_port: int = INTERCEPTOR_PROXY_PORT
     """Port of the interceptor proxy. Default 8080."""
-    external_scaler_address: Optional[str] = None
+    external_scaler_address: str | None = None
     """HTTP add-on external scaler ``host:port``. Default ``keda-add-ons-http-external-scaler.<interceptor_namespace>:9090``."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
     """Prometheus the scaling queries run on. Default ``http://kube-prometheus-stack-prometheus.monitoring:9090``."""
@@ -142,58 +143,130 @@ class ModelEndpointArgs:
 
     def validate(self, problems: Problems) -> None:
         p = problems
-        p.check(is_dns_label(self.model_name), "model_name", "must be a DNS label (lowercase letters, digits, '-')", self.model_name)
+        p.check(
+            is_dns_label(self.model_name),
+            "model_name",
+            "must be a DNS label (lowercase letters, digits, '-')",
+            self.model_name,
+        )
         p.check(is_dns_label(self.namespace), "namespace", "must be a DNS label", self.namespace)
         if not self.versions:
             p.add("versions", "must list at least one version", self.versions)
         seen: set[str] = set()
         for v in self.versions:
             at = p.at(f"versions.{v.name}")
-            at.check(is_dns_label(v.name) and len(f"{self.model_name}-{v.name}-predictor") <= 63, "name",
-                     "must be a DNS label short enough for '<model>-<version>-predictor' (<= 63)", v.name)
+            at.check(
+                is_dns_label(v.name) and len(f"{self.model_name}-{v.name}-predictor") <= 63,
+                "name",
+                "must be a DNS label short enough for '<model>-<version>-predictor' (<= 63)",
+                v.name,
+            )
             at.check(v.name not in seen, "name", "must be unique within the endpoint", v.name)
             seen.add(v.name)
-            at.check(isinstance(v.weight, int) and 0 <= v.weight <= 100, "weight", "must be between 0 and 100", v.weight)
+            at.check(
+                isinstance(v.weight, int) and 0 <= v.weight <= 100, "weight", "must be between 0 and 100", v.weight
+            )
             if isinstance(v.storage_uri, str):  # an Output (a bucket from another layer) is checked where it is made
-                at.check("://" in v.storage_uri and "{" not in v.storage_uri, "storage_uri",
-                         "must be a URI like s3://bucket/path", v.storage_uri)
+                at.check(
+                    "://" in v.storage_uri and "{" not in v.storage_uri,
+                    "storage_uri",
+                    "must be a URI like s3://bucket/path",
+                    v.storage_uri,
+                )
             at.check(v.protocol_version in ("v1", "v2"), "protocol_version", "must be v1 or v2", v.protocol_version)
             if v.runtime == MLSERVER_RUNTIME:
                 at.check(v.protocol_version == "v2", "protocol_version", "must be v2 for MLServer", v.protocol_version)
         total = sum(v.weight for v in self.versions if isinstance(v.weight, int))
         if self.versions and total != 100:
-            p.add("versions", "weights must sum to 100 " + ", ".join(f"({v.name}: {v.weight})" for v in self.versions), total)
+            p.add(
+                "versions",
+                "weights must sum to 100 " + ", ".join(f"({v.name}: {v.weight})" for v in self.versions),
+                total,
+            )
         if self.critical and self.min_replicas == 0:
-            p.add("min_replicas", "a critical endpoint cannot scale to zero; set min_replicas >= 2 or critical: false", 0)
+            p.add(
+                "min_replicas", "a critical endpoint cannot scale to zero; set min_replicas >= 2 or critical: false", 0
+            )
         elif self.critical and self.min_replicas < 2:
-            p.add("min_replicas", "must be >= 2 for a critical endpoint (one replica drops to zero during a drain)", self.min_replicas)
+            p.add(
+                "min_replicas",
+                "must be >= 2 for a critical endpoint (one replica drops to zero during a drain)",
+                self.min_replicas,
+            )
         p.check(self.min_replicas >= 0, "min_replicas", "must be >= 0", self.min_replicas)
-        p.check(self.max_replicas >= max(1, self.min_replicas), "max_replicas",
-                f"must be >= 1 and >= min_replicas ({self.min_replicas})", self.max_replicas)
+        p.check(
+            self.max_replicas >= max(1, self.min_replicas),
+            "max_replicas",
+            f"must be >= 1 and >= min_replicas ({self.min_replicas})",
+            self.max_replicas,
+        )
         p.check(self.scaling_target >= 1, "scaling_target", "must be >= 1", self.scaling_target)
         p.check(self.gpu_count >= 0, "gpu_count", "must be >= 0", self.gpu_count)
         if self.gpu_pool is not None and self.gpu_count == 0:
             p.add("gpu_pool", "is only meaningful with gpu_count >= 1", self.gpu_pool)
-        p.check(self.model_load_timeout_seconds >= 30, "model_load_timeout_seconds", "must be >= 30", self.model_load_timeout_seconds)
-        p.check(1 <= self.probe_period_seconds <= 60, "probe_period_seconds", "must be between 1 and 60", self.probe_period_seconds)
-        p.check(self.request_timeout_seconds >= 1, "request_timeout_seconds", "must be >= 1", self.request_timeout_seconds)
-        p.check(self.scale_down_delay_seconds >= 0, "scale_down_delay_seconds", "must be >= 0", self.scale_down_delay_seconds)
-        p.check(self.max_surge >= 1, "max_surge", "must be >= 1 (maxUnavailable is 0, so a rollout needs a surge)", self.max_surge)
+        p.check(
+            self.model_load_timeout_seconds >= 30,
+            "model_load_timeout_seconds",
+            "must be >= 30",
+            self.model_load_timeout_seconds,
+        )
+        p.check(
+            1 <= self.probe_period_seconds <= 60,
+            "probe_period_seconds",
+            "must be between 1 and 60",
+            self.probe_period_seconds,
+        )
+        p.check(
+            self.request_timeout_seconds >= 1, "request_timeout_seconds", "must be >= 1", self.request_timeout_seconds
+        )
+        p.check(
+            self.scale_down_delay_seconds >= 0,
+            "scale_down_delay_seconds",
+            "must be >= 0",
+            self.scale_down_delay_seconds,
+        )
+        p.check(
+            self.max_surge >= 1,
+            "max_surge",
+            "must be >= 1 (maxUnavailable is 0, so a rollout needs a surge)",
+            self.max_surge,
+        )
         if self.auth == AuthMode.API_KEY:
-            p.check(bool(self.api_key_secret), "api_key_secret", "is required with auth api-key (a Secret of client id -> key)", self.api_key_secret)
+            p.check(
+                bool(self.api_key_secret),
+                "api_key_secret",
+                "is required with auth api-key (a Secret of client id -> key)",
+                self.api_key_secret,
+            )
         else:
             p.check(bool(self.jwt_issuer), "jwt_issuer", "is required with auth jwt", self.jwt_issuer)
-            p.check(bool(self.jwt_jwks_uri) and str(self.jwt_jwks_uri).startswith("https://"), "jwt_jwks_uri",
-                    "is required with auth jwt and must be https://", self.jwt_jwks_uri)
+            p.check(
+                bool(self.jwt_jwks_uri) and str(self.jwt_jwks_uri).startswith("https://"),
+                "jwt_jwks_uri",
+                "is required with auth jwt and must be https://",
+                self.jwt_jwks_uri,
+            )
         if self.scale_to_zero():
-            p.check(self.namespace == self.interceptor_namespace, "namespace",
-                    f"must be the interceptor's namespace ({self.interceptor_namespace!r}) for an endpoint that "
-                    "scales to zero (the route reaches the interceptor only in its own namespace)", self.namespace)
-        p.check(self.rate_limit_requests >= 1, "rate_limit_requests", "must be >= 1 (every route is rate limited)", self.rate_limit_requests)
+            p.check(
+                self.namespace == self.interceptor_namespace,
+                "namespace",
+                f"must be the interceptor's namespace ({self.interceptor_namespace!r}) for an endpoint that "
+                "scales to zero (the route reaches the interceptor only in its own namespace)",
+                self.namespace,
+            )
+        p.check(
+            self.rate_limit_requests >= 1,
+            "rate_limit_requests",
+            "must be >= 1 (every route is rate limited)",
+            self.rate_limit_requests,
+        )
 
     def scaler_address(self) -> str:
         """The external scaler ``host:port`` for ``external-push`` triggers."""
-        return self.external_scaler_address or f"{EXTERNAL_SCALER_SERVICE}.{self.interceptor_namespace}:{EXTERNAL_SCALER_PORT}"
+        return (
+            self.external_scaler_address
+            or f"{EXTERNAL_SCALER_SERVICE}.{self.interceptor_namespace}:{EXTERNAL_SCALER_PORT}"
+        )
 
     def scale_to_zero(self) -> bool:
         """Whether versions scale to zero (through the interceptor)."""

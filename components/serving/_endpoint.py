@@ -21,8 +21,6 @@ BackendTrafficPolicy (rate limit) attached to it.
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pulumi
 import pulumi_kubernetes as k8s
 
@@ -51,7 +49,7 @@ class ModelEndpoint(pulumi.ComponentResource):
     versions: list[VersionInfo]
     """The served versions."""
 
-    def __init__(self, name: str, args: ModelEndpointArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"ModelEndpoint {name!r}")
@@ -73,10 +71,18 @@ class ModelEndpoint(pulumi.ComponentResource):
                 k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=obj["metadata"], spec=obj["spec"], opts=child)
                 continue
             k8s.apiextensions.CustomResource(
-                resource_name, api_version=obj["apiVersion"], kind=obj["kind"], metadata=obj["metadata"],
-                spec=obj["spec"], opts=child,
+                resource_name,
+                api_version=obj["apiVersion"],
+                kind=obj["kind"],
+                metadata=obj["metadata"],
+                spec=obj["spec"],
+                opts=child,
             )
-        self.register_outputs({
-            "model_name": self.model_name, "namespace": self.namespace, "route_name": self.route_name,
-            "path_prefix": self.path_prefix,
-        })
+        self.register_outputs(
+            {
+                "model_name": self.model_name,
+                "namespace": self.namespace,
+                "route_name": self.route_name,
+                "path_prefix": self.path_prefix,
+            }
+        )

@@ -23,8 +23,8 @@ from ..common import (
     gpu_toleration,
     merge_labels,
 )
-from ._platform import MLSERVER_HTTP_PORT
 from ._args import ModelEndpointArgs, ModelVersion
+from ._platform import MLSERVER_HTTP_PORT
 
 VERSION_HEADER = "x-model-version"
 """Request header that pins a request to one version (``x-model-version: v2``), whatever the weights."""
@@ -71,10 +71,15 @@ class Built:
 
 def build_objects(endpoint: str, args: ModelEndpointArgs) -> Built:
     """Every object of the endpoint, in creation order (per-version objects first, the route and its policies last)."""
-    ns = args.namespace
-    base = merge_labels(MANAGED_BY_LABELS, args.labels, {
-        MODEL_LABEL: args.model_name, ENDPOINT_LABEL: endpoint, CRITICAL_LABEL: str(args.critical).lower(),
-    })
+    base = merge_labels(
+        MANAGED_BY_LABELS,
+        args.labels,
+        {
+            MODEL_LABEL: args.model_name,
+            ENDPOINT_LABEL: endpoint,
+            CRITICAL_LABEL: str(args.critical).lower(),
+        },
+    )
     cold = args.scale_to_zero()
     objects: list[dict[str, Any]] = []
     versions: list[VersionInfo] = []
@@ -108,12 +113,24 @@ def probes(args: ModelEndpointArgs) -> dict[str, Any]:
 
     return {
         # MLServer is "ready" once every model it serves is loaded; until then only the startup probe runs.
-        "startupProbe": {"httpGet": get("/v2/health/ready"), "periodSeconds": period, "timeoutSeconds": 5,
-                         "failureThreshold": math.ceil(args.model_load_timeout_seconds / period)},
-        "readinessProbe": {"httpGet": get("/v2/health/ready"), "periodSeconds": period, "timeoutSeconds": 5,
-                           "failureThreshold": 3},
-        "livenessProbe": {"httpGet": get("/v2/health/live"), "periodSeconds": period, "timeoutSeconds": 5,
-                          "failureThreshold": 6},
+        "startupProbe": {
+            "httpGet": get("/v2/health/ready"),
+            "periodSeconds": period,
+            "timeoutSeconds": 5,
+            "failureThreshold": math.ceil(args.model_load_timeout_seconds / period),
+        },
+        "readinessProbe": {
+            "httpGet": get("/v2/health/ready"),
+            "periodSeconds": period,
+            "timeoutSeconds": 5,
+            "failureThreshold": 3,
+        },
+        "livenessProbe": {
+            "httpGet": get("/v2/health/live"),
+            "periodSeconds": period,
+            "timeoutSeconds": 5,
+            "failureThreshold": 6,
+        },
     }
 
 
@@ -131,37 +148,59 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
         "resources": {"requests": requests, "limits": limits},
         # One public model name for every version (the path does not change with the split); the response's
         # model_version says which version answered.
-        "env": [{"name": "MLSERVER_MODEL_NAME", "value": args.model_name},
-                {"name": "MLSERVER_MODEL_VERSION", "value": v.name}],
-        "securityContext": {"allowPrivilegeEscalation": False, "privileged": False, "runAsNonRoot": True,
-                            "runAsUser": 1000, "capabilities": {"drop": ["ALL"]}},
+        "env": [
+            {"name": "MLSERVER_MODEL_NAME", "value": args.model_name},
+            {"name": "MLSERVER_MODEL_VERSION", "value": v.name},
+        ],
+        "securityContext": {
+            "allowPrivilegeEscalation": False,
+            "privileged": False,
+            "runAsNonRoot": True,
+            "runAsUser": 1000,
+            "capabilities": {"drop": ["ALL"]},
+        },
         **probes(args),
     }
     predictor: dict[str, Any] = {
         "minReplicas": args.min_replicas,
         "maxReplicas": args.max_replicas,
         "labels": dict(info.labels),
-        "deploymentStrategy": {"type": "RollingUpdate",
-                               "rollingUpdate": {"maxUnavailable": 0, "maxSurge": args.max_surge}},
+        "deploymentStrategy": {
+            "type": "RollingUpdate",
+            "rollingUpdate": {"maxUnavailable": 0, "maxSurge": args.max_surge},
+        },
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
         "model": model,
     }
     if args.gpu_count:
         predictor["tolerations"] = [gpu_toleration()]
-        predictor["nodeSelector"] = merge_labels(gpu_node_selector(), {POOL_LABEL: args.gpu_pool} if args.gpu_pool else None)
+        predictor["nodeSelector"] = merge_labels(
+            gpu_node_selector(), {POOL_LABEL: args.gpu_pool} if args.gpu_pool else None
+        )
     if args.critical:
-        predictor["topologySpreadConstraints"] = [{
-            "maxSkew": 1, "topologyKey": "topology.kubernetes.io/zone", "whenUnsatisfiable": "ScheduleAnyway",
-            "labelSelector": {"matchLabels": {MODEL_VERSION_LABEL: v.name, ENDPOINT_LABEL: info.labels[ENDPOINT_LABEL]}},
-        }]
+        predictor["topologySpreadConstraints"] = [
+            {
+                "maxSkew": 1,
+                "topologyKey": "topology.kubernetes.io/zone",
+                "whenUnsatisfiable": "ScheduleAnyway",
+                "labelSelector": {
+                    "matchLabels": {MODEL_VERSION_LABEL: v.name, ENDPOINT_LABEL: info.labels[ENDPOINT_LABEL]}
+                },
+            }
+        ]
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": _meta(info.inference_service, args.namespace, info.labels, annotations={
-            "serving.kserve.io/deploymentMode": "Standard",
-            # KEDA owns the replica count through our ScaledObject; KServe creates no HPA and keeps its hands off.
-            "serving.kserve.io/autoscalerClass": "external",
-        }),
+        "metadata": _meta(
+            info.inference_service,
+            args.namespace,
+            info.labels,
+            annotations={
+                "serving.kserve.io/deploymentMode": "Standard",
+                # KEDA owns the replica count through our ScaledObject; KServe creates no HPA and keeps its hands off.
+                "serving.kserve.io/autoscalerClass": "external",
+            },
+        ),
         "spec": {"predictor": predictor},
     }
 
@@ -196,8 +235,10 @@ def prometheus_query(args: ModelEndpointArgs, info: VersionInfo) -> str:
     if args.scaling_metric.value == "queue-depth":
         # MLServer observes the parallel-worker queue length on every request: the mean over the last minute
         # per pod, summed over the version's pods.
-        return (f"sum(rate(parallel_request_queue_sum{{{sel}}}[1m]) "
-                f"/ (rate(parallel_request_queue_count{{{sel}}}[1m]) > 0))")
+        return (
+            f"sum(rate(parallel_request_queue_sum{{{sel}}}[1m]) "
+            f"/ (rate(parallel_request_queue_count{{{sel}}}[1m]) > 0))"
+        )
     return f"sum(rest_server_requests_in_progress{{{sel}}})"
 
 
@@ -210,33 +251,56 @@ def scaled_object(args: ModelEndpointArgs, info: VersionInfo) -> dict[str, Any]:
         "cooldownPeriod": args.scale_down_delay_seconds,
         # A freshly started replica is not scaled away before it had time to load its model and serve.
         "initialCooldownPeriod": args.model_load_timeout_seconds,
-        "advanced": {"horizontalPodAutoscalerConfig": {"behavior": {
-            "scaleDown": {"stabilizationWindowSeconds": args.scale_down_delay_seconds},
-        }}},
+        "advanced": {
+            "horizontalPodAutoscalerConfig": {
+                "behavior": {
+                    "scaleDown": {"stabilizationWindowSeconds": args.scale_down_delay_seconds},
+                }
+            }
+        },
     }
     if info.scale_to_zero:
-        spec["triggers"] = [{"type": "external-push", "metadata": {
-            "scalerAddress": args.scaler_address(), "interceptorRoute": info.inference_service,
-        }}]
+        spec["triggers"] = [
+            {
+                "type": "external-push",
+                "metadata": {
+                    "scalerAddress": args.scaler_address(),
+                    "interceptorRoute": info.inference_service,
+                },
+            }
+        ]
     else:
-        spec["triggers"] = [{"type": "prometheus", "metricType": "AverageValue", "metadata": {
-            "serverAddress": args.prometheus_address,
-            "query": prometheus_query(args, info),
-            "threshold": str(args.scaling_target),
-            "ignoreNullValues": "true",
-        }}]
+        spec["triggers"] = [
+            {
+                "type": "prometheus",
+                "metricType": "AverageValue",
+                "metadata": {
+                    "serverAddress": args.prometheus_address,
+                    "query": prometheus_query(args, info),
+                    "threshold": str(args.scaling_target),
+                    "ignoreNullValues": "true",
+                },
+            }
+        ]
         # If Prometheus cannot be read, keep what runs (never drop below it): losing metrics must not lose capacity.
         spec["fallback"] = {"failureThreshold": 3, "replicas": args.min_replicas, "behavior": "currentReplicasIfHigher"}
-    return {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject",
-            "metadata": _meta(info.inference_service, args.namespace, info.labels), "spec": spec}
+    return {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": _meta(info.inference_service, args.namespace, info.labels),
+        "spec": spec,
+    }
 
 
 def pod_disruption_budget(args: ModelEndpointArgs, info: VersionInfo) -> dict[str, Any]:
     return {
-        "apiVersion": "policy/v1", "kind": "PodDisruptionBudget",
+        "apiVersion": "policy/v1",
+        "kind": "PodDisruptionBudget",
         "metadata": _meta(info.inference_service, args.namespace, info.labels),
-        "spec": {"maxUnavailable": 1, "selector": {"matchLabels": {
-            ENDPOINT_LABEL: info.labels[ENDPOINT_LABEL], MODEL_VERSION_LABEL: info.name}}},
+        "spec": {
+            "maxUnavailable": 1,
+            "selector": {"matchLabels": {ENDPOINT_LABEL: info.labels[ENDPOINT_LABEL], MODEL_VERSION_LABEL: info.name}},
+        },
     }
 
 
@@ -244,39 +308,57 @@ def _backend(args: ModelEndpointArgs, info: VersionInfo, weight: int) -> dict[st
     if not info.scale_to_zero:
         return {"kind": "Service", "name": info.service, "port": 80, "weight": weight}
     return {
-        "kind": "Service", "name": args.interceptor_service, "port": args.interceptor_port, "weight": weight,
-        "filters": [{"type": "RequestHeaderModifier", "requestHeaderModifier": {
-            "set": [{"name": BACKEND_HEADER, "value": backend_id(args, info)}]}}],
+        "kind": "Service",
+        "name": args.interceptor_service,
+        "port": args.interceptor_port,
+        "weight": weight,
+        "filters": [
+            {
+                "type": "RequestHeaderModifier",
+                "requestHeaderModifier": {"set": [{"name": BACKEND_HEADER, "value": backend_id(args, info)}]},
+            }
+        ],
     }
 
 
-def http_route(endpoint: str, args: ModelEndpointArgs, versions: list[VersionInfo], labels: dict[str, str],
-               prefix: str) -> dict[str, Any]:
+def http_route(
+    endpoint: str, args: ModelEndpointArgs, versions: list[VersionInfo], labels: dict[str, str], prefix: str
+) -> dict[str, Any]:
     """One route: a rule per version pinned by header, then the weighted split. Weights appear only here."""
     cold = any(v.scale_to_zero for v in versions)
     timeout = args.request_timeout_seconds + (args.model_load_timeout_seconds if cold else 0)
     path = {"type": "PathPrefix", "value": prefix}
-    rules = [{
-        "name": f"pin-{v.name}",
-        "matches": [{"path": path, "headers": [{"type": "Exact", "name": VERSION_HEADER, "value": v.name}]}],
-        "backendRefs": [_backend(args, v, 1)],
-        "timeouts": {"request": f"{timeout}s"},
-    } for v in versions]
-    rules.append({
-        "name": "split",
-        "matches": [{"path": path}],
-        "backendRefs": [_backend(args, v, v.weight) for v in versions],
-        "timeouts": {"request": f"{timeout}s"},
-    })
+    rules = [
+        {
+            "name": f"pin-{v.name}",
+            "matches": [{"path": path, "headers": [{"type": "Exact", "name": VERSION_HEADER, "value": v.name}]}],
+            "backendRefs": [_backend(args, v, 1)],
+            "timeouts": {"request": f"{timeout}s"},
+        }
+        for v in versions
+    ]
+    rules.append(
+        {
+            "name": "split",
+            "matches": [{"path": path}],
+            "backendRefs": [_backend(args, v, v.weight) for v in versions],
+            "timeouts": {"request": f"{timeout}s"},
+        }
+    )
     spec: dict[str, Any] = {
-        "parentRefs": [{"group": GATEWAY_GROUP, "kind": "Gateway", "name": args.gateway_name,
-                        "namespace": args.gateway_namespace}],
+        "parentRefs": [
+            {"group": GATEWAY_GROUP, "kind": "Gateway", "name": args.gateway_name, "namespace": args.gateway_namespace}
+        ],
         "rules": rules,
     }
     if args.hostnames:
         spec["hostnames"] = list(args.hostnames)
-    return {"apiVersion": f"{GATEWAY_GROUP}/v1", "kind": "HTTPRoute",
-            "metadata": _meta(endpoint, args.namespace, labels), "spec": spec}
+    return {
+        "apiVersion": f"{GATEWAY_GROUP}/v1",
+        "kind": "HTTPRoute",
+        "metadata": _meta(endpoint, args.namespace, labels),
+        "spec": spec,
+    }
 
 
 def _target(endpoint: str) -> list[dict[str, str]]:
@@ -293,19 +375,33 @@ def security_policy(endpoint: str, args: ModelEndpointArgs, labels: dict[str, st
             "sanitize": True,
         }
     else:
-        provider: dict[str, Any] = {"name": endpoint, "issuer": args.jwt_issuer,
-                                    "remoteJWKS": {"uri": args.jwt_jwks_uri}}
+        provider: dict[str, Any] = {
+            "name": endpoint,
+            "issuer": args.jwt_issuer,
+            "remoteJWKS": {"uri": args.jwt_jwks_uri},
+        }
         if args.jwt_audiences:
             provider["audiences"] = list(args.jwt_audiences)
         spec["jwt"] = {"providers": [provider]}
-    return {"apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "SecurityPolicy",
-            "metadata": _meta(f"{endpoint}-auth", args.namespace, labels), "spec": spec}
+    return {
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "SecurityPolicy",
+        "metadata": _meta(f"{endpoint}-auth", args.namespace, labels),
+        "spec": spec,
+    }
 
 
 def rate_limit_policy(endpoint: str, args: ModelEndpointArgs, labels: dict[str, str]) -> dict[str, Any]:
     return {
-        "apiVersion": "gateway.envoyproxy.io/v1alpha1", "kind": "BackendTrafficPolicy",
+        "apiVersion": "gateway.envoyproxy.io/v1alpha1",
+        "kind": "BackendTrafficPolicy",
         "metadata": _meta(f"{endpoint}-rate-limit", args.namespace, labels),
-        "spec": {"targetRefs": _target(endpoint), "rateLimit": {"local": {"rules": [
-            {"limit": {"requests": args.rate_limit_requests, "unit": args.rate_limit_unit.value}}]}}},
+        "spec": {
+            "targetRefs": _target(endpoint),
+            "rateLimit": {
+                "local": {
+                    "rules": [{"limit": {"requests": args.rate_limit_requests, "unit": args.rate_limit_unit.value}}]
+                }
+            },
+        },
     }

@@ -19,7 +19,7 @@ first ``pulumi up`` never creates a custom resource before its definition exists
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -67,9 +67,9 @@ class ServingPlatformArgs:
     """Namespace of Envoy Gateway and of the platform Gateway. Default ``envoy-gateway-system``."""
     gateway_name: str = "ml-gateway"
     """Name of the Gateway (and prefix of its GatewayClass). Default ``ml-gateway``."""
-    gateway_hostname: Optional[str] = None
+    gateway_hostname: str | None = None
     """Hostname the listeners accept (``models.example.com``); None accepts any. Default None."""
-    tls_secret_name: Optional[str] = None
+    tls_secret_name: str | None = None
     """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only. Default None."""
     cert_manager_chart_version: str = "v1.19.1"
     """Pinned cert-manager chart. Default ``v1.19.1``."""
@@ -93,24 +93,47 @@ class ServingPlatformArgs:
     """Extra labels on the objects created here. Default none."""
 
     def validate(self, problems: Problems) -> None:
-        for name in ("serving_namespace", "keda_namespace", "kserve_namespace", "cert_manager_namespace",
-                     "gateway_namespace", "gateway_name"):
+        for name in (
+            "serving_namespace",
+            "keda_namespace",
+            "kserve_namespace",
+            "cert_manager_namespace",
+            "gateway_namespace",
+            "gateway_name",
+        ):
             value = getattr(self, name)
-            problems.check(is_dns_label(value), name, "must be a DNS label (lowercase letters, digits, '-', <= 63)", value)
-        problems.check(self.interceptor_min_replicas >= 1, "interceptor_min_replicas", "must be >= 1", self.interceptor_min_replicas)
+            problems.check(
+                is_dns_label(value), name, "must be a DNS label (lowercase letters, digits, '-', <= 63)", value
+            )
         problems.check(
-            self.interceptor_max_replicas >= self.interceptor_min_replicas, "interceptor_max_replicas",
-            f"must be >= interceptor_min_replicas ({self.interceptor_min_replicas})", self.interceptor_max_replicas,
+            self.interceptor_min_replicas >= 1,
+            "interceptor_min_replicas",
+            "must be >= 1",
+            self.interceptor_min_replicas,
         )
-        problems.check(self.envoy_gateway_replicas >= 1, "envoy_gateway_replicas", "must be >= 1", self.envoy_gateway_replicas)
-        problems.check(":" in self.mlserver_image.rsplit("/", 1)[-1] and not self.mlserver_image.endswith(":latest"),
-                       "mlserver_image", "must carry a pinned tag (not latest)", self.mlserver_image)
+        problems.check(
+            self.interceptor_max_replicas >= self.interceptor_min_replicas,
+            "interceptor_max_replicas",
+            f"must be >= interceptor_min_replicas ({self.interceptor_min_replicas})",
+            self.interceptor_max_replicas,
+        )
+        problems.check(
+            self.envoy_gateway_replicas >= 1, "envoy_gateway_replicas", "must be >= 1", self.envoy_gateway_replicas
+        )
+        problems.check(
+            ":" in self.mlserver_image.rsplit("/", 1)[-1] and not self.mlserver_image.endswith(":latest"),
+            "mlserver_image",
+            "must carry a pinned tag (not latest)",
+            self.mlserver_image,
+        )
 
 
 def is_dns_label(value: str) -> bool:
     """Whether ``value`` is an RFC 1123 label (what Kubernetes accepts as a namespace or Service name)."""
     return (
-        0 < len(value) <= 63 and value[0].isalnum() and value[-1].isalnum()
+        0 < len(value) <= 63
+        and value[0].isalnum()
+        and value[-1].isalnum()
         and all(c.islower() or c.isdigit() or c == "-" for c in value)
     )
 
@@ -134,7 +157,10 @@ def keda_values(args: ServingPlatformArgs) -> dict[str, Any]:
     return {
         "resources": {
             "operator": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1000Mi"}},
-            "metricServer": {"requests": {"cpu": "100m", "memory": "128Mi"}, "limits": {"cpu": "1", "memory": "1000Mi"}},
+            "metricServer": {
+                "requests": {"cpu": "100m", "memory": "128Mi"},
+                "limits": {"cpu": "1", "memory": "1000Mi"},
+            },
         },
         "prometheus": {"operator": {"enabled": True}, "metricServer": {"enabled": True}},
     }
@@ -165,29 +191,36 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
         "supportedModelFormats": [{"name": "mlflow", "autoSelect": True, "priority": 1}],
         "protocolVersions": ["v2"],
         "multiModel": False,
-        "annotations": {"prometheus.io/scrape": "true", "prometheus.io/port": str(MLSERVER_METRICS_PORT),
-                        "prometheus.io/path": "/metrics"},
-        "containers": [{
-            "name": "kserve-container",
-            "image": args.mlserver_image,
-            "env": [
-                {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "mlserver_mlflow.MLflowRuntime"},
-                {"name": "MLSERVER_MODEL_URI", "value": "/mnt/models"},
-                {"name": "MLSERVER_MODEL_NAME", "value": "{{.Name}}"},
-                {"name": "MLSERVER_HTTP_PORT", "value": str(MLSERVER_HTTP_PORT)},
-                {"name": "MLSERVER_GRPC_PORT", "value": "9000"},
-                {"name": "MLSERVER_METRICS_PORT", "value": str(MLSERVER_METRICS_PORT)},
-                # The image's command serves MLSERVER_MODELS_DIR; an MLflow model folder has no
-                # model-settings.json, so MLServer takes the model from the MLSERVER_MODEL_* variables.
-                {"name": "MLSERVER_MODELS_DIR", "value": "/mnt/models"},
-            ],
-            "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
-            "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-            "securityContext": {
-                "allowPrivilegeEscalation": False, "privileged": False, "runAsNonRoot": True,
-                "capabilities": {"drop": ["ALL"]},
-            },
-        }],
+        "annotations": {
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": str(MLSERVER_METRICS_PORT),
+            "prometheus.io/path": "/metrics",
+        },
+        "containers": [
+            {
+                "name": "kserve-container",
+                "image": args.mlserver_image,
+                "env": [
+                    {"name": "MLSERVER_MODEL_IMPLEMENTATION", "value": "mlserver_mlflow.MLflowRuntime"},
+                    {"name": "MLSERVER_MODEL_URI", "value": "/mnt/models"},
+                    {"name": "MLSERVER_MODEL_NAME", "value": "{{.Name}}"},
+                    {"name": "MLSERVER_HTTP_PORT", "value": str(MLSERVER_HTTP_PORT)},
+                    {"name": "MLSERVER_GRPC_PORT", "value": "9000"},
+                    {"name": "MLSERVER_METRICS_PORT", "value": str(MLSERVER_METRICS_PORT)},
+                    # The image's command serves MLSERVER_MODELS_DIR; an MLflow model folder has no
+                    # model-settings.json, so MLServer takes the model from the MLSERVER_MODEL_* variables.
+                    {"name": "MLSERVER_MODELS_DIR", "value": "/mnt/models"},
+                ],
+                "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
+                "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
+                "securityContext": {
+                    "allowPrivilegeEscalation": False,
+                    "privileged": False,
+                    "runAsNonRoot": True,
+                    "capabilities": {"drop": ["ALL"]},
+                },
+            }
+        ],
     }
 
 
@@ -217,7 +250,7 @@ class ServingPlatform(pulumi.ComponentResource):
     dependencies: list[pulumi.Resource]
     """What an endpoint must wait for: every release (its CRDs and controllers), the Gateway and the runtime."""
 
-    def __init__(self, name: str, args: ServingPlatformArgs, opts: Optional[pulumi.ResourceOptions] = None) -> None:
+    def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
         args.validate(problems)
         problems.raise_if_any(f"ServingPlatform {name!r}")
@@ -237,12 +270,23 @@ class ServingPlatform(pulumi.ComponentResource):
         def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
 
-        def release(chart: str, namespace: str, version: str, values: dict[str, Any], repo: Optional[str] = None,
-                    deps: tuple[pulumi.Resource, ...] = (), create_namespace: bool = True) -> k8s.helm.v3.Release:
+        def release(
+            chart: str,
+            namespace: str,
+            version: str,
+            values: dict[str, Any],
+            repo: str | None = None,
+            deps: tuple[pulumi.Resource, ...] = (),
+            create_namespace: bool = True,
+        ) -> k8s.helm.v3.Release:
             rel = chart_release(
                 f"{name}-{chart}",
                 release_name=chart,
-                chart=chart if repo else f"{KSERVE_CHARTS}/{chart}" if chart.startswith("kserve") else ENVOY_GATEWAY_CHART,
+                chart=chart
+                if repo
+                else f"{KSERVE_CHARTS}/{chart}"
+                if chart.startswith("kserve")
+                else ENVOY_GATEWAY_CHART,
                 version=version,
                 repo=repo,
                 namespace=namespace,
@@ -258,24 +302,45 @@ class ServingPlatform(pulumi.ComponentResource):
             f"{name}-serving-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.serving_namespace,
-                labels=merge_labels(labels, {
-                    GATEWAY_ACCESS_LABEL: "true",
-                    "pod-security.kubernetes.io/enforce": "baseline",
-                    "pod-security.kubernetes.io/warn": "restricted",
-                }),
+                labels=merge_labels(
+                    labels,
+                    {
+                        GATEWAY_ACCESS_LABEL: "true",
+                        "pod-security.kubernetes.io/enforce": "baseline",
+                        "pod-security.kubernetes.io/warn": "restricted",
+                    },
+                ),
             ),
             opts=child,
         )
-        cert_manager = release("cert-manager", args.cert_manager_namespace, args.cert_manager_chart_version,
-                               cert_manager_values(args), repo=CERT_MANAGER_REPOSITORY)
+        cert_manager = release(
+            "cert-manager",
+            args.cert_manager_namespace,
+            args.cert_manager_chart_version,
+            cert_manager_values(args),
+            repo=CERT_MANAGER_REPOSITORY,
+        )
         kserve_crd = release("kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,))
-        release("kserve-resources", args.kserve_namespace, args.kserve_chart_version, kserve_values(args),
-                         deps=(cert_manager, kserve_crd))
+        release(
+            "kserve-resources",
+            args.kserve_namespace,
+            args.kserve_chart_version,
+            kserve_values(args),
+            deps=(cert_manager, kserve_crd),
+        )
         keda = release("keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY)
-        release("keda-add-ons-http", args.serving_namespace, args.keda_http_chart_version,
-                            keda_http_values(args), repo=KEDA_REPOSITORY, deps=(keda, serving_ns), create_namespace=False)
-        envoy = release("gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version,
-                        envoy_gateway_values(args))
+        release(
+            "keda-add-ons-http",
+            args.serving_namespace,
+            args.keda_http_chart_version,
+            keda_http_values(args),
+            repo=KEDA_REPOSITORY,
+            deps=(keda, serving_ns),
+            create_namespace=False,
+        )
+        envoy = release(
+            "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
+        )
 
         gateway_class = k8s.apiextensions.CustomResource(
             f"{name}-gatewayclass",
@@ -285,15 +350,22 @@ class ServingPlatform(pulumi.ComponentResource):
             spec={"controllerName": GATEWAY_CONTROLLER},
             opts=after(envoy),
         )
-        allowed = {"namespaces": {"from": "Selector",
-                                  "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
-                   "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}]}
+        allowed = {
+            "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
+            "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
+        }
         listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
         listeners = [listener]
         if args.tls_secret_name:
-            listeners.append({"name": "https", "port": 443, "protocol": "HTTPS", "allowedRoutes": allowed,
-                              "tls": {"mode": "Terminate",
-                                      "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]}})
+            listeners.append(
+                {
+                    "name": "https",
+                    "port": 443,
+                    "protocol": "HTTPS",
+                    "allowedRoutes": allowed,
+                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
+                }
+            )
         if args.gateway_hostname:
             for item in listeners:
                 item["hostname"] = args.gateway_hostname
@@ -314,9 +386,11 @@ class ServingPlatform(pulumi.ComponentResource):
             opts=after(kserve_crd),
         )
         self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
-        self.register_outputs({
-            "serving_namespace": self.serving_namespace,
-            "gateway_name": self.gateway_name,
-            "gateway_namespace": self.gateway_namespace,
-            "external_scaler_address": self.external_scaler_address,
-        })
+        self.register_outputs(
+            {
+                "serving_namespace": self.serving_namespace,
+                "gateway_name": self.gateway_name,
+                "gateway_namespace": self.gateway_namespace,
+                "external_scaler_address": self.external_scaler_address,
+            }
+        )

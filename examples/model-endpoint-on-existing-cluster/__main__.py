@@ -6,7 +6,6 @@ and run it like any Pulumi program. The README shows this file; a test runs it u
 
 import pulumi
 import pulumi_kubernetes as k8s
-
 from ml_platform_components import (
     ModelEndpoint,
     ModelEndpointArgs,

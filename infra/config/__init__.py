@@ -9,7 +9,8 @@ its key path and bad value. Nothing after this point reads raw configuration.
 from __future__ import annotations
 
 import json
-from typing import Any, Mapping, Optional
+from collections.abc import Mapping
+from typing import Any
 
 import pydantic
 
@@ -33,6 +34,8 @@ offline preview stands in ``[secret <key>]`` for any the stack file lacks (optio
 password that is generated when absent, are left out so that the preview shows the default path)."""
 
 __all__ = [
+    "PREVIEW_SECRET_KEYS",
+    "SECRET_KEYS",
     "ClusterConfig",
     "ConfigError",
     "DevicePluginConfig",
@@ -40,8 +43,6 @@ __all__ = [
     "GpuPoolConfig",
     "SharingConfig",
     "StackConfig",
-    "PREVIEW_SECRET_KEYS",
-    "SECRET_KEYS",
     "SystemNodes",
     "load",
     "parse",
@@ -71,9 +72,9 @@ class StackConfig(Model):
     """``local``, ``dev``, ``staging`` or ``prod``. Required."""
     cloud: Cloud
     """``aws``, ``gcp`` or ``existing``. Required."""
-    region: Optional[str] = None
+    region: str | None = None
     """From ``aws:region`` or ``gcp:region``; required on those clouds."""
-    project: Optional[str] = None
+    project: str | None = None
     """From ``gcp:project``; required on GCP."""
     cluster: ClusterConfig = pydantic.Field(default_factory=ClusterConfig)
     """The cluster. Defaults as documented on :class:`ClusterConfig`."""
@@ -101,12 +102,14 @@ class StackConfig(Model):
         return pools
 
     @pydantic.model_validator(mode="after")
-    def _cloud_keys(self) -> "StackConfig":
+    def _cloud_keys(self) -> StackConfig:
         if self.cloud == Cloud.AWS and not self.region:
             raise ValueError("region: is required on aws (set aws:region), got None")
         if self.cloud == Cloud.GCP and not (self.region and self.project):
             missing = "gcp:region" if not self.region else "gcp:project"
-            raise ValueError(f"{'region' if not self.region else 'project'}: is required on gcp (set {missing}), got None")
+            raise ValueError(
+                f"{'region' if not self.region else 'project'}: is required on gcp (set {missing}), got None"
+            )
         if self.cloud == Cloud.EXISTING and self.gpu_pools:
             raise ValueError(
                 "gpu_pools: an existing cluster brings its own nodes; declare no GPU pools, "
@@ -161,7 +164,7 @@ def _hint(message: str) -> str:
     return message
 
 
-def parse_partial(stack: str, raw: Mapping[str, Any]) -> tuple[Optional[StackConfig], list[str]]:
+def parse_partial(stack: str, raw: Mapping[str, Any]) -> tuple[StackConfig | None, list[str]]:
     """Parse what can be parsed: the config with every invalid part left out (or None), and the problems found.
 
     Leaving out only the invalid parts lets the program still run the components' own checks on the rest, so

@@ -8,13 +8,11 @@ and a direct user of a component get the same message.
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 import pydantic
 
+from components.cluster import NodeImage, ReleaseChannel
 from components.common import Capacity, GpuSharing
-from components.cluster import ReleaseChannel
-from components.cluster import NodeImage
 
 from .base import Model
 
@@ -22,7 +20,7 @@ from .base import Model
 class SystemNodes(Model):
     """The node pool for platform services (controllers, gateway, monitoring)."""
 
-    instance_type: Optional[str] = None
+    instance_type: str | None = None
     """Instance or machine type. Default ``m6i.large`` on AWS, ``e2-standard-4`` on GCP."""
     min_size: int = 2
     """Fewest nodes (per zone on GCP). Default 2."""
@@ -46,7 +44,7 @@ class AutoscalerConfig(Model):
 class ClusterConfig(Model):
     """``ml-platform:cluster``: the Kubernetes cluster."""
 
-    name: Optional[str] = pydantic.Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
+    name: str | None = pydantic.Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
     """Cluster name; lowercase letters, digits and dashes. Default ``mlp-<stack>``."""
     kubernetes_version: str = "1.35"
     """Kubernetes minor version (AWS; GKE follows its release channel). Default ``1.35``."""
@@ -62,15 +60,15 @@ class ClusterConfig(Model):
     """CIDRs allowed to reach the API endpoint (AWS public endpoint, GKE authorized networks). Default everywhere."""
     release_channel: ReleaseChannel = ReleaseChannel.REGULAR
     """GCP: GKE release channel. Default ``REGULAR``."""
-    deletion_protection: Optional[bool] = None
+    deletion_protection: bool | None = None
     """GCP: refuse to delete the cluster. Default True in prod, False elsewhere."""
     system_nodes: SystemNodes = pydantic.Field(default_factory=SystemNodes)
     """The system node pool."""
     autoscaler: AutoscalerConfig = pydantic.Field(default_factory=AutoscalerConfig)
     """AWS: the Cluster Autoscaler."""
-    kubeconfig_context: Optional[str] = None
+    kubeconfig_context: str | None = None
     """Existing clusters: kubeconfig context to use. Default the current context."""
-    kubeconfig_path: Optional[str] = None
+    kubeconfig_path: str | None = None
     """Existing clusters: kubeconfig file. Default ``$KUBECONFIG`` or ``~/.kube/config``."""
 
 
@@ -81,11 +79,11 @@ class SharingConfig(Model):
     """Sharing mode. Default ``none``."""
     replicas: int = 4
     """Pods per GPU with time-slicing. Default 4."""
-    profile: Optional[str] = None
+    profile: str | None = None
     """MIG profile with mig (e.g. ``1g.5gb``). Required for mig."""
 
     @pydantic.model_validator(mode="after")
-    def _profile_for_mig(self) -> "SharingConfig":
+    def _profile_for_mig(self) -> SharingConfig:
         if self.mode == GpuSharing.MIG and not self.profile:
             raise ValueError("profile: is required with mode mig, got None")
         if self.mode != GpuSharing.MIG and self.profile:
@@ -108,9 +106,9 @@ class GpuPoolConfig(Model):
     """Root disk per node, GiB. Default 100."""
     node_image: NodeImage = NodeImage.AL2023_NVIDIA
     """AWS: ``al2023-nvidia`` or ``bottlerocket-nvidia``. Default al2023-nvidia."""
-    accelerator: Optional[str] = None
+    accelerator: str | None = None
     """GCP N1 machines: accelerator to attach. Default none."""
-    accelerator_count: Optional[int] = None
+    accelerator_count: int | None = None
     """GCP N1 machines: GPUs per node. Default 1."""
     sharing: SharingConfig = pydantic.Field(default_factory=SharingConfig)
     """GPU sharing. Default none."""

@@ -8,12 +8,11 @@ program runs, so a misspelt override fails the preview instead of being ignored 
 
 from __future__ import annotations
 
-from typing import Any, Optional
+from typing import Any
 
 import pydantic
 
 from .base import Model
-
 
 
 class CloudPrices(Model):
@@ -54,10 +53,10 @@ class PriceOverrides(Model):
 class CostConfig(Model):
     """``ml-platform:cost``: the monthly budget and the cost model's overrides."""
 
-    monthly_budget_usd: Optional[float] = pydantic.Field(default=None, ge=0)
+    monthly_budget_usd: float | None = pydantic.Field(default=None, ge=0)
     """Most the stack may cost per month at full scale (every node pool at ``max_size``), USD. The ``cost-budget``
     policy blocks a prod change that exceeds it and warns elsewhere. Default none (prod then fails the policy)."""
     price_overrides: PriceOverrides = pydantic.Field(default_factory=PriceOverrides)
     """Replacements for entries of ``cost/prices.yaml``. Default none."""
-    bucket_storage_gib: Optional[float] = pydantic.Field(default=None, ge=0)
+    bucket_storage_gib: float | None = pydantic.Field(default=None, ge=0)
     """Data each bucket is assumed to hold, GiB (usage, not configuration). Default the table's (100)."""

@@ -9,7 +9,6 @@ generated password when unset), so that no stack file ever holds it in clear.
 from __future__ import annotations
 
 import enum
-from typing import Optional
 
 import pydantic
 
@@ -38,20 +37,20 @@ class DriftModelConfig(Model):
     """Share of drifted columns above which the ``ModelInputDrift`` alert fires. Default 0.3."""
     window_hours: int = pydantic.Field(default=24, ge=1)
     """Only rows of the last N hours are compared (needs ``timestamp_column``). Default 24."""
-    timestamp_column: Optional[str] = None
+    timestamp_column: str | None = None
     """Column holding each row's time; without it every row of ``current_uri`` is used. Default none."""
     columns: list[str] = pydantic.Field(default_factory=list)
     """Feature columns to compare. Default every column except the timestamp."""
-    namespace: Optional[str] = None
+    namespace: str | None = None
     """Namespace the check runs in. Default the observability namespace."""
-    service_account: Optional[str] = None
+    service_account: str | None = None
     """Service account with read access to the data (IRSA / Workload Identity). Default the namespace's default."""
 
 
 class DriftConfig(Model):
     """``observability.drift``."""
 
-    image: Optional[str] = None
+    image: str | None = None
     """Image built from ``drift/Dockerfile`` (pinned tag or digest). Required when any model is listed."""
     models: dict[str, DriftModelConfig] = pydantic.Field(default_factory=dict)
     """Models with drift detection, by model name. Default none."""
@@ -64,13 +63,13 @@ class ObservabilityConfig(Model):
     """Whether the stack has monitoring, alerting, dashboards and drift detection. Default False."""
     namespace: str = "monitoring"
     """Namespace of Prometheus, Grafana, Alertmanager, the Pushgateway and dcgm-exporter. Default ``monitoring``."""
-    retention_days: Optional[int] = pydantic.Field(default=None, ge=1)
+    retention_days: int | None = pydantic.Field(default=None, ge=1)
     """Days of metrics Prometheus keeps. Default 1 (local), 7 (dev), 15 (staging), 30 (prod)."""
-    storage_gib: Optional[int] = pydantic.Field(default=None, ge=0)
+    storage_gib: int | None = pydantic.Field(default=None, ge=0)
     """Prometheus volume size in GiB; 0 keeps data on an emptyDir. Default 0 (local), 20 (dev), 50 (staging), 200 (prod)."""
-    storage_class: Optional[str] = None
+    storage_class: str | None = None
     """Storage class of the Prometheus volume. Default the cluster's default class."""
-    prometheus_replicas: Optional[int] = pydantic.Field(default=None, ge=1, le=5)
+    prometheus_replicas: int | None = pydantic.Field(default=None, ge=1, le=5)
     """Prometheus replicas. Default 2 in prod, 1 elsewhere."""
     dcgm_exporter: ExporterInstall = ExporterInstall.AUTO
     """Install dcgm-exporter on the GPU nodes: ``auto`` (not on GKE), ``always`` or ``never``. Default ``auto``."""

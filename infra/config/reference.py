@@ -57,7 +57,7 @@ def _default(field: pydantic.fields.FieldInfo) -> str:
         return "-"
     if isinstance(value, enum.Enum):
         value = value.value
-    return f"`{value}`" if value not in ({}, []) else f"`{value}`"
+    return f"`{value}`"
 
 
 def _nested(annotation: Any) -> type[Model] | None:

@@ -6,8 +6,6 @@ complete...) are the components' own validation, run by ``infra/serving.py`` wit
 
 from __future__ import annotations
 
-from typing import Optional
-
 import pydantic
 
 from components.serving import AuthMode, RateLimitUnit, ScalingMetric
@@ -20,15 +18,15 @@ class PlatformConfig(Model):
 
     namespace: str = "ml-serving"
     """Namespace of the endpoints and of the HTTP add-on interceptor. Default ``ml-serving``."""
-    gateway_hostname: Optional[str] = None
+    gateway_hostname: str | None = None
     """Hostname the Gateway accepts (``models.example.com``). Default any."""
-    tls_secret_name: Optional[str] = None
+    tls_secret_name: str | None = None
     """Secret in ``envoy-gateway-system`` with the HTTPS certificate; unset: HTTP only. Default unset."""
-    mlserver_image: Optional[str] = None
+    mlserver_image: str | None = None
     """MLServer runtime image (pinned tag). Default ``docker.io/seldonio/mlserver:1.7.1``."""
     interceptor_min_replicas: int = 2
     """Fewest HTTP add-on interceptor replicas. Default 2."""
-    envoy_gateway_replicas: Optional[int] = None
+    envoy_gateway_replicas: int | None = None
     """Envoy Gateway controller replicas. Default 2 in prod, 1 elsewhere."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
     """Prometheus the scaling queries read. Default the kube-prometheus-stack service in ``monitoring``."""
@@ -43,7 +41,7 @@ class VersionConfig(Model):
     """Share of traffic, 0-100; an endpoint's weights sum to 100. Required."""
     model_format: str = "mlflow"
     """KServe model format. Default ``mlflow``."""
-    runtime: Optional[str] = None
+    runtime: str | None = None
     """Serving runtime. Default the platform's MLServer runtime (``ml-platform-mlserver``)."""
 
 
@@ -52,11 +50,11 @@ class AuthConfig(Model):
 
     mode: AuthMode = AuthMode.API_KEY
     """``api-key`` or ``jwt``. Default ``api-key``."""
-    api_key_secret: Optional[str] = None
+    api_key_secret: str | None = None
     """Secret of client id -> API key (api-key). Default ``<endpoint>-api-keys``."""
-    jwt_issuer: Optional[str] = None
+    jwt_issuer: str | None = None
     """JWT issuer (jwt). Required for jwt."""
-    jwt_jwks_uri: Optional[str] = None
+    jwt_jwks_uri: str | None = None
     """JWKS HTTPS URI (jwt). Required for jwt."""
     jwt_audiences: list[str] = pydantic.Field(default_factory=list)
     """Accepted audiences (jwt). Default any."""
@@ -74,7 +72,7 @@ class RateLimitConfig(Model):
 class EndpointConfig(Model):
     """``serving.endpoints.<name>``: one model endpoint (see ``ModelEndpointArgs`` for the rules)."""
 
-    model_name: Optional[str] = None
+    model_name: str | None = None
     """Model name in the path ``/v2/models/<model_name>/infer``. Default the endpoint name."""
     versions: dict[str, VersionConfig]
     """Versions by name. Required."""
@@ -98,7 +96,7 @@ class EndpointConfig(Model):
     """Default ``4Gi``."""
     gpu_count: int = 0
     """GPUs per replica. Default 0."""
-    gpu_pool: Optional[str] = None
+    gpu_pool: str | None = None
     """GPU pool (a key of ``gpu_pools``). Default any GPU node."""
     model_load_timeout_seconds: int = 600
     """Longest model load (startup probe, cold start wait). Default 600."""

@@ -16,8 +16,9 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping, Optional, Union
+from typing import Any
 
 PROJECT = "ml-platform"
 UNKNOWN = "[unknown]"
@@ -41,7 +42,9 @@ class Res:
 
     @property
     def is_kubernetes(self) -> bool:
-        return self.type.startswith("kubernetes:") and not self.type.startswith(("kubernetes:helm.sh", "kubernetes:yaml"))
+        return self.type.startswith("kubernetes:") and not self.type.startswith(
+            ("kubernetes:helm.sh", "kubernetes:yaml")
+        )
 
     @property
     def kind(self) -> str:
@@ -66,9 +69,9 @@ class Res:
 class Facts:
     """What a rule may know about the stack besides its resources."""
 
-    environment: Optional[str] = None
+    environment: str | None = None
     """``local``, ``dev``, ``staging`` or ``prod`` (``ml-platform:environment``), or None when not set."""
-    region: Optional[str] = None
+    region: str | None = None
     """``aws:region`` or ``gcp:region``."""
     cost: Mapping[str, Any] = field(default_factory=dict)
     """``ml-platform:cost`` (budget, price overrides)."""
@@ -107,7 +110,7 @@ def facts_from_environment() -> Facts:
 
 
 ResourceCheck = Callable[[Res, Mapping[str, Any], Facts], Iterable[str]]
-StackCheck = Callable[[list[Res], Mapping[str, Any], Facts], Iterable[tuple[str, Optional[str]]]]
+StackCheck = Callable[[list[Res], Mapping[str, Any], Facts], Iterable[tuple[str, str | None]]]
 
 
 @dataclass(frozen=True)
@@ -119,17 +122,21 @@ class Rule:
     description: str
     enforcement_level: str
     config_schema: Mapping[str, Any]
-    check: Union[ResourceCheck, StackCheck]
+    check: ResourceCheck | StackCheck
     stack: bool = False
 
-    def config(self, overrides: Optional[Mapping[str, Any]] = None) -> dict[str, Any]:
+    def config(self, overrides: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The schema's defaults with ``overrides`` on top (``enforcementLevel`` dropped)."""
         cfg = {k: v["default"] for k, v in self.config_schema.items() if "default" in v}
         cfg.update({k: v for k, v in (overrides or {}).items() if k != "enforcementLevel"})
         return cfg
 
-    def run(self, target: Union[Res, list[Res]], overrides: Optional[Mapping[str, Any]] = None,
-            facts: Optional[Facts] = None) -> list[tuple[str, Optional[str]]]:
+    def run(
+        self,
+        target: Res | list[Res],
+        overrides: Mapping[str, Any] | None = None,
+        facts: Facts | None = None,
+    ) -> list[tuple[str, str | None]]:
         """Apply the rule; ``(message, urn)`` pairs. What the adapter and the tests both call."""
         cfg = self.config(overrides)
         facts = facts or Facts()
@@ -147,15 +154,15 @@ def plain(value: Any) -> Any:
     whole numbers become ints again."""
     from pulumi_policy import proxy
 
-    if isinstance(value, proxy._DictProxy):  # noqa: SLF001 - the proxy's documented escape hatch is "__target"
+    if isinstance(value, proxy._DictProxy):
         value = value["__target"]
-    if isinstance(value, proxy._ListProxy):  # noqa: SLF001
+    if isinstance(value, proxy._ListProxy):
         value = value["__target"]
     if isinstance(value, Mapping):
         return {k: plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain(v) for v in value]
-    if proxy._is_unknown(value):  # noqa: SLF001
+    if proxy._is_unknown(value):
         return UNKNOWN
     if isinstance(value, float) and value.is_integer():
         return int(value)  # protobuf Structs carry every number as a double; 2.0 replicas is 2
@@ -166,31 +173,53 @@ def to_policy(rule: Rule) -> Any:
     """The CrossGuard policy for ``rule`` (imports pulumi_policy: only the pack's ``__main__`` calls this)."""
     import pulumi_policy as pp
 
-    levels = {MANDATORY: pp.EnforcementLevel.MANDATORY, ADVISORY: pp.EnforcementLevel.ADVISORY,
-              DISABLED: pp.EnforcementLevel.DISABLED}
+    levels = {
+        MANDATORY: pp.EnforcementLevel.MANDATORY,
+        ADVISORY: pp.EnforcementLevel.ADVISORY,
+        DISABLED: pp.EnforcementLevel.DISABLED,
+    }
     schema = pp.PolicyConfigSchema(properties={k: dict(v) for k, v in rule.config_schema.items()})
 
     if rule.stack:
+
         def validate_stack(args: Any, report: Callable[..., None]) -> None:
             resources = [
-                Res(r.resource_type, r.name, r.urn, plain(r.props), bool(r.opts.protect),
-                    r.parent.urn if r.parent is not None else "", tuple(d.urn for d in r.dependencies))
+                Res(
+                    r.resource_type,
+                    r.name,
+                    r.urn,
+                    plain(r.props),
+                    bool(r.opts.protect),
+                    r.parent.urn if r.parent is not None else "",
+                    tuple(d.urn for d in r.dependencies),
+                )
                 for r in args.resources
             ]
             for message, urn in rule.run(resources, plain(args.get_config() or {}), facts_from_environment()):
                 report(message, urn)
 
-        return pp.StackValidationPolicy(name=rule.name, description=rule.description, validate=validate_stack,
-                                        enforcement_level=levels[rule.enforcement_level], config_schema=schema)
+        return pp.StackValidationPolicy(
+            name=rule.name,
+            description=rule.description,
+            validate=validate_stack,
+            enforcement_level=levels[rule.enforcement_level],
+            config_schema=schema,
+        )
 
     def validate_resource(args: Any, report: Callable[..., None]) -> None:
-        res = Res(args.resource_type, args.name, args.urn, plain(args.props), bool(args.opts.protect),
-                  args.opts.parent or "")
+        res = Res(
+            args.resource_type, args.name, args.urn, plain(args.props), bool(args.opts.protect), args.opts.parent or ""
+        )
         for message, urn in rule.run(res, plain(args.get_config() or {}), facts_from_environment()):
             report(message, urn)
 
-    return pp.ResourceValidationPolicy(name=rule.name, description=rule.description, validate=validate_resource,
-                                       enforcement_level=levels[rule.enforcement_level], config_schema=schema)
+    return pp.ResourceValidationPolicy(
+        name=rule.name,
+        description=rule.description,
+        validate=validate_resource,
+        enforcement_level=levels[rule.enforcement_level],
+        config_schema=schema,
+    )
 
 
 # --- small functions the rules share -------------------------------------------------------------------------
@@ -205,7 +234,7 @@ def known(value: Any) -> bool:
     return value is not None and value != UNKNOWN
 
 
-def matches_any(names: Iterable[str], patterns: Iterable[str]) -> Optional[str]:
+def matches_any(names: Iterable[str], patterns: Iterable[str]) -> str | None:
     """The first pattern (shell glob) any of ``names`` matches, or None."""
     for pattern in patterns:
         for name in names:

@@ -11,7 +11,8 @@ in the policy config; price overrides likewise (``ml-platform:cost.price_overrid
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from cost.model import Resource, estimate
 from cost.prices import PriceTable, settings_from_config
@@ -19,7 +20,7 @@ from cost.prices import PriceTable, settings_from_config
 from .base import MANDATORY, Facts, Res, Rule, schema
 
 
-def budget_and_prices(cfg: Mapping[str, Any], facts: Facts) -> tuple[Optional[float], PriceTable]:
+def budget_and_prices(cfg: Mapping[str, Any], facts: Facts) -> tuple[float | None, PriceTable]:
     """The budget and price table for a stack: the policy config's values, else the stack's ``ml-platform:cost``."""
     settings = settings_from_config(facts.cost)
     budget = cfg.get("monthlyBudgetUsd")
@@ -32,36 +33,45 @@ def money(value: float) -> str:
     return f"${value:,.2f}"
 
 
-def check_budget(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, Optional[str]]]:
+def check_budget(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, str | None]]:
     budget, prices = budget_and_prices(cfg, facts)
-    report = estimate((Resource(r.type, r.name, r.urn, r.props) for r in resources), prices,
-                      region=cfg.get("region") or facts.region)
+    report = estimate(
+        (Resource(r.type, r.name, r.urn, r.props) for r in resources), prices, region=cfg.get("region") or facts.region
+    )
     for problem in report.problems:
         yield f"cannot price {problem}; add it to cost/prices.yaml or ml-platform:cost.price_overrides", None
     if budget is None:
         if (facts.environment or "") in cfg["requireBudgetEnvironments"]:
-            yield (f"the {facts.environment} stack has no monthly budget (set ml-platform:cost.monthly_budget_usd); "
-                   f"its full-scale cost is {money(report.monthly_full)} per month", None)
+            yield (
+                f"the {facts.environment} stack has no monthly budget (set ml-platform:cost.monthly_budget_usd); "
+                f"its full-scale cost is {money(report.monthly_full)} per month",
+                None,
+            )
         return
     if report.monthly_full > budget:
         top = sorted(report.items, key=lambda i: -i.monthly_full)[:3]
         biggest = "; ".join(f"{i.name} {money(i.monthly_full)} ({i.what})" for i in top)
-        yield (f"monthly cost at full scale {money(report.monthly_full)} exceeds the budget {money(budget)} by "
-               f"{money(report.monthly_full - budget)} (idle {money(report.monthly_idle)}). Largest: {biggest}", None)
+        yield (
+            f"monthly cost at full scale {money(report.monthly_full)} exceeds the budget {money(budget)} by "
+            f"{money(report.monthly_full - budget)} (idle {money(report.monthly_idle)}). Largest: {biggest}",
+            None,
+        )
 
 
 COST_BUDGET = Rule(
     name="cost-budget",
     description="The stack's monthly cost at full scale (node pools at max_size, databases, clusters, NAT and load "
-                "balancers, storage) is within the environment's budget.",
+    "balancers, storage) is within the environment's budget.",
     enforcement_level=MANDATORY,
     config_schema={
-        "monthlyBudgetUsd": schema(["number", "null"], None,
-                                   "Budget in USD per month; default ml-platform:cost.monthly_budget_usd.", minimum=0),
+        "monthlyBudgetUsd": schema(
+            ["number", "null"], None, "Budget in USD per month; default ml-platform:cost.monthly_budget_usd.", minimum=0
+        ),
         "prices": schema("object", {}, "Price table overrides, in cost/prices.yaml's shape."),
         "region": schema(["string", "null"], None, "Region to price in; default aws:region or gcp:region."),
-        "requireBudgetEnvironments": schema("array", ["prod"], "Environments that must set a budget.",
-                                            items={"type": "string"}),
+        "requireBudgetEnvironments": schema(
+            "array", ["prod"], "Environments that must set a budget.", items={"type": "string"}
+        ),
     },
     check=check_budget,
     stack=True,

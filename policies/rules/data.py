@@ -10,15 +10,18 @@ even when the bucket's name is still unknown) or, failing that, by the bucket na
 from __future__ import annotations
 
 import json
-from typing import Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .base import MANDATORY, UNKNOWN, Facts, Res, Rule, schema
 from .base import mapping as _dict
 
 S3_BUCKETS = ("aws:s3/bucket:Bucket", "aws:s3/bucketV2:BucketV2")
 S3_ACCESS_BLOCK = "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock"
-S3_ENCRYPTION = ("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                 "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2")
+S3_ENCRYPTION = (
+    "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+    "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+)
 S3_VERSIONING = ("aws:s3/bucketVersioning:BucketVersioning", "aws:s3/bucketVersioningV2:BucketVersioningV2")
 S3_ACL = ("aws:s3/bucketAcl:BucketAcl", "aws:s3/bucketAclV2:BucketAclV2")
 S3_POLICY = "aws:s3/bucketPolicy:BucketPolicy"
@@ -32,8 +35,14 @@ PUBLIC_MEMBERS = ("allUsers", "allAuthenticatedUsers")
 ACCESS_BLOCK_FLAGS = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
 
 STATEFUL_TYPES = [
-    RDS_INSTANCE, RDS_CLUSTER, *S3_BUCKETS, "aws:efs/fileSystem:FileSystem", "aws:dynamodb/table:Table",
-    CLOUD_SQL, GCS_BUCKET, "gcp:filestore/instance:Instance",
+    RDS_INSTANCE,
+    RDS_CLUSTER,
+    *S3_BUCKETS,
+    "aws:efs/fileSystem:FileSystem",
+    "aws:dynamodb/table:Table",
+    CLOUD_SQL,
+    GCS_BUCKET,
+    "gcp:filestore/instance:Instance",
     "kubernetes:postgresql.cnpg.io/v1:Cluster",
 ]
 """Resources whose deletion loses data. KMS keys are left out: AWS waits 7 to 30 days before deleting one."""
@@ -91,17 +100,23 @@ def _s3_problems(bucket: Res, pieces: list[Res], cfg: Mapping[str, Any]) -> Iter
     sse = [p for p in mine if p.type in S3_ENCRYPTION]
     algorithms = [
         str(_dict(_dict(rule).get("applyServerSideEncryptionByDefault")).get("sseAlgorithm"))
-        for p in sse for rule in p.props.get("rules") or []
+        for p in sse
+        for rule in p.props.get("rules") or []
     ]
     inline = _dict(_dict(bucket.props.get("serverSideEncryptionConfiguration")).get("rule"))
     if inline:
         algorithms.append(str(_dict(inline.get("applyServerSideEncryptionByDefault")).get("sseAlgorithm")))
     wanted = ("aws:kms", "aws:kms:dsse") if cfg["requireKms"] else ("aws:kms", "aws:kms:dsse", "AES256")
     if not any(a in wanted or a == UNKNOWN for a in algorithms):
-        yield ("has no server-side encryption configuration" if not algorithms
-               else f"encrypts with {', '.join(algorithms)}, not one of {', '.join(wanted)}")
+        yield (
+            "has no server-side encryption configuration"
+            if not algorithms
+            else f"encrypts with {', '.join(algorithms)}, not one of {', '.join(wanted)}"
+        )
     if cfg["requireVersioning"]:
-        statuses = [str(_dict(p.props.get("versioningConfiguration")).get("status")) for p in mine if p.type in S3_VERSIONING]
+        statuses = [
+            str(_dict(p.props.get("versioningConfiguration")).get("status")) for p in mine if p.type in S3_VERSIONING
+        ]
         if _dict(bucket.props.get("versioning")).get("enabled") is True:
             statuses.append("Enabled")
         if not any(s in ("Enabled", UNKNOWN) for s in statuses):
@@ -115,7 +130,7 @@ def _gcs_problems(bucket: Res, pieces: list[Res], cfg: Mapping[str, Any]) -> Ite
     if p.get("uniformBucketLevelAccess") not in (True, UNKNOWN):
         yield "uniformBucketLevelAccess is off (object ACLs could make objects public)"
     for grant in (x for x in pieces if x.type in GCS_IAM and _belongs(x, bucket)):
-        members = list(grant.props.get("members") or []) + [grant.props.get("member")]
+        members = [*list(grant.props.get("members") or []), grant.props.get("member")]
         public = sorted({m for m in members if m in PUBLIC_MEMBERS})
         if public:
             yield f"{grant.type.rsplit(':', 1)[-1]} {grant.name} grants {grant.props.get('role')} to {', '.join(public)}"
@@ -125,7 +140,7 @@ def _gcs_problems(bucket: Res, pieces: list[Res], cfg: Mapping[str, Any]) -> Ite
         yield "is not versioned (versioning.enabled)"
 
 
-def check_buckets(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, Optional[str]]]:
+def check_buckets(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, str | None]]:
     pieces = [r for r in resources if r.type.startswith(("aws:s3/", "gcp:storage/"))]
     for bucket in resources:
         if bucket.type in S3_BUCKETS:
@@ -141,7 +156,7 @@ def check_buckets(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) ->
 BUCKET_SECURITY = Rule(
     name="bucket-security",
     description="Buckets (S3, GCS) are private (public access blocked, no public ACL, policy or IAM grant), "
-                "encrypted and versioned.",
+    "encrypted and versioned.",
     enforcement_level=MANDATORY,
     config_schema={
         "requireVersioning": schema("boolean", True, "Require versioning (recovers overwritten models and artifacts)."),
@@ -178,8 +193,10 @@ def _cloud_sql_problems(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Itera
     ip = _dict(settings.get("ipConfiguration"))
     if ip.get("ipv4Enabled", True) not in (False, UNKNOWN):
         networks = [str(_dict(n).get("value")) for n in ip.get("authorizedNetworks") or []]
-        yield ("has a public IPv4 address (settings.ipConfiguration.ipv4Enabled: false; use private IP)"
-               + (f", open to {', '.join(networks)}" if networks else ""))
+        yield (
+            "has a public IPv4 address (settings.ipConfiguration.ipv4Enabled: false; use private IP)"
+            + (f", open to {', '.join(networks)}" if networks else "")
+        )
     if cfg["requireCustomerManagedKey"] and not p.get("encryptionKeyName"):
         yield "has no customer-managed key (encryptionKeyName)"
     backup = _dict(settings.get("backupConfiguration"))
@@ -188,8 +205,10 @@ def _cloud_sql_problems(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Itera
     else:
         kept = _dict(backup.get("backupRetentionSettings")).get("retainedBackups", 7)
         if kept != UNKNOWN and (not isinstance(kept, (int, float)) or kept < cfg["minBackupDays"]):
-            yield (f"keeps {kept} daily backups, fewer than {cfg['minBackupDays']} "
-                   f"(settings.backupConfiguration.backupRetentionSettings.retainedBackups)")
+            yield (
+                f"keeps {kept} daily backups, fewer than {cfg['minBackupDays']} "
+                f"(settings.backupConfiguration.backupRetentionSettings.retainedBackups)"
+            )
     if _needs_deletion_protection(cfg, facts) and p.get("deletionProtection", True) is False:
         yield f"has no deletion protection in {facts.environment} (deletionProtection: true)"
 
@@ -208,12 +227,13 @@ def check_databases(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[
 DATABASE_SECURITY = Rule(
     name="database-security",
     description="Databases (RDS, Aurora, Cloud SQL) are encrypted, not reachable from the internet, keep backups for "
-                "at least minBackupDays days, and have deletion protection in production.",
+    "at least minBackupDays days, and have deletion protection in production.",
     enforcement_level=MANDATORY,
     config_schema={
         "minBackupDays": schema("integer", 7, "Fewest days of automated backups.", minimum=1),
-        "deletionProtectionEnvironments": schema("array", ["prod"], "Environments that need deletion protection.",
-                                                 items={"type": "string"}),
+        "deletionProtectionEnvironments": schema(
+            "array", ["prod"], "Environments that need deletion protection.", items={"type": "string"}
+        ),
         "requireCustomerManagedKey": schema("boolean", False, "Cloud SQL: require a customer-managed key."),
     },
     check=check_databases,
@@ -227,8 +247,10 @@ def check_protect(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[st
     if (facts.environment or "") not in cfg["environments"]:
         return
     if res.type in cfg["types"] and not res.protect:
-        yield (f"{res.label}: holds data in {facts.environment} but is not protected (set protect=True so that "
-               f"`pulumi destroy` or a replacement cannot delete it)")
+        yield (
+            f"{res.label}: holds data in {facts.environment} but is not protected (set protect=True so that "
+            f"`pulumi destroy` or a replacement cannot delete it)"
+        )
 
 
 STATEFUL_PROTECT = Rule(
@@ -236,8 +258,9 @@ STATEFUL_PROTECT = Rule(
     description="Stateful resources (databases, buckets, file systems) carry Pulumi's protect option in production.",
     enforcement_level=MANDATORY,
     config_schema={
-        "environments": schema("array", ["prod"], "Environments where stateful resources must be protected.",
-                               items={"type": "string"}),
+        "environments": schema(
+            "array", ["prod"], "Environments where stateful resources must be protected.", items={"type": "string"}
+        ),
         "types": schema("array", STATEFUL_TYPES, "Resource types that hold data.", items={"type": "string"}),
     },
     check=check_protect,

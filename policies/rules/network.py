@@ -7,7 +7,8 @@ sees all resources at once can pair them.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from .base import MANDATORY, Facts, Res, Rule, kubernetes_group_kind, matches_any, schema
 from .base import mapping as _dict
@@ -31,18 +32,24 @@ def check_load_balancer(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Itera
     ns, name = res.metadata.get("namespace") or "default", res.metadata.get("name") or res.name
     if matches_any([f"{ns}/{name}"], cfg["allowed"]):
         return
-    yield (f"{res.label}: is of type LoadBalancer; only the gateway's Service may be (expose it through an "
-           f"HTTPRoute on the gateway, or list '{ns}/{name}' in allowed)")
+    yield (
+        f"{res.label}: is of type LoadBalancer; only the gateway's Service may be (expose it through an "
+        f"HTTPRoute on the gateway, or list '{ns}/{name}' in allowed)"
+    )
 
 
 NO_PUBLIC_LOAD_BALANCER = Rule(
     name="no-public-load-balancer",
     description="No Kubernetes Service of type LoadBalancer except the gateway's: traffic enters through the gateway, "
-                "where routes are authenticated.",
+    "where routes are authenticated.",
     enforcement_level=MANDATORY,
     config_schema={
-        "allowed": schema("array", [], "Other Services allowed to be LoadBalancers, as namespace/name globs.",
-                          items={"type": "string"}),
+        "allowed": schema(
+            "array",
+            [],
+            "Other Services allowed to be LoadBalancers, as namespace/name globs.",
+            items={"type": "string"},
+        ),
     },
     check=check_load_balancer,
 )
@@ -67,11 +74,13 @@ def _key(res: Res) -> tuple[str, str]:
     return str(res.metadata.get("namespace") or "default"), str(res.metadata.get("name") or res.name)
 
 
-def _authenticating_policy(route: Res, policies: list[Res]) -> Optional[Res]:
+def _authenticating_policy(route: Res, policies: list[Res]) -> Res | None:
     ns, name = _key(route)
-    parents = {(str(_dict(p).get("namespace") or ns), str(_dict(p).get("name")))
-               for p in _dict(route.props.get("spec")).get("parentRefs") or []
-               if _dict(p).get("kind", "Gateway") == "Gateway"}
+    parents = {
+        (str(_dict(p).get("namespace") or ns), str(_dict(p).get("name")))
+        for p in _dict(route.props.get("spec")).get("parentRefs") or []
+        if _dict(p).get("kind", "Gateway") == "Gateway"
+    }
     for policy in policies:
         spec = _dict(policy.props.get("spec"))
         if not any(spec.get(f) for f in AUTH_FIELDS):
@@ -85,27 +94,33 @@ def _authenticating_policy(route: Res, policies: list[Res]) -> Optional[Res]:
     return None
 
 
-def check_routes(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, Optional[str]]]:
+def check_routes(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, str | None]]:
     policies = [r for r in resources if _is(r, "gateway.envoyproxy.io", "SecurityPolicy")]
     for route in resources:
-        if not (_is(route, "gateway.networking.k8s.io", "HTTPRoute") or _is(route, "gateway.networking.k8s.io", "GRPCRoute")):
+        if not (
+            _is(route, "gateway.networking.k8s.io", "HTTPRoute") or _is(route, "gateway.networking.k8s.io", "GRPCRoute")
+        ):
             continue
         ns, name = _key(route)
         if matches_any([f"{ns}/{name}"], cfg["publicRoutes"]):
             continue
         if _authenticating_policy(route, policies) is None:
-            yield (f"{route.label}: no SecurityPolicy with authentication ({', '.join(AUTH_FIELDS)}) targets this "
-                   f"route or its gateway, so anyone who reaches the gateway can call it", route.urn or None)
+            yield (
+                f"{route.label}: no SecurityPolicy with authentication ({', '.join(AUTH_FIELDS)}) targets this "
+                f"route or its gateway, so anyone who reaches the gateway can call it",
+                route.urn or None,
+            )
 
 
 ROUTE_AUTHENTICATION = Rule(
     name="route-authentication",
     description="Every HTTPRoute/GRPCRoute is authenticated by an Envoy Gateway SecurityPolicy (JWT, OIDC, API key, "
-                "basic auth or external auth) targeting the route or its Gateway.",
+    "basic auth or external auth) targeting the route or its Gateway.",
     enforcement_level=MANDATORY,
     config_schema={
-        "publicRoutes": schema("array", [], "Routes allowed without authentication, as namespace/name globs.",
-                               items={"type": "string"}),
+        "publicRoutes": schema(
+            "array", [], "Routes allowed without authentication, as namespace/name globs.", items={"type": "string"}
+        ),
     },
     check=check_routes,
     stack=True,

@@ -7,7 +7,8 @@ accelerators, or the price table knows a GPU in its instance type (``cost/prices
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Mapping, Optional
+from collections.abc import Iterator, Mapping
+from typing import Any
 
 from cost.prices import PriceTable
 
@@ -19,7 +20,7 @@ GKE_NODE_POOL = "gcp:container/nodePool:NodePool"
 ZONES_PER_REGION = 3
 
 
-def instance_type(res: Res) -> Optional[str]:
+def instance_type(res: Res) -> str | None:
     if res.type == EKS_NODE_GROUP:
         types = res.props.get("instanceTypes")
         return str(types[0]) if isinstance(types, list) and types else None
@@ -44,7 +45,7 @@ def is_gpu_pool(res: Res) -> bool:
     return False
 
 
-def max_nodes(res: Res) -> Optional[int]:
+def max_nodes(res: Res) -> int | None:
     """A pool's most nodes in total (GKE per-zone counts times the zones), or None when unknown."""
     try:
         if res.type == EKS_NODE_GROUP:
@@ -77,8 +78,10 @@ def check_taint(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[str]
         return
     if res.props.get("taints") == UNKNOWN:
         return
-    yield (f"{res.label}: GPU node pool ({instance_type(res)}) has no {cfg['taintKey']}:NoSchedule taint, so any pod "
-           f"could take its GPUs' nodes")
+    yield (
+        f"{res.label}: GPU node pool ({instance_type(res)}) has no {cfg['taintKey']}:NoSchedule taint, so any pod "
+        f"could take its GPUs' nodes"
+    )
 
 
 GPU_POOL_TAINT = Rule(
@@ -105,8 +108,10 @@ def check_spot(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[str]:
     if env is None or env not in cfg["environments"]:
         return
     if res.type in (EKS_NODE_GROUP, GKE_NODE_POOL) and is_gpu_pool(res) and not _is_spot(res):
-        yield (f"{res.label}: GPU node pool ({instance_type(res)}) uses on-demand capacity in the {env} environment; "
-               f"spot costs about a third as much")
+        yield (
+            f"{res.label}: GPU node pool ({instance_type(res)}) uses on-demand capacity in the {env} environment; "
+            f"spot costs about a third as much"
+        )
 
 
 GPU_SPOT_NONPROD = Rule(
@@ -114,8 +119,12 @@ GPU_SPOT_NONPROD = Rule(
     description="GPU node pools outside production use spot capacity.",
     enforcement_level=ADVISORY,
     config_schema={
-        "environments": schema("array", ["local", "dev", "staging"], "Environments where GPU pools should be spot.",
-                               items={"type": "string"}),
+        "environments": schema(
+            "array",
+            ["local", "dev", "staging"],
+            "Environments where GPU pools should be spot.",
+            items={"type": "string"},
+        ),
         "environment": schema("string", "", "This stack's environment; default ml-platform:environment."),
     },
     check=check_spot,

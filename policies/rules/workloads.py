@@ -8,8 +8,9 @@ pods and containers only.
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterator, Mapping, Optional
+from typing import Any
 
 from .base import MANDATORY, UNKNOWN, Facts, Res, Rule, known, kubernetes_group_kind, matches_any, schema
 from .base import mapping as _dict
@@ -19,8 +20,19 @@ GPU_TAINT_KEY = "nvidia.com/gpu"
 
 _TEMPLATE_KINDS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job", "ReplicationController"}
 KSERVE_COMPONENTS = ("predictor", "transformer", "explainer")
-KSERVE_MODEL_KEYS = ("model", "sklearn", "xgboost", "lightgbm", "pytorch", "tensorflow", "onnx", "triton",
-                     "huggingface", "pmml", "paddle")
+KSERVE_MODEL_KEYS = (
+    "model",
+    "sklearn",
+    "xgboost",
+    "lightgbm",
+    "pytorch",
+    "tensorflow",
+    "onnx",
+    "triton",
+    "huggingface",
+    "pmml",
+    "paddle",
+)
 """Keys of a KServe component that hold one container-like spec (the model server)."""
 
 
@@ -60,8 +72,11 @@ def _kserve_pods(spec: Mapping[str, Any], prefix: str) -> Iterator[Pod]:
         if not comp:
             continue
         servers = tuple(
-            Container(key if key == "model" else f"{key} model", _dict(comp[key]), False, not _dict(comp[key]).get("image"))
-            for key in KSERVE_MODEL_KEYS if isinstance(comp.get(key), Mapping)
+            Container(
+                key if key == "model" else f"{key} model", _dict(comp[key]), False, not _dict(comp[key]).get("image")
+            )
+            for key in KSERVE_MODEL_KEYS
+            if isinstance(comp.get(key), Mapping)
         )
         yield Pod(f"{prefix}{component}", comp, _containers(comp, servers))
         worker = _dict(comp.get("workerSpec"))
@@ -102,11 +117,26 @@ def _names(res: Res) -> list[str]:
 
 # --- quantities -----------------------------------------------------------------------------------------------
 
-_SUFFIX = {"m": 1e-3, "": 1, "k": 1e3, "K": 1e3, "M": 1e6, "G": 1e9, "T": 1e12, "P": 1e15, "E": 1e18,
-           "Ki": 2**10, "Mi": 2**20, "Gi": 2**30, "Ti": 2**40, "Pi": 2**50, "Ei": 2**60}
+_SUFFIX = {
+    "m": 1e-3,
+    "": 1,
+    "k": 1e3,
+    "K": 1e3,
+    "M": 1e6,
+    "G": 1e9,
+    "T": 1e12,
+    "P": 1e15,
+    "E": 1e18,
+    "Ki": 2**10,
+    "Mi": 2**20,
+    "Gi": 2**30,
+    "Ti": 2**40,
+    "Pi": 2**50,
+    "Ei": 2**60,
+}
 
 
-def quantity(value: Any) -> Optional[float]:
+def quantity(value: Any) -> float | None:
     """A Kubernetes quantity (``500m``, ``2Gi``, ``1``) as a number, or None when unreadable or unknown."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         return float(value)
@@ -157,21 +187,25 @@ def check_resources(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[
             for what in ("cpu", "memory"):
                 req, lim = quantity(requests.get(what)), quantity(limits.get(what))
                 if req is not None and lim is not None and req > lim:
-                    yield (f"{res.label}: {c.label} in {pod.path} requests more {what} than its limit "
-                           f"({requests.get(what)} > {limits.get(what)})")
+                    yield (
+                        f"{res.label}: {c.label} in {pod.path} requests more {what} than its limit "
+                        f"({requests.get(what)} > {limits.get(what)})"
+                    )
             if GPU_RESOURCE in requests or GPU_RESOURCE in limits:
                 req, lim = requests.get(GPU_RESOURCE), limits.get(GPU_RESOURCE)
                 if lim is None:
                     yield f"{res.label}: {c.label} in {pod.path} requests {GPU_RESOURCE} without a limit ({req})"
                 elif req is not None and quantity(req) != quantity(lim):
-                    yield (f"{res.label}: {c.label} in {pod.path} must request as many {GPU_RESOURCE} as its limit "
-                           f"(requests {req}, limits {lim})")
+                    yield (
+                        f"{res.label}: {c.label} in {pod.path} must request as many {GPU_RESOURCE} as its limit "
+                        f"(requests {req}, limits {lim})"
+                    )
 
 
 CONTAINER_RESOURCES = Rule(
     name="container-resources",
     description="Every container and init container sets CPU and memory requests and limits, requests <= limits, "
-                "and GPU (nvidia.com/gpu) requests equal limits.",
+    "and GPU (nvidia.com/gpu) requests equal limits.",
     enforcement_level=MANDATORY,
     config_schema={
         "requireCpuLimit": schema("boolean", True, "Require a CPU limit (some teams drop it to avoid throttling)."),
@@ -197,12 +231,15 @@ def _tolerates(pod: Pod, key: str) -> bool:
 def _selects(pod: Pod, labels: list[str]) -> bool:
     if any(k in labels for k in _dict(pod.spec.get("nodeSelector"))):
         return True
-    required = _dict(_dict(_dict(pod.spec.get("affinity")).get("nodeAffinity")).get(
-        "requiredDuringSchedulingIgnoredDuringExecution"))
+    required = _dict(
+        _dict(_dict(pod.spec.get("affinity")).get("nodeAffinity")).get("requiredDuringSchedulingIgnoredDuringExecution")
+    )
     terms = [_dict(t) for t in required.get("nodeSelectorTerms") or []]
     return bool(terms) and all(
-        any(_dict(e).get("key") in labels and _dict(e).get("operator") in ("In", "Exists")
-            for e in t.get("matchExpressions") or [])
+        any(
+            _dict(e).get("key") in labels and _dict(e).get("operator") in ("In", "Exists")
+            for e in t.get("matchExpressions") or []
+        )
         for t in terms
     )
 
@@ -213,11 +250,15 @@ def check_gpu_scheduling(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iter
         if gpus <= 0:
             continue
         if not _tolerates(pod, cfg["taintKey"]):
-            yield (f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE} but does not tolerate the GPU taint "
-                   f"{cfg['taintKey']}:NoSchedule, so it can never schedule on a GPU node")
+            yield (
+                f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE} but does not tolerate the GPU taint "
+                f"{cfg['taintKey']}:NoSchedule, so it can never schedule on a GPU node"
+            )
         if not _selects(pod, list(cfg["nodeLabels"])):
-            yield (f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE} but selects no GPU nodes "
-                   f"(nodeSelector or required node affinity on one of {', '.join(cfg['nodeLabels'])})")
+            yield (
+                f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE} but selects no GPU nodes "
+                f"(nodeSelector or required node affinity on one of {', '.join(cfg['nodeLabels'])})"
+            )
         if gpus > cfg["maxGpusPerPod"]:
             yield f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE}, more than the {cfg['maxGpusPerPod']} allowed per pod"
 
@@ -225,13 +266,17 @@ def check_gpu_scheduling(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iter
 GPU_SCHEDULING = Rule(
     name="gpu-scheduling",
     description="A pod that asks for nvidia.com/gpu tolerates the GPU taint, selects GPU nodes, and asks for at most "
-                "maxGpusPerPod GPUs.",
+    "maxGpusPerPod GPUs.",
     enforcement_level=MANDATORY,
     config_schema={
         "maxGpusPerPod": schema("integer", 8, "Most GPUs one pod may ask for.", minimum=1),
         "taintKey": schema("string", GPU_TAINT_KEY, "Key of the taint every GPU node carries."),
-        "nodeLabels": schema("array", ["nvidia.com/gpu.present", "ml-platform.io/accelerator"],
-                             "Node labels that select GPU nodes (any one is enough).", items={"type": "string"}),
+        "nodeLabels": schema(
+            "array",
+            ["nvidia.com/gpu.present", "ml-platform.io/accelerator"],
+            "Node labels that select GPU nodes (any one is enough).",
+            items={"type": "string"},
+        ),
     },
     check=check_gpu_scheduling,
 )
@@ -240,7 +285,7 @@ GPU_SCHEDULING = Rule(
 # --- image-pinned ---------------------------------------------------------------------------------------------
 
 
-def image_problem(image: str, require_digest: bool) -> Optional[str]:
+def image_problem(image: str, require_digest: bool) -> str | None:
     """Why an image reference is not pinned, or None."""
     if "@sha256:" in image:
         return None
@@ -281,8 +326,12 @@ IMAGE_PINNED = Rule(
 
 # --- container-security ---------------------------------------------------------------------------------------
 
-PRIVILEGED_EXCEPTIONS = ["nvidia-device-plugin*", "*dcgm-exporter*", "nvidia-gpu-feature-discovery*",
-                         "nvidia-mig-manager*"]
+PRIVILEGED_EXCEPTIONS = [
+    "nvidia-device-plugin*",
+    "*dcgm-exporter*",
+    "nvidia-gpu-feature-discovery*",
+    "nvidia-mig-manager*",
+]
 """Workloads that must run as root or privileged to reach GPU devices on the host: the NVIDIA device plugin
 (registers devices with the kubelet), the DCGM exporter (reads GPU telemetry), GPU feature discovery and the MIG
 manager. Matched (shell globs) against the workload's and the container's names."""
@@ -292,7 +341,7 @@ def check_security(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[s
     for pod in pod_specs(res):
         pod_ctx = _dict(pod.spec.get("securityContext"))
         for c in pod.containers:
-            if matches_any(_names(res) + [c.name], cfg["exceptions"]):
+            if matches_any([*_names(res), c.name], cfg["exceptions"]):
                 continue
             ctx = _dict(c.spec.get("securityContext"))
             non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
@@ -312,12 +361,16 @@ def check_security(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[s
 CONTAINER_SECURITY = Rule(
     name="container-security",
     description="Containers run as non-root, unprivileged, without privilege escalation. Named exceptions: the "
-                "NVIDIA device plugin, the DCGM exporter, GPU feature discovery and the MIG manager "
-                f"({', '.join(PRIVILEGED_EXCEPTIONS)}).",
+    "NVIDIA device plugin, the DCGM exporter, GPU feature discovery and the MIG manager "
+    f"({', '.join(PRIVILEGED_EXCEPTIONS)}).",
     enforcement_level=MANDATORY,
     config_schema={
-        "exceptions": schema("array", PRIVILEGED_EXCEPTIONS,
-                             "Workload or container names (shell globs) exempt from this rule.", items={"type": "string"}),
+        "exceptions": schema(
+            "array",
+            PRIVILEGED_EXCEPTIONS,
+            "Workload or container names (shell globs) exempt from this rule.",
+            items={"type": "string"},
+        ),
     },
     check=check_security,
 )
@@ -339,17 +392,21 @@ def check_chart(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[str]
     if version == UNKNOWN or (chart.startswith(("./", "/", "oci://")) and "@" in chart):
         return
     if not version or str(version).strip() in ("*", "latest") or any(c in str(version) for c in "^~><*x"):
-        yield (f"{res.label}: chart {chart!r} is not pinned to an exact version (got {version!r}); an upgrade of the "
-               f"chart would change what runs without a change in this program")
+        yield (
+            f"{res.label}: chart {chart!r} is not pinned to an exact version (got {version!r}); an upgrade of the "
+            f"chart would change what runs without a change in this program"
+        )
 
 
 HELM_CHART_PINNED = Rule(
     name="helm-chart-pinned",
     description="Every Helm release pins its chart to an exact version (CrossGuard cannot see inside a release; the "
-                "offline schema checks of rendered values cover what is inside).",
+    "offline schema checks of rendered values cover what is inside).",
     enforcement_level=MANDATORY,
     config_schema={
-        "exceptions": schema("array", [], "Chart or release names (shell globs) allowed to float.", items={"type": "string"}),
+        "exceptions": schema(
+            "array", [], "Chart or release names (shell globs) allowed to float.", items={"type": "string"}
+        ),
     },
     check=check_chart,
 )

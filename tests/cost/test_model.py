@@ -22,8 +22,16 @@ def one(resources: list[Resource], **kw):
 
 
 def test_eks_node_group_spot_and_region_factor() -> None:
-    group = r("aws:eks/nodeGroup:NodeGroup", "gpu", {"instanceTypes": ["g5.xlarge"], "capacityType": "SPOT",
-                                                     "diskSize": 100, "scalingConfig": {"minSize": 1, "maxSize": 3}})
+    group = r(
+        "aws:eks/nodeGroup:NodeGroup",
+        "gpu",
+        {
+            "instanceTypes": ["g5.xlarge"],
+            "capacityType": "SPOT",
+            "diskSize": 100,
+            "scalingConfig": {"minSize": 1, "maxSize": 3},
+        },
+    )
     item = one([group], region="us-east-1")
     node = 0.402 * M + 100 * 0.08
     assert (item.monthly_idle, item.monthly_full) == pytest.approx((node, 3 * node))
@@ -32,29 +40,46 @@ def test_eks_node_group_spot_and_region_factor() -> None:
 
 
 def test_gke_regional_pool_counts_every_zone_and_n1_accelerators() -> None:
-    pool = r("gcp:container/nodePool:NodePool", "t4", {
-        "location": "us-central1", "autoscaling": {"minNodeCount": 0, "maxNodeCount": 1},
-        "nodeConfig": {"machineType": "n1-standard-8", "diskSizeGb": 100,
-                       "guestAccelerators": [{"type": "nvidia-tesla-t4", "count": 2}]}})
+    pool = r(
+        "gcp:container/nodePool:NodePool",
+        "t4",
+        {
+            "location": "us-central1",
+            "autoscaling": {"minNodeCount": 0, "maxNodeCount": 1},
+            "nodeConfig": {
+                "machineType": "n1-standard-8",
+                "diskSizeGb": 100,
+                "guestAccelerators": [{"type": "nvidia-tesla-t4", "count": 2}],
+            },
+        },
+    )
     item = one([pool])
     assert item.monthly_full == pytest.approx(3 * ((0.38 + 2 * 0.35) * M + 100 * 0.10))
     assert item.monthly_idle == 0
 
 
 def test_databases_multi_az_and_storage_autoscaling() -> None:
-    db = r("aws:rds/instance:Instance", "db", {"instanceClass": "db.t4g.small", "multiAz": True,
-                                               "allocatedStorage": 20, "maxAllocatedStorage": 100})
+    db = r(
+        "aws:rds/instance:Instance",
+        "db",
+        {"instanceClass": "db.t4g.small", "multiAz": True, "allocatedStorage": 20, "maxAllocatedStorage": 100},
+    )
     item = one([db])
     assert item.monthly_idle == pytest.approx(2 * (0.032 * M + 20 * 0.115))
     assert item.monthly_full == pytest.approx(2 * (0.032 * M + 100 * 0.115))
-    sql = r("gcp:sql/databaseInstance:DatabaseInstance", "sql", {"settings": {
-        "tier": "db-custom-1-3840", "availabilityType": "REGIONAL", "diskSize": 10}})
+    sql = r(
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "sql",
+        {"settings": {"tier": "db-custom-1-3840", "availabilityType": "REGIONAL", "diskSize": 10}},
+    )
     assert one([sql]).monthly_full == pytest.approx(2 * (0.05 * M + 10 * 0.17))
 
 
 def test_kubernetes_load_balancers_and_volumes_on_a_cloud_only() -> None:
     lb = r("kubernetes:core/v1:Service", "gw", {"spec": {"type": "LoadBalancer"}})
-    pvc = r("kubernetes:core/v1:PersistentVolumeClaim", "data", {"spec": {"resources": {"requests": {"storage": "50Gi"}}}})
+    pvc = r(
+        "kubernetes:core/v1:PersistentVolumeClaim", "data", {"spec": {"resources": {"requests": {"storage": "50Gi"}}}}
+    )
     report = estimate([lb, pvc], cloud="aws")
     assert [round(i.monthly_full, 2) for i in report.items] == [round(0.0225 * M, 2), 4.0]
     assert estimate([lb, pvc]).items == []  # an existing cluster: its owner pays
@@ -63,15 +88,21 @@ def test_kubernetes_load_balancers_and_volumes_on_a_cloud_only() -> None:
 def test_unknown_prices_are_reported_not_zero() -> None:
     report = estimate([r("aws:rds/instance:Instance", "db", {"instanceClass": "db.x9.mega"})])
     assert report.items == []
-    assert report.problems == ["aws:rds/instance:Instance db: no aws price for database class 'db.x9.mega' in "
-                               "cost/prices.yaml"]
+    assert report.problems == [
+        "aws:rds/instance:Instance db: no aws price for database class 'db.x9.mega' in cost/prices.yaml"
+    ]
     with pytest.raises(UnknownPrice):
         PriceTable().instance_hourly("gcp", None, "z9-standard-1")
 
 
 def test_overrides_and_settings() -> None:
-    settings = settings_from_config({"monthly_budget_usd": 900, "bucket_storage_gib": 1000,
-                                     "price_overrides": {"aws": {"services": {"nat_gateway": 0.05}}}})
+    settings = settings_from_config(
+        {
+            "monthly_budget_usd": 900,
+            "bucket_storage_gib": 1000,
+            "price_overrides": {"aws": {"services": {"nat_gateway": 0.05}}},
+        }
+    )
     assert settings.monthly_budget_usd == 900
     assert settings.prices.service_hourly("aws", None, "nat_gateway") == 0.05
     bucket = r("aws:s3/bucket:Bucket", "b", {})

@@ -11,9 +11,10 @@ from __future__ import annotations
 import subprocess
 import sys
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, ClassVar
 
 import pytest
 
@@ -71,9 +72,9 @@ def test_only_the_recent_window_counts() -> None:
 
 
 class Receiver(BaseHTTPRequestHandler):
-    pushes: list[tuple[str, str, str]] = []
+    pushes: ClassVar[list[tuple[str, str, str]]] = []
 
-    def do_PUT(self) -> None:  # noqa: N802 (http.server's naming)
+    def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers["Content-Length"])).decode()
         Receiver.pushes.append((self.command, self.path, body))
         self.send_response(200)
@@ -102,9 +103,14 @@ def test_the_cronjob_command_checks_and_pushes(tmp_path: Path, halves, pushgatew
     reference, current = halves
     reference.to_csv(tmp_path / "reference.csv", index=False)
     drifted(current).to_parquet(tmp_path / "current.parquet")
-    args = DriftMonitorArgs(model="cancer", image="img:1", reference_uri=str(tmp_path / "reference.csv"),
-                            current_uri=str(tmp_path / "current.parquet"), pushgateway_url=pushgateway,
-                            threshold=THRESHOLD)
+    args = DriftMonitorArgs(
+        model="cancer",
+        image="img:1",
+        reference_uri=str(tmp_path / "reference.csv"),
+        current_uri=str(tmp_path / "current.parquet"),
+        pushgateway_url=pushgateway,
+        threshold=THRESHOLD,
+    )
     cmd = command(args)
     assert cmd[:3] == ["python", "-m", "drift"]
     run = subprocess.run([sys.executable, *cmd[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -113,8 +119,11 @@ def test_the_cronjob_command_checks_and_pushes(tmp_path: Path, halves, pushgatew
 
     [(method, path, body)] = Receiver.pushes
     assert (method, path) == ("PUT", "/metrics/job/ml-drift/model/cancer")
-    samples = {(s.name, tuple(sorted(s.labels.items()))): s.value
-               for family in text_string_to_metric_families(body) for s in family.samples}
+    samples = {
+        (s.name, tuple(sorted(s.labels.items()))): s.value
+        for family in text_string_to_metric_families(body)
+        for s in family.samples
+    }
     assert samples[("ml_drift_share", ())] > THRESHOLD
     assert samples[("ml_drift_threshold", ())] == THRESHOLD
     assert samples[("ml_drift_columns_drifted", ())] >= 8

@@ -21,7 +21,9 @@ def test_example_imports_the_installed_package_and_registers_the_pool(mocked) ->
     assert "time-slicing-4" in release.inputs["values"]["config"]["map"]
 
 
-SERVING_EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "model-endpoint-on-existing-cluster" / "__main__.py"
+SERVING_EXAMPLE = (
+    Path(__file__).resolve().parents[2] / "examples" / "model-endpoint-on-existing-cluster" / "__main__.py"
+)
 
 
 def test_serving_example_installs_the_platform_and_a_canary(mocked) -> None:

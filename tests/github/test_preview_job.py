@@ -49,14 +49,25 @@ def run_job(ws: Path, stack: str) -> dict[str, Any]:
     temp = ws / f"temp-{stack}"
     temp.mkdir()
     env = {
-        "PATH": "/usr/bin:/bin", "HOME": str(ws), "RUNNER_TEMP": str(temp), "GITHUB_OUTPUT": str(temp / "output"),
-        "GITHUB_STEP_SUMMARY": str(temp / "summary"), "STACK": stack, "PR_NUMBER": "42",
-        "BASE_REF": "main", "HEAD_SHA": "abcdef0" + "1" * 33,
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(ws),
+        "RUNNER_TEMP": str(temp),
+        "GITHUB_OUTPUT": str(temp / "output"),
+        "GITHUB_STEP_SUMMARY": str(temp / "summary"),
+        "STACK": stack,
+        "PR_NUMBER": "42",
+        "BASE_REF": "main",
+        "HEAD_SHA": "abcdef0" + "1" * 33,
     }
     job = steps()
     for name in ("Build both plans with the offline preview", "Compare the plans"):
-        proc = subprocess.run(["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job[name]["run"]],
-                              cwd=ws, env=env, capture_output=True, text=True)
+        proc = subprocess.run(
+            ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", job[name]["run"]],
+            cwd=ws,
+            env=env,
+            capture_output=True,
+            text=True,
+        )
         assert proc.returncode == 0, f"{name}: {proc.stdout}{proc.stderr}"
     outputs = dict(line.split("=", 1) for line in (temp / "output").read_text().split())
     return {"temp": temp, "outputs": outputs, "comment": (temp / "comment" / f"{stack}.md").read_text()}
@@ -68,8 +79,9 @@ def test_changed_stack_gets_a_comment_a_full_report_and_the_pr_number(workspace:
     assert result["outputs"] == {"base": "0", "head": "0"}
     lines = result["comment"].splitlines()
     base_plan = json.loads((temp / "plans" / "base" / "dev" / "plan.json").read_text())
-    base_commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
-                                 capture_output=True, text=True, check=True).stdout.strip()
+    base_commit = subprocess.run(
+        ["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert lines[:6] == [
         diff.marker("dev"),
         "### Offline preview of `dev`",

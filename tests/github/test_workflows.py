@@ -45,15 +45,22 @@ def test_the_four_workflows_exist() -> None:
 def test_workflows_match_githubs_schema() -> None:
     proc = subprocess.run(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
-        capture_output=True, text=True,
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_dependabot_config_matches_its_schema() -> None:
     proc = subprocess.run(
-        [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.dependabot", str(ROOT / ".github" / "dependabot.yml")],
-        capture_output=True, text=True,
+        [
+            str(BIN / "check-jsonschema"),
+            "--builtin-schema",
+            "vendor.dependabot",
+            str(ROOT / ".github" / "dependabot.yml"),
+        ],
+        capture_output=True,
+        text=True,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
@@ -61,9 +68,21 @@ def test_dependabot_config_matches_its_schema() -> None:
 def test_zizmor_finds_nothing() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")}
     proc = subprocess.run(
-        [str(BIN / "zizmor"), "--offline", "--no-progress", "--color", "never", "--format", "plain",
-         "--config", str(ROOT / ".github" / "zizmor.yml"), str(ROOT / ".github")],
-        capture_output=True, text=True, env=env,
+        [
+            str(BIN / "zizmor"),
+            "--offline",
+            "--no-progress",
+            "--color",
+            "never",
+            "--format",
+            "plain",
+            "--config",
+            str(ROOT / ".github" / "zizmor.yml"),
+            str(ROOT / ".github"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
     )
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "No findings to report." in proc.stdout
@@ -81,9 +100,14 @@ def test_cloud_preview_matrix_is_every_cloud_stack_with_its_settings() -> None:
         cfg = stack_config(stack)
         if cfg["ml-platform:cloud"] == "existing":
             continue  # reached through a laptop's kubeconfig: nothing a CI runner can preview
-        expected.append({"stack": stack, "cloud": cfg["ml-platform:cloud"],
-                         "region": cfg.get("aws:region") or cfg.get("gcp:region"),
-                         "environment": cfg["ml-platform:environment"]})
+        expected.append(
+            {
+                "stack": stack,
+                "cloud": cfg["ml-platform:cloud"],
+                "region": cfg.get("aws:region") or cfg.get("gcp:region"),
+                "environment": cfg["ml-platform:environment"],
+            }
+        )
     assert include == expected
 
 
@@ -94,8 +118,12 @@ def test_deploy_runs_dev_then_staging_then_prod_each_with_its_own_settings() -> 
     for stack, job in jobs.items():
         cfg = stack_config(stack)
         assert job["uses"] == "./.github/workflows/pulumi-up.yml"
-        assert job["with"] == {"stack": stack, "cloud": cfg["ml-platform:cloud"], "region": cfg["aws:region"],
-                               "environment": cfg["ml-platform:environment"]}
+        assert job["with"] == {
+            "stack": stack,
+            "cloud": cfg["ml-platform:cloud"],
+            "region": cfg["aws:region"],
+            "environment": cfg["ml-platform:environment"],
+        }
     assert load("deploy.yml")["on"] == {"push": {"branches": ["main"]}}
 
 
@@ -111,12 +139,16 @@ def test_pulumi_up_is_an_environment_with_per_stack_concurrency_and_the_policy_p
 
 def test_cloud_preview_runs_pulumi_preview_with_comment_and_policy_pack_only_where_credentials_exist() -> None:
     job = load("preview.yml")["jobs"]["pulumi"]
-    assert job["if"] == ("vars.PULUMI_PREVIEW == 'true' && "
-                         "github.event.pull_request.head.repo.full_name == github.repository")
+    assert job["if"] == (
+        "vars.PULUMI_PREVIEW == 'true' && github.event.pull_request.head.repo.full_name == github.repository"
+    )
     pulumi = next(s for s in job["steps"] if s.get("uses", "").startswith("pulumi/actions@"))
     assert {k: pulumi["with"][k] for k in ("command", "comment-on-pr", "policyPacks", "policyPackConfigs")} == {
-        "command": "preview", "comment-on-pr": True, "policyPacks": "policies",
-        "policyPackConfigs": "policies/config/${{ matrix.environment }}.json"}
+        "command": "preview",
+        "comment-on-pr": True,
+        "policyPacks": "policies",
+        "policyPackConfigs": "policies/config/${{ matrix.environment }}.json",
+    }
 
 
 def test_every_action_is_pinned_to_a_full_commit_with_its_version() -> None:
@@ -194,9 +226,16 @@ def comment_env(tmp_path: Path) -> Any:
         for name, text in files.items():
             (comments / name).write_text(text)
         state.write_text(json.dumps({"pr_head": pr_head, "comments": existing or [], "writes": []}))
-        env = {"PATH": f"{bindir}:{os.environ['PATH']}", "FAKE_GH_STATE": str(state), "REPO": "acme/ml-platform",
-               "HEAD_SHA": "abc", "COMMENTS": str(comments), "RUNNER_TEMP": str(tmp_path), "MAX_COMMENTS": "20",
-               "MAX_BYTES": "65000"}
+        env = {
+            "PATH": f"{bindir}:{os.environ['PATH']}",
+            "FAKE_GH_STATE": str(state),
+            "REPO": "acme/ml-platform",
+            "HEAD_SHA": "abc",
+            "COMMENTS": str(comments),
+            "RUNNER_TEMP": str(tmp_path),
+            "MAX_COMMENTS": "20",
+            "MAX_BYTES": "65000",
+        }
         proc = subprocess.run(["bash", "-c", comment_script()], capture_output=True, text=True, env=env)
         return proc, json.loads(state.read_text())["writes"]
 
@@ -224,5 +263,10 @@ def test_comment_script_rejects_untrusted_numbers_names_and_stale_heads(comment_
     assert proc.returncode == 0 and writes == []
     proc, writes = comment_env({"pr-number": "42", "Bad$(id).md": "x", "prod.md": "no marker"})
     assert proc.returncode == 0, proc.stderr
-    assert writes == [{"method": "POST", "path": "repos/acme/ml-platform/issues/42/comments",
-                       "body": diff.marker("prod") + "\nno marker"}]
+    assert writes == [
+        {
+            "method": "POST",
+            "path": "repos/acme/ml-platform/issues/42/comments",
+            "body": diff.marker("prod") + "\nno marker",
+        }
+    ]

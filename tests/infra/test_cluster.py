@@ -15,29 +15,37 @@ def cfg(**raw):
 
 def test_device_plugin_installed_for_al2023_pools_only() -> None:
     assert cluster.device_plugin_wanted(cfg(gpu_pools={"a": {"instance_type": "g5.xlarge"}}))
-    assert not cluster.device_plugin_wanted(cfg(gpu_pools={"a": {"instance_type": "g5.xlarge", "node_image": "bottlerocket-nvidia"}}))
+    assert not cluster.device_plugin_wanted(
+        cfg(gpu_pools={"a": {"instance_type": "g5.xlarge", "node_image": "bottlerocket-nvidia"}})
+    )
     assert not cluster.device_plugin_wanted(cfg())  # no GPU pool, nothing to plug in
 
 
 def test_device_plugin_never_on_gke_unless_forced() -> None:
     gke = {"ml-platform:environment": "dev", "ml-platform:cloud": "gcp", "gcp:region": "r", "gcp:project": "p"}
-    assert not cluster.device_plugin_wanted(parse("s", {**gke, "ml-platform:gpu_pools": {"a": {"instance_type": "g2-standard-4"}}}))
+    assert not cluster.device_plugin_wanted(
+        parse("s", {**gke, "ml-platform:gpu_pools": {"a": {"instance_type": "g2-standard-4"}}})
+    )
     assert cluster.device_plugin_wanted(parse("s", {**gke, "ml-platform:device_plugin": {"install": "always"}}))
 
 
 def test_device_plugin_gets_one_config_per_sharing_mode_in_use() -> None:
-    c = cfg(gpu_pools={
-        "a": {"instance_type": "g5.xlarge", "sharing": {"mode": "time-slicing", "replicas": 4}},
-        "b": {"instance_type": "g5.xlarge", "sharing": {"mode": "time-slicing", "replicas": 4}},
-        "c": {"instance_type": "p4d.24xlarge", "sharing": {"mode": "mig", "profile": "1g.5gb"}},
-    })
+    c = cfg(
+        gpu_pools={
+            "a": {"instance_type": "g5.xlarge", "sharing": {"mode": "time-slicing", "replicas": 4}},
+            "b": {"instance_type": "g5.xlarge", "sharing": {"mode": "time-slicing", "replicas": 4}},
+            "c": {"instance_type": "p4d.24xlarge", "sharing": {"mode": "mig", "profile": "1g.5gb"}},
+        }
+    )
     modes = [(m.sharing.value, m.replicas) for m in cluster.device_plugin_args(c, c.device_plugin).sharing_modes]
     assert modes == [("mig", 1), ("time-slicing", 4)]
 
 
 def test_semantic_validation_uses_stack_key_paths() -> None:
     p = Problems()
-    cluster.validate(cfg(cluster={"availability_zone_count": 4}, gpu_pools={"x": {"instance_type": "g5.xlarge", "max_size": 0}}), p)
+    cluster.validate(
+        cfg(cluster={"availability_zone_count": 4}, gpu_pools={"x": {"instance_type": "g5.xlarge", "max_size": 0}}), p
+    )
     assert p.items == [
         "cluster.availability_zone_count: must be 2 or 3, got 4",
         "gpu_pools.x.max_size: must be >= 1, got 0",

@@ -29,7 +29,9 @@ def test_minimal_config_gets_documented_defaults() -> None:
 
 
 def test_structured_values_arrive_as_json_text_like_the_cli_passes_them() -> None:
-    cfg = parse("s", {**BASE, "ml-platform:gpu_pools": json.dumps({"a": {"instance_type": "g5.xlarge", "capacity": "spot"}})})
+    cfg = parse(
+        "s", {**BASE, "ml-platform:gpu_pools": json.dumps({"a": {"instance_type": "g5.xlarge", "capacity": "spot"}})}
+    )
     pool = cfg.gpu_pools["a"]
     assert (pool.min_size, pool.max_size, pool.capacity, pool.disk_size_gib) == (0, 1, Capacity.SPOT, 100)
     assert pool.sharing.mode == GpuSharing.NONE and pool.sharing.replicas == 4
@@ -49,10 +51,14 @@ def test_unknown_sharing_mode() -> None:
 
 
 def test_mig_needs_a_profile_and_only_mig_takes_one() -> None:
-    assert problems({"ml-platform:gpu_pools": {
-        "a": {"instance_type": "p4d.24xlarge", "sharing": {"mode": "mig"}},
-        "b": {"instance_type": "g5.xlarge", "sharing": {"profile": "1g.5gb"}},
-    }}) == [
+    assert problems(
+        {
+            "ml-platform:gpu_pools": {
+                "a": {"instance_type": "p4d.24xlarge", "sharing": {"mode": "mig"}},
+                "b": {"instance_type": "g5.xlarge", "sharing": {"profile": "1g.5gb"}},
+            }
+        }
+    ) == [
         "gpu_pools.a.sharing.profile: is required with mode mig, got None",
         "gpu_pools.b.sharing.profile: is only used with mode mig, got '1g.5gb'",
     ]
@@ -89,9 +95,9 @@ def test_region_required_per_cloud() -> None:
 
 
 def test_existing_cluster_takes_no_gpu_pools() -> None:
-    assert problems({"ml-platform:cloud": "existing", "ml-platform:gpu_pools": {"p": {"instance_type": "g5.xlarge"}}}) == [
-        "gpu_pools: an existing cluster brings its own nodes; declare no GPU pools, got ['p']"
-    ]
+    assert problems(
+        {"ml-platform:cloud": "existing", "ml-platform:gpu_pools": {"p": {"instance_type": "g5.xlarge"}}}
+    ) == ["gpu_pools: an existing cluster brings its own nodes; declare no GPU pools, got ['p']"]
 
 
 def test_pool_names_are_dns_friendly() -> None:
@@ -101,8 +107,18 @@ def test_pool_names_are_dns_friendly() -> None:
 
 
 def test_partial_parse_keeps_the_valid_parts() -> None:
-    cfg, found = parse_partial("s", {**BASE, "ml-platform:gpu_pools": {
-        "good": {"instance_type": "g5.xlarge"}, "bad": {"instance_type": 3.5, "min_size": "x"}}})
+    cfg, found = parse_partial(
+        "s",
+        {
+            **BASE,
+            "ml-platform:gpu_pools": {
+                "good": {"instance_type": "g5.xlarge"},
+                "bad": {"instance_type": 3.5, "min_size": "x"},
+            },
+        },
+    )
     assert cfg is not None and set(cfg.gpu_pools) == {"good"}
-    assert found == ["gpu_pools.bad.instance_type: must be a valid string, got 3.5",
-                     "gpu_pools.bad.min_size: must be a valid integer, unable to parse string as an integer, got 'x'"]
+    assert found == [
+        "gpu_pools.bad.instance_type: must be a valid string, got 3.5",
+        "gpu_pools.bad.min_size: must be a valid integer, unable to parse string as an integer, got 'x'",
+    ]

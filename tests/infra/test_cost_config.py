@@ -23,9 +23,16 @@ def test_shipped_stacks_set_a_budget_that_covers_full_scale() -> None:
 
 
 def test_bad_cost_config_is_reported_with_every_problem() -> None:
-    result = runner.run("dev", overrides={"ml-platform:cost": {
-        "monthly_budget_usd": -5, "budget": 3,
-        "price_overrides": {"aws": {"instances": {"g5.xlarge": [1.0]}}, "azure": {}}}})
+    result = runner.run(
+        "dev",
+        overrides={
+            "ml-platform:cost": {
+                "monthly_budget_usd": -5,
+                "budget": 3,
+                "price_overrides": {"aws": {"instances": {"g5.xlarge": [1.0]}}, "azure": {}},
+            }
+        },
+    )
     assert result.error == (
         "stack 'dev' has 4 configuration problems:\n"
         "  - cost.monthly_budget_usd: must be >= 0.0, got -5\n"
@@ -36,8 +43,11 @@ def test_bad_cost_config_is_reported_with_every_problem() -> None:
 
 
 def test_the_validated_shape_is_what_the_cost_model_reads() -> None:
-    raw = {"monthly_budget_usd": 2500, "bucket_storage_gib": 500,
-           "price_overrides": {"gcp": {"instances": {"g2-standard-8": [0.7, 0.3]}, "services": {"cloud_nat": 0.05}}}}
+    raw = {
+        "monthly_budget_usd": 2500,
+        "bucket_storage_gib": 500,
+        "price_overrides": {"gcp": {"instances": {"g2-standard-8": [0.7, 0.3]}, "services": {"cloud_nat": 0.05}}},
+    }
     CostConfig.model_validate(raw)
     settings = settings_from_config(raw)
     assert settings.monthly_budget_usd == 2500
@@ -46,8 +56,14 @@ def test_the_validated_shape_is_what_the_cost_model_reads() -> None:
 
 
 def test_negative_prices_are_each_reported() -> None:
-    result = runner.run("dev", overrides={"ml-platform:cost": {"price_overrides": {"aws": {
-        "instances": {"g5.xlarge": [1.0, -2]}, "services": {"nat_gateway": -1}}}}})
+    result = runner.run(
+        "dev",
+        overrides={
+            "ml-platform:cost": {
+                "price_overrides": {"aws": {"instances": {"g5.xlarge": [1.0, -2]}, "services": {"nat_gateway": -1}}}
+            }
+        },
+    )
     assert result.error == (
         "stack 'dev' has 2 configuration problems:\n"
         "  - cost.price_overrides.aws.instances.g5.xlarge: prices must be >= 0, got [1.0, -2.0]\n"

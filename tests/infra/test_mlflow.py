@@ -20,10 +20,20 @@ AWS = {"ml-platform:environment": "prod", "ml-platform:cloud": "aws", "aws:regio
 
 def test_prod_defaults_are_the_safe_ones() -> None:
     prod, dev = MlflowConfig().resolved(Environment.PROD), MlflowConfig().resolved(Environment.DEV)
-    assert (prod.replicas, prod.backup_retention_days, prod.deletion_protection, prod.high_availability, prod.basic_auth) == (
-        2, 14, True, True, True)
-    assert (dev.replicas, dev.backup_retention_days, dev.deletion_protection, dev.high_availability, dev.basic_auth) == (
-        1, 3, False, False, False)
+    assert (
+        prod.replicas,
+        prod.backup_retention_days,
+        prod.deletion_protection,
+        prod.high_availability,
+        prod.basic_auth,
+    ) == (2, 14, True, True, True)
+    assert (
+        dev.replicas,
+        dev.backup_retention_days,
+        dev.deletion_protection,
+        dev.high_availability,
+        dev.basic_auth,
+    ) == (1, 3, False, False, False)
     assert MlflowConfig(replicas=3).resolved(Environment.PROD).replicas == 3  # a set value wins
 
 
@@ -33,10 +43,15 @@ def test_prod_stack_differs_from_dev_in_backups_protection_ha_and_replicas(stack
         regs = stack_run(stack).registrations
         db = one(regs, "aws:rds/instance:Instance")
         dep = one(regs, "kubernetes:apps/v1:Deployment", "mlflow-deployment").inputs
-        shapes[stack] = (db.inputs["backupRetentionPeriod"], db.inputs["deletionProtection"], db.protect,
-                         db.inputs["multiAz"], dep["spec"]["replicas"],
-                         len([r for r in by_type(regs, "kubernetes:policy/v1:PodDisruptionBudget") if r.name == "mlflow-pdb"]),
-                         one(regs, "aws:s3/bucket:Bucket").protect)
+        shapes[stack] = (
+            db.inputs["backupRetentionPeriod"],
+            db.inputs["deletionProtection"],
+            db.protect,
+            db.inputs["multiAz"],
+            dep["spec"]["replicas"],
+            len([r for r in by_type(regs, "kubernetes:policy/v1:PodDisruptionBudget") if r.name == "mlflow-pdb"]),
+            one(regs, "aws:s3/bucket:Bucket").protect,
+        )
     assert shapes["dev"] == (3, False, False, False, 1, 0, False)
     assert shapes["prod"] == (14, True, True, True, 2, 1, True)
 
@@ -52,17 +67,35 @@ def test_gke_dev_has_cloud_sql_gcs_and_workload_identity(stack_run) -> None:
 def test_local_stack_runs_everything_in_the_cluster(stack_run) -> None:
     regs = stack_run("local").registrations
     assert one(regs, "kubernetes:postgresql.cnpg.io/v1:Cluster")
-    assert one(regs, "kubernetes:apps/v1:StatefulSet").inputs["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
-        "chrislusf/seaweedfs:")
-    env = {e["name"]: e for e in one(regs, "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["env"]}
+    assert (
+        one(regs, "kubernetes:apps/v1:StatefulSet")
+        .inputs["spec"]["template"]["spec"]["containers"][0]["image"]
+        .startswith("chrislusf/seaweedfs:")
+    )
+    env = {
+        e["name"]: e
+        for e in one(regs, "kubernetes:apps/v1:Deployment").inputs["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
     assert env["MLFLOW_S3_ENDPOINT_URL"]["value"] == "http://mlflow-artifacts.mlflow.svc.cluster.local:8333"
     assert env["AWS_SECRET_ACCESS_KEY"]["valueFrom"]["secretKeyRef"]["name"] == "mlflow-artifacts-credentials"
 
 
 def test_validation_uses_stack_key_paths() -> None:
-    cfg = parse("p", {**AWS, "ml-platform:mlflow": {"enabled": True, "backup_retention_days": 3, "deletion_protection": False,
-                                                    "replicas": 1, "image": "ghcr.io/mlflow/mlflow:latest",
-                                                    "basic_auth": False, "bucket_name": "Not_A_Bucket"}})
+    cfg = parse(
+        "p",
+        {
+            **AWS,
+            "ml-platform:mlflow": {
+                "enabled": True,
+                "backup_retention_days": 3,
+                "deletion_protection": False,
+                "replicas": 1,
+                "image": "ghcr.io/mlflow/mlflow:latest",
+                "basic_auth": False,
+                "bucket_name": "Not_A_Bucket",
+            },
+        },
+    )
     p = Problems()
     mlflow.validate(cfg, p)
     assert p.items == [
@@ -77,8 +110,10 @@ def test_validation_uses_stack_key_paths() -> None:
 def test_basic_auth_without_its_secret_is_a_config_error() -> None:
     result = runner.run("prod", overrides={"ml-platform:mlflow_admin_password": None})
     assert result.error is not None
-    assert ("mlflow.basic_auth: needs the secret mlflow_admin_password "
-            "(pulumi config set --secret ml-platform:mlflow_admin_password <password>), got True") in result.error
+    assert (
+        "mlflow.basic_auth: needs the secret mlflow_admin_password "
+        "(pulumi config set --secret ml-platform:mlflow_admin_password <password>), got True"
+    ) in result.error
 
 
 @pytest.mark.parametrize("stack", runner.stack_names())
@@ -93,5 +128,10 @@ def test_no_secret_in_plain_text_in_stack_files_or_rendered_objects(stack_run, s
     for reg in result.registrations:
         if reg.type == "kubernetes:apps/v1:Deployment" and reg.name == "mlflow-deployment":
             env = reg.inputs["spec"]["template"]["spec"]["containers"][0]["env"]
-            secret_env = {"MLFLOW_DB_PASSWORD", "MLFLOW_FLASK_SERVER_SECRET_KEY", "MLFLOW_AUTH_ADMIN_PASSWORD", "AWS_SECRET_ACCESS_KEY"}
+            secret_env = {
+                "MLFLOW_DB_PASSWORD",
+                "MLFLOW_FLASK_SERVER_SECRET_KEY",
+                "MLFLOW_AUTH_ADMIN_PASSWORD",
+                "AWS_SECRET_ACCESS_KEY",
+            }
             assert all("valueFrom" in e for e in env if e["name"] in secret_env)

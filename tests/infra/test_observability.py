@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from components.observability import rule_file
 from components.common import Problems
+from components.observability import rule_file
 from cost.prices import PriceTable
 from infra import observability
 from infra.config import parse
@@ -22,8 +22,14 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 
 def cfg(observability_: dict, **raw):
-    return parse("s", {**BASE, "ml-platform:observability": {"enabled": True, **observability_},
-                       **{f"ml-platform:{k}": v for k, v in raw.items()}})
+    return parse(
+        "s",
+        {
+            **BASE,
+            "ml-platform:observability": {"enabled": True, **observability_},
+            **{f"ml-platform:{k}": v for k, v in raw.items()},
+        },
+    )
 
 
 def problems_of(c) -> list[str]:
@@ -65,8 +71,9 @@ class Serving:
 
 
 def test_models_named_in_config_but_not_served_are_found() -> None:
-    serving = Serving([Endpoint("fraud", versions=[Version("v1", {"ml-platform.io/model": "fraud-detector"}),
-                                                   Version("v2", {})])])
+    serving = Serving(
+        [Endpoint("fraud", versions=[Version("v1", {"ml-platform.io/model": "fraud-detector"}), Version("v2", {})])]
+    )
     p = observability.peers(None, serving)
     assert p.models == {"fraud-detector", "fraud"}
     c = cfg({"latency_slo_ms_by_model": {"fraud-detector": 300, "ranker": 500}})
@@ -77,7 +84,11 @@ def test_models_named_in_config_but_not_served_are_found() -> None:
 def test_peers_reads_the_other_layers_or_nothing() -> None:
     assert observability.peers(None, None) == observability.Peers()
     p = observability.peers(Tracking(metrics_port=9090), Serving())
-    assert (p.mlflow_namespace, p.mlflow_port, p.mlflow_pod_labels) == ("mlflow", 9090, {"app.kubernetes.io/name": "mlflow"})
+    assert (p.mlflow_namespace, p.mlflow_port, p.mlflow_pod_labels) == (
+        "mlflow",
+        9090,
+        {"app.kubernetes.io/name": "mlflow"},
+    )
     assert (p.gateway_namespace, p.keda_namespace) == ("envoy-gateway-system", "keda")
     args = observability.rules_args(cfg({}), p, {}, {})
     assert args.mlflow_job == "mlflow"
@@ -93,16 +104,33 @@ def test_sizes_follow_the_environment() -> None:
 
 
 def test_thresholds_from_config_reach_the_rules() -> None:
-    c = cfg({"latency_slo_ms": 150, "latency_slo_ms_by_model": {"ranker": 400}, "error_rate_percent": 2,
-             "canary_latency_margin_percent": 20, "scale_from_zero_budget_seconds": 240})
+    c = cfg(
+        {
+            "latency_slo_ms": 150,
+            "latency_slo_ms_by_model": {"ranker": 400},
+            "error_rate_percent": 2,
+            "canary_latency_margin_percent": 20,
+            "scale_from_zero_budget_seconds": 240,
+        }
+    )
     args = observability.rules_args(c, observability.Peers(), {}, {})
-    assert (args.latency_slo_seconds, args.latency_slo_seconds_by_model, args.error_ratio, args.canary_latency_ratio,
-            args.scale_from_zero_budget_seconds) == (0.15, {"ranker": 0.4}, 0.02, 1.2, 240)
+    assert (
+        args.latency_slo_seconds,
+        args.latency_slo_seconds_by_model,
+        args.error_ratio,
+        args.canary_latency_ratio,
+        args.scale_from_zero_budget_seconds,
+    ) == (0.15, {"ranker": 0.4}, 0.02, 1.2, 240)
 
 
 def test_pool_prices_come_from_the_cost_model() -> None:
-    c = cfg({}, gpu_pools={"inference": {"instance_type": "g5.xlarge", "capacity": "spot"},
-                           "big": {"instance_type": "g5.12xlarge"}})
+    c = cfg(
+        {},
+        gpu_pools={
+            "inference": {"instance_type": "g5.xlarge", "capacity": "spot"},
+            "big": {"instance_type": "g5.12xlarge"},
+        },
+    )
     table = PriceTable()
     assert observability.pool_prices(c) == {
         "inference": table.instance_hourly("aws", "us-west-2", "g5.xlarge", spot=True),
@@ -111,8 +139,11 @@ def test_pool_prices_come_from_the_cost_model() -> None:
 
 
 def test_stack_price_overrides_reach_the_cost_rules() -> None:
-    c = cfg({}, gpu_pools={"inference": {"instance_type": "g5.xlarge"}},
-            cost={"price_overrides": {"aws": {"instances": {"g5.xlarge": [2.0, 0.8]}}}})
+    c = cfg(
+        {},
+        gpu_pools={"inference": {"instance_type": "g5.xlarge"}},
+        cost={"price_overrides": {"aws": {"instances": {"g5.xlarge": [2.0, 0.8]}}}},
+    )
     assert observability.pool_prices(c) == {"inference": 2.0}
 
 
@@ -121,22 +152,38 @@ def test_dcgm_exporter_where_the_cloud_does_not_export_dcgm() -> None:
     assert observability.dcgm_wanted(cfg({}, gpu_pools=pools))
     assert not observability.dcgm_wanted(cfg({}))  # no GPU pool
     assert not observability.dcgm_wanted(cfg({"dcgm_exporter": "never"}, gpu_pools=pools))
-    gke = parse("s", {"ml-platform:environment": "dev", "ml-platform:cloud": "gcp", "gcp:region": "r",
-                      "gcp:project": "p", "ml-platform:gpu_pools": {"l4": {"instance_type": "g2-standard-8"}},
-                      "ml-platform:observability": {"enabled": True}})
+    gke = parse(
+        "s",
+        {
+            "ml-platform:environment": "dev",
+            "ml-platform:cloud": "gcp",
+            "gcp:region": "r",
+            "gcp:project": "p",
+            "ml-platform:gpu_pools": {"l4": {"instance_type": "g2-standard-8"}},
+            "ml-platform:observability": {"enabled": True},
+        },
+    )
     assert not observability.dcgm_wanted(gke)  # GKE's managed DCGM package exports them
 
 
 def test_validation_names_stack_keys_and_values() -> None:
-    c = cfg({"drift": {"models": {"fraud": {"reference_uri": "s3://r", "current_uri": "s3://c"}}}},
-            gpu_pools={"odd": {"instance_type": "g9.huge"}})
+    c = cfg(
+        {"drift": {"models": {"fraud": {"reference_uri": "s3://r", "current_uri": "s3://c"}}}},
+        gpu_pools={"odd": {"instance_type": "g9.huge"}},
+    )
     assert problems_of(c) == [
         "gpu_pools.odd.instance_type: has no price for the cost rules (no aws price for instance type 'g9.huge' in "
         "cost/prices.yaml), got 'g9.huge'",
         "observability.drift.image: is required when drift.models is set (build drift/Dockerfile), got None",
     ]
-    c = cfg({"drift": {"image": "drift:latest", "models": {"fraud": {"reference_uri": "s3://r", "current_uri": "s3://c",
-                                                                      "schedule": "daily"}}}})
+    c = cfg(
+        {
+            "drift": {
+                "image": "drift:latest",
+                "models": {"fraud": {"reference_uri": "s3://r", "current_uri": "s3://c", "schedule": "daily"}},
+            }
+        }
+    )
     assert problems_of(c) == [
         "observability.drift.models.fraud.schedule: must be a 5-field cron expression, got 'daily'",
         "observability.drift.models.fraud.image: must be pinned with a tag or digest (not latest), got 'drift:latest'",
@@ -169,8 +216,13 @@ def test_every_environment_has_monitoring(stack_run, stack: str) -> None:
 def test_prod_rules_price_its_pools_and_keep_its_model_slo(stack_run) -> None:
     spec = one(stack_run("prod").registrations, RULE).inputs["spec"]
     rules = {r.get("record") or r.get("alert"): r for g in spec["groups"] for r in g["rules"]}
-    prices = [r for g in spec["groups"] for r in g["rules"] if r.get("record") == "ml_platform:node_pool_hourly_price_usd"]
-    assert [(r["labels"]["pool"], r["expr"]) for r in prices] == [("batch", "vector(0.322)"), ("inference", "vector(1.212)")]
+    prices = [
+        r for g in spec["groups"] for r in g["rules"] if r.get("record") == "ml_platform:node_pool_hourly_price_usd"
+    ]
+    assert [(r["labels"]["pool"], r["expr"]) for r in prices] == [
+        ("batch", "vector(0.322)"),
+        ("inference", "vector(1.212)"),
+    ]
     latency = [r for g in spec["groups"] for r in g["rules"] if r.get("alert") == "ModelLatencyHigh"]
     assert [r["labels"]["slo_ms"] for r in latency] == ["200", "500"]
     assert "ModelHighErrorRate" in rules
@@ -179,10 +231,18 @@ def test_prod_rules_price_its_pools_and_keep_its_model_slo(stack_run) -> None:
 def test_deployed_rules_are_the_tested_text(stack_run) -> None:
     c = runner.read_stack_file("dev")[0]
     parsed = parse("dev", c)
-    mlflow_peer = observability.Peers(mlflow_namespace="mlflow", mlflow_pod_labels={  # dev runs MLflow (issue #3)
-        "app.kubernetes.io/name": "mlflow", "app.kubernetes.io/instance": "mlflow"})
-    expected = rule_file(observability.rules_args(parsed, mlflow_peer, {"release": "kube-prometheus-stack"},
-                                                  observability.pool_prices(parsed)))
+    mlflow_peer = observability.Peers(
+        mlflow_namespace="mlflow",
+        mlflow_pod_labels={  # dev runs MLflow (issue #3)
+            "app.kubernetes.io/name": "mlflow",
+            "app.kubernetes.io/instance": "mlflow",
+        },
+    )
+    expected = rule_file(
+        observability.rules_args(
+            parsed, mlflow_peer, {"release": "kube-prometheus-stack"}, observability.pool_prices(parsed)
+        )
+    )
     assert one(stack_run("dev").registrations, RULE).inputs["spec"] == expected
 
 
@@ -203,13 +263,24 @@ def test_a_secret_password_is_used_and_a_plaintext_one_refused() -> None:
     assert admin.raw_inputs["stringData"]["admin-password"] == "[secret ml-platform:grafana_admin_password]"
     assert secret.outputs["grafana_admin_password"] == "[secret]"
     plain = runner.run("local", {"ml-platform:grafana_admin_password": "hunter2"})
-    assert plain.error and "grafana_admin_password: must be a secret (pulumi config set --secret " \
-        "ml-platform:grafana_admin_password <password>), got a plaintext value" in plain.error
+    assert (
+        plain.error
+        and "grafana_admin_password: must be a secret (pulumi config set --secret "
+        "ml-platform:grafana_admin_password <password>), got a plaintext value"
+        in plain.error
+    )
 
 
 def test_a_model_with_drift_gets_its_cronjob_pushing_to_the_stack_pushgateway() -> None:
-    drift = {"enabled": True, "drift": {"image": "registry.example.com/drift-job:0.1.0", "models": {
-        "fraud": {"reference_uri": "s3://b/ref.parquet", "current_uri": "s3://b/cur/", "timestamp_column": "ts"}}}}
+    drift = {
+        "enabled": True,
+        "drift": {
+            "image": "registry.example.com/drift-job:0.1.0",
+            "models": {
+                "fraud": {"reference_uri": "s3://b/ref.parquet", "current_uri": "s3://b/cur/", "timestamp_column": "ts"}
+            },
+        },
+    }
     result = runner.run("dev", {"ml-platform:observability": drift})
     assert result.error is None, result.error
     job = one(result.registrations, "kubernetes:batch/v1:CronJob").inputs

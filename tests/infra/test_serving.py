@@ -52,8 +52,11 @@ def test_prod_has_a_critical_endpoint_a_scale_to_zero_one_and_a_gpu_one(stack_ru
     assert prod.error is None
     scaled = {s["metadata"]["name"]: s["spec"] for s in manifests(prod, SCALED)}
     assert all(scaled[n]["minReplicaCount"] >= 2 for n in ("fraud-v3", "fraud-v4"))
-    pdbs = {p["metadata"]["name"] for p in manifests(prod, "kubernetes:policy/v1:PodDisruptionBudget")
-            if p["metadata"].get("namespace") != "mlflow"}  # MLflow's own budget belongs to the mlflow layer
+    pdbs = {
+        p["metadata"]["name"]
+        for p in manifests(prod, "kubernetes:policy/v1:PodDisruptionBudget")
+        if p["metadata"].get("namespace") != "mlflow"
+    }  # MLflow's own budget belongs to the mlflow layer
     assert pdbs == {"fraud-v3", "fraud-v4"}
     assert scaled["churn-v1"]["minReplicaCount"] == 0 and scaled["churn-v1"]["triggers"][0]["type"] == "external-push"
     interceptor_routes = manifests(prod, "kubernetes:http.keda.sh/v1beta1:InterceptorRoute")
@@ -101,8 +104,10 @@ def test_a_critical_endpoint_at_zero_stops_the_stack_with_the_key_path() -> None
     cfg["endpoints"]["fraud"]["min_replicas"] = 0
     result = runner.run("prod", overrides={"ml-platform:serving": cfg})
     assert result.error is not None and not by_type(result.registrations, ISVC)
-    assert ("serving.endpoints.fraud.min_replicas: a critical endpoint cannot scale to zero; "
-            "set min_replicas >= 2 or critical: false, got 0") in result.error
+    assert (
+        "serving.endpoints.fraud.min_replicas: a critical endpoint cannot scale to zero; "
+        "set min_replicas >= 2 or critical: false, got 0"
+    ) in result.error
 
 
 def stack_problems(stack: str, serving_cfg: dict, **overrides: object) -> list[str]:
@@ -146,12 +151,23 @@ def test_deploy_returns_what_monitoring_needs(mocked) -> None:
     result = out["layer"]
     assert (result.namespace, result.gateway_name, result.metrics_port) == ("ml-serving", "ml-gateway", 8082)
     assert (result.gateway_namespace, result.keda_namespace, result.interceptor_namespace) == (
-        "envoy-gateway-system", "keda", "ml-serving")
+        "envoy-gateway-system",
+        "keda",
+        "ml-serving",
+    )
     endpoints = {e.name: e for e in result.endpoints}
     assert {n: (e.critical, e.gpu_count) for n, e in endpoints.items()} == {
-        "fraud": (True, 0), "churn": (False, 0), "embeddings": (False, 1)}
+        "fraud": (True, 0),
+        "churn": (False, 0),
+        "embeddings": (False, 1),
+    }
     v3 = endpoints["fraud"].versions[0]
-    assert (v3.inference_service, v3.deployment, v3.service, v3.weight) == ("fraud-v3", "fraud-v3-predictor", "fraud-v3-predictor", 95)
+    assert (v3.inference_service, v3.deployment, v3.service, v3.weight) == (
+        "fraud-v3",
+        "fraud-v3-predictor",
+        "fraud-v3-predictor",
+        95,
+    )
     assert v3.labels["ml-platform.io/model-version"] == "v3" and endpoints["churn"].versions[0].scale_to_zero
 
 
@@ -165,9 +181,13 @@ def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output
     cfg = parse("dev", dict(config, **{"ml-platform:serving": json.dumps(raw)}))
     tracking = SimpleNamespace(artifact_root=pulumi.Output.from_input("s3://mlp-dev-artifacts"))
     regs = mocked.run(lambda: serving.deploy(cfg, SimpleNamespace(provider=None, device_plugin=None), tracking))
-    uris = {r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["model"]["storageUri"] for r in by_type(regs, ISVC)}
-    assert uris == {"iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
-                    "iris-v2": "s3://explicit-bucket/1/models/m-iris-v2/artifacts"}
+    uris = {
+        r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["model"]["storageUri"] for r in by_type(regs, ISVC)
+    }
+    assert uris == {
+        "iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
+        "iris-v2": "s3://explicit-bucket/1/models/m-iris-v2/artifacts",
+    }
 
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])

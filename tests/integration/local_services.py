@@ -11,6 +11,7 @@ one with everything it spawned.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import shutil
@@ -23,12 +24,11 @@ import time
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
 import pytest
 
 
-def postgres_bin() -> Optional[Path]:
+def postgres_bin() -> Path | None:
     """Folder of ``initdb`` and ``pg_ctl`` (Debian puts them under /usr/lib/postgresql/<major>/bin), or None."""
     candidates = sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=lambda p: int(p.split("/")[-2]), reverse=True)
     for folder in candidates:
@@ -41,8 +41,10 @@ def postgres_bin() -> Optional[Path]:
 def skip_without_postgres() -> Path:
     folder = postgres_bin()
     if folder is None:
-        pytest.skip("PostgreSQL server binaries (initdb, pg_ctl) are not installed; run `make system` "
-                    "(scripts/setup-system.sh installs Debian's postgresql package)")
+        pytest.skip(
+            "PostgreSQL server binaries (initdb, pg_ctl) are not installed; run `make system` "
+            "(scripts/setup-system.sh installs Debian's postgresql package)"
+        )
     return folder
 
 
@@ -52,7 +54,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def wait_for_http(url: str, timeout_seconds: float, process: Optional[subprocess.Popen] = None) -> None:
+def wait_for_http(url: str, timeout_seconds: float, process: subprocess.Popen | None = None) -> None:
     deadline = time.monotonic() + timeout_seconds
     while time.monotonic() < deadline:
         if process is not None and process.poll() is not None:
@@ -68,10 +70,8 @@ def wait_for_http(url: str, timeout_seconds: float, process: Optional[subprocess
 
 def kill_group(process: subprocess.Popen, sig: int = signal.SIGKILL) -> None:
     """Signal the process group the process leads (it was started with a new session)."""
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(process.pid, sig)
-    except ProcessLookupError:
-        pass
     process.wait(timeout=30)
 
 
@@ -94,25 +94,73 @@ class Postgres:
     def data(self) -> Path:
         return self.root / "data"
 
-    def start(self) -> "Postgres":
+    def start(self) -> Postgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if os.geteuid() == 0:
             shutil.chown(self.root, "postgres", "postgres")
-        subprocess.run(_as_postgres([str(self.bin / "initdb"), "-D", str(self.data), "-U", "postgres",
-                                     "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={self._pwfile()}",
-                                     "-E", "UTF8"]),
-                       check=True, capture_output=True)
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=127.0.0.1",
-                        "-keyout", str(self.root / "server.key"), "-out", str(self.root / "server.crt")],
-                       check=True, capture_output=True)
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "initdb"),
+                    "-D",
+                    str(self.data),
+                    "-U",
+                    "postgres",
+                    "--auth-local=trust",
+                    "--auth-host=scram-sha-256",
+                    f"--pwfile={self._pwfile()}",
+                    "-E",
+                    "UTF8",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
+        subprocess.run(
+            [
+                "openssl",
+                "req",
+                "-x509",
+                "-newkey",
+                "rsa:2048",
+                "-nodes",
+                "-days",
+                "1",
+                "-subj",
+                "/CN=127.0.0.1",
+                "-keyout",
+                str(self.root / "server.key"),
+                "-out",
+                str(self.root / "server.crt"),
+            ],
+            check=True,
+            capture_output=True,
+        )
         os.chmod(self.root / "server.key", 0o600)
         if os.geteuid() == 0:
             for name in ("server.key", "server.crt"):
                 shutil.chown(self.root / name, "postgres", "postgres")
-        options = (f"-h 127.0.0.1 -p {self.port} -k {self.root} -c ssl=on "
-                   f"-c ssl_cert_file={self.root / 'server.crt'} -c ssl_key_file={self.root / 'server.key'}")
-        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-o", options, "-w",
-                                     "-l", str(self.root / "postgres.log"), "start"]), check=True, capture_output=True)
+        options = (
+            f"-h 127.0.0.1 -p {self.port} -k {self.root} -c ssl=on "
+            f"-c ssl_cert_file={self.root / 'server.crt'} -c ssl_key_file={self.root / 'server.key'}"
+        )
+        subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "pg_ctl"),
+                    "-D",
+                    str(self.data),
+                    "-o",
+                    options,
+                    "-w",
+                    "-l",
+                    str(self.root / "postgres.log"),
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+        )
         self.psql(f"CREATE ROLE {self.user} LOGIN PASSWORD '{self.password}'")
         self.psql(f"CREATE DATABASE {self.database} OWNER {self.user}")
         return self
@@ -125,14 +173,33 @@ class Postgres:
         return path
 
     def psql(self, sql: str) -> str:
-        out = subprocess.run(_as_postgres([str(self.bin / "psql"), "-h", str(self.root), "-p", str(self.port),
-                                           "-U", "postgres", "-d", "postgres", "-Atc", sql]),
-                             check=True, capture_output=True, text=True)
+        out = subprocess.run(
+            _as_postgres(
+                [
+                    str(self.bin / "psql"),
+                    "-h",
+                    str(self.root),
+                    "-p",
+                    str(self.port),
+                    "-U",
+                    "postgres",
+                    "-d",
+                    "postgres",
+                    "-Atc",
+                    sql,
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+        )
         return out.stdout
 
     def stop(self) -> None:
-        subprocess.run(_as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
-                       capture_output=True)
+        subprocess.run(
+            _as_postgres([str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", "immediate", "stop"]),
+            capture_output=True,
+        )
 
 
 @dataclass
@@ -140,7 +207,7 @@ class S3Endpoint:
     """``moto_server``: an S3 API endpoint on 127.0.0.1 (pip-installable; stands in for S3, GCS or SeaweedFS)."""
 
     port: int = field(default_factory=free_port)
-    process: Optional[subprocess.Popen] = None
+    process: subprocess.Popen | None = None
     access_key: str = "loopback-access-key"
     secret_key: str = "loopback-secret-key"
 
@@ -148,10 +215,12 @@ class S3Endpoint:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, log: Path) -> "S3Endpoint":
+    def start(self, log: Path) -> S3Endpoint:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)],
-            stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         wait_for_http(f"{self.url}/moto-api/", 30, self.process)
         return self
@@ -159,8 +228,13 @@ class S3Endpoint:
     def client(self):  # type: ignore[no-untyped-def]
         import boto3
 
-        return boto3.client("s3", endpoint_url=self.url, aws_access_key_id=self.access_key,
-                            aws_secret_access_key=self.secret_key, region_name="us-east-1")
+        return boto3.client(
+            "s3",
+            endpoint_url=self.url,
+            aws_access_key_id=self.access_key,
+            aws_secret_access_key=self.secret_key,
+            region_name="us-east-1",
+        )
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

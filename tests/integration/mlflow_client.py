@@ -48,11 +48,20 @@ def train(state: Path, root: Path) -> None:
             report = root / f"report-{c}.txt"
             report.write_text(f"C={c} accuracy={accuracy}\n" * 200)
             mlflow.log_artifact(str(report), artifact_path="reports")
-            info = mlflow.sklearn.log_model(model, name="model", registered_model_name=MODEL, input_example=X_test[:2],
-                                            pip_requirements=[f"scikit-learn=={sklearn_version}"])
-            runs[run.info.run_id] = {"C": c, "accuracy": accuracy, "report": sha256(report),
-                                     "version": int(info.registered_model_version),
-                                     "predictions": model.predict(X_test).tolist()}
+            info = mlflow.sklearn.log_model(
+                model,
+                name="model",
+                registered_model_name=MODEL,
+                input_example=X_test[:2],
+                pip_requirements=[f"scikit-learn=={sklearn_version}"],
+            )
+            runs[run.info.run_id] = {
+                "C": c,
+                "accuracy": accuracy,
+                "report": sha256(report),
+                "version": int(info.registered_model_version),
+                "predictions": model.predict(X_test).tolist(),
+            }
     client = mlflow.MlflowClient()
     client.set_registered_model_alias(MODEL, "champion", "1")
     client.set_registered_model_alias(MODEL, "challenger", "2")
@@ -99,7 +108,7 @@ def write(run_id: str) -> None:
                 client.log_text(run_id, f"step {step}\n" * 1000, f"steps/{step}.txt")
             print(f"ack {step}", flush=True)
             step += 1
-    except Exception as exc:  # noqa: BLE001 - the failure is the point
+    except Exception as exc:
         print(f"failed {type(exc).__name__}", flush=True)
         sys.exit(3)
 

@@ -19,17 +19,31 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
-from components.mlflow import AUTH_CONFIG_PATH, MlflowServerArgs, ServerCommand, auth_config, secret_name, server_command
+from components.mlflow import (
+    AUTH_CONFIG_PATH,
+    MlflowServerArgs,
+    ServerCommand,
+    auth_config,
+    secret_name,
+    server_command,
+)
 from infra.config import parse
 from infra.mlflow import mlflow_args
 from offline import runner
 from tests.integration.local_services import (
-    Postgres, S3Endpoint, free_port, kill_group, skip_without_postgres, wait_for_http, workspace,
+    Postgres,
+    S3Endpoint,
+    free_port,
+    kill_group,
+    skip_without_postgres,
+    wait_for_http,
+    workspace,
 )
 
 BUCKET = "mlflow-artifacts-it"
@@ -46,7 +60,9 @@ def expand(env: list[dict[str, Any]], secrets: dict[tuple[str, str], str]) -> di
             out[item["name"]] = secrets[(ref["name"], ref["key"])]
         else:
             value = str(item["value"])
-            out[item["name"]] = re.sub(r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: out.get(m.group(1), m.group(0)), value)
+            out[item["name"]] = re.sub(
+                r"\$\(([A-Za-z_][A-Za-z0-9_]*)\)", lambda m: out.get(m.group(1), m.group(0)), value
+            )
     return out
 
 
@@ -55,8 +71,14 @@ def rendered_for_prod(pg: Postgres, s3: S3Endpoint, port: int) -> tuple[MlflowSe
     config, _ = runner.read_stack_file("prod")
     cfg = parse("prod", config)
     args = mlflow_args(cfg, admin_password=ADMIN_PASSWORD).server(
-        db_host="127.0.0.1", db_port=pg.port, db_name=pg.database, db_user=pg.user, db_password=pg.password,
-        artifacts_destination=f"s3://{BUCKET}/mlflow", s3_endpoint_url=s3.url, s3_credentials_secret=CREDENTIALS_SECRET,
+        db_host="127.0.0.1",
+        db_port=pg.port,
+        db_name=pg.database,
+        db_user=pg.user,
+        db_password=pg.password,
+        artifacts_destination=f"s3://{BUCKET}/mlflow",
+        s3_endpoint_url=s3.url,
+        s3_credentials_secret=CREDENTIALS_SECRET,
         extra_env={"AWS_REGION": "us-east-1", "AWS_DEFAULT_REGION": "us-east-1"},
     )
     args.port = port
@@ -84,7 +106,7 @@ class Server:
         def mount(value: str) -> str:
             for path, local in mounts.items():
                 if value == path or value.startswith(path + "/"):
-                    return str(local) + value[len(path):]
+                    return str(local) + value[len(path) :]
             return value
 
         self.env = {k: mount(v) for k, v in expand(self.cmd.env, secrets).items()}
@@ -96,10 +118,12 @@ class Server:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         subprocess.run(self.cmd.upgrade_command, env=self.env, check=True, capture_output=True, timeout=120)
         log = (self.root / "server.log").open("ab")
-        self.process = subprocess.Popen(self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.process = subprocess.Popen(
+            self.argv, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         try:
             wait_for_http(f"{self.url}/health", 120, self.process)
         except (RuntimeError, TimeoutError) as exc:
@@ -130,11 +154,22 @@ def services() -> Iterator[tuple[Path, Postgres, S3Endpoint]]:
 def client(server: Server, *argv: str, **kw: Any) -> subprocess.Popen:
     """A client process (see mlflow_client.py) talking to the server as the admin, with no cloud settings."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("MLFLOW_", "AWS_"))}
-    env.update(MLFLOW_TRACKING_URI=server.url, MLFLOW_TRACKING_USERNAME="admin", MLFLOW_TRACKING_PASSWORD=ADMIN_PASSWORD,
-               **kw.pop("env", {}))
+    env.update(
+        MLFLOW_TRACKING_URI=server.url,
+        MLFLOW_TRACKING_USERNAME="admin",
+        MLFLOW_TRACKING_PASSWORD=ADMIN_PASSWORD,
+        **kw.pop("env", {}),
+    )
     cwd = Path(__file__).resolve().parents[2]
-    return subprocess.Popen([sys.executable, "-m", "tests.integration.mlflow_client", *argv], env=env, cwd=cwd,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kw)
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.integration.mlflow_client", *argv],
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **kw,
+    )
 
 
 def run_client(server: Server, *argv: str) -> str:
@@ -154,7 +189,7 @@ def test_prod_server_registers_versions_and_loses_nothing_on_sigkill(services) -
         # The rendered settings are the ones under test: TLS to PostgreSQL, basic auth, proxied artifacts.
         assert "sslmode=require" in server.env["MLFLOW_BACKEND_STORE_URI"]
         assert pg.password not in " ".join(server.argv)
-        assert ["--app-name", "basic-auth"] == server.argv[-2:]
+        assert server.argv[-2:] == ["--app-name", "basic-auth"]
 
         run_client(server, "train", str(state), str(root / "train"))
         run_client(server, "verify", str(state), str(root / "before"))
@@ -163,14 +198,20 @@ def test_prod_server_registers_versions_and_loses_nothing_on_sigkill(services) -
         keys = [o["Key"] for o in s3.client().list_objects_v2(Bucket=BUCKET, Prefix="mlflow/").get("Contents", [])]
         assert any(k.endswith("reports/report-1.0.txt") for k in keys) and any(k.endswith("MLmodel") for k in keys)
         # Anonymous clients are refused; metrics answer to an authenticated scraper.
-        assert requests.get(f"{server.url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10).status_code == 401
+        assert (
+            requests.get(f"{server.url}/api/2.0/mlflow/experiments/search?max_results=1", timeout=10).status_code == 401
+        )
         metrics = requests.get(f"{server.url}/metrics", auth=("admin", ADMIN_PASSWORD), timeout=10)
         assert metrics.status_code == 200 and "mlflow_http_request_total" in metrics.text
 
         # A writer logs as fast as the server acknowledges (no client retries); the server dies under it.
         interrupted = json.loads(state.read_text())["interrupted"]
-        writer = client(server, "write", interrupted,
-                        env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"})
+        writer = client(
+            server,
+            "write",
+            interrupted,
+            env={"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "5"},
+        )
         acknowledged: list[int] = []
         assert writer.stdout is not None
         for line in writer.stdout:
@@ -185,9 +226,16 @@ def test_prod_server_registers_versions_and_loses_nothing_on_sigkill(services) -
 
         server.start()  # the init container's schema upgrade first, then the server, as on a pod restart
         run_client(server, "verify", str(state), str(root / "after"))
-        history = requests.get(f"{server.url}/api/2.0/mlflow/metrics/get-history",
-                               params={"run_id": interrupted, "metric_key": "loss", "max_results": 10000},
-                               auth=("admin", ADMIN_PASSWORD), timeout=30).json().get("metrics", [])
+        history = (
+            requests.get(
+                f"{server.url}/api/2.0/mlflow/metrics/get-history",
+                params={"run_id": interrupted, "metric_key": "loss", "max_results": 10000},
+                auth=("admin", ADMIN_PASSWORD),
+                timeout=30,
+            )
+            .json()
+            .get("metrics", [])
+        )
         assert {m["step"] for m in history} >= set(acknowledged) and len(acknowledged) >= 25
     finally:
         if server.process is not None and server.process.poll() is None:

@@ -9,9 +9,13 @@ from offline.costs import cost_lines, stack_cost
 
 
 def report() -> CostReport:
-    return CostReport(items=[CostItem("u1", "gpu", "0..2 x g5.xlarge spot", 0.0, 602.92),
-                             CostItem("u2", "eks", "EKS control plane", 73.0, 73.0)],
-                      problems=["aws:rds/instance:Instance db: no aws price for database class 'db.x'"])
+    return CostReport(
+        items=[
+            CostItem("u1", "gpu", "0..2 x g5.xlarge spot", 0.0, 602.92),
+            CostItem("u2", "eks", "EKS control plane", 73.0, 73.0),
+        ],
+        problems=["aws:rds/instance:Instance db: no aws price for database class 'db.x'"],
+    )
 
 
 def test_lines_with_and_without_budget() -> None:

@@ -12,7 +12,11 @@ from offline import diff, render, runner
 
 DEV_POOLS = {
     "inference": {
-        "instance_type": "g5.2xlarge", "capacity": "spot", "min_size": 0, "max_size": 4, "disk_size_gib": 100,
+        "instance_type": "g5.2xlarge",
+        "capacity": "spot",
+        "min_size": 0,
+        "max_size": 4,
+        "disk_size_gib": 100,
         "sharing": {"mode": "time-slicing", "replicas": 2},
     },
     "batch": {"instance_type": "g6.xlarge", "max_size": 1},
@@ -23,8 +27,9 @@ DEV_POOLS = {
 def dev_pair() -> tuple[dict[str, Any], dict[str, Any]]:
     """dev as shipped, and dev with a bigger inference pool, 2 replicas per GPU, a new pool and an older chart."""
     base = runner.run("dev")
-    head = runner.run("dev", overrides={"ml-platform:gpu_pools": DEV_POOLS,
-                                        "ml-platform:device_plugin": {"chart_version": "0.19.0"}})
+    head = runner.run(
+        "dev", overrides={"ml-platform:gpu_pools": DEV_POOLS, "ml-platform:device_plugin": {"chart_version": "0.19.0"}}
+    )
     assert base.error is None and head.error is None, (base.error, head.error)
     return render.plan(base), render.plan(head)
 
@@ -91,7 +96,10 @@ def test_identical_plans_have_nothing_to_say(dev_pair) -> None:
 def test_a_new_stack_shows_everything_created(dev_pair) -> None:
     _, head = dev_pair
     out = lines(diff.render(None, head))
-    assert "_The base has no plan for this stack (a new stack, or its preview failed): everything shows as created._" in out
+    assert (
+        "_The base has no plan for this stack (a new stack, or its preview failed): everything shows as created._"
+        in out
+    )
     assert f"Resources: {len(head['resources'])} to create, 0 to update, 0 to delete, 0 unchanged." in out
 
 
@@ -104,25 +112,51 @@ COMPONENT = f"urn:pulumi:{STACK}::ml-platform::ml-platform:serving:Serving::mode
 def res(type_: str, name: str, inputs: dict[str, Any], *, parent: str = COMPONENT, **extra: Any) -> dict[str, Any]:
     chain = "ml-platform:serving:Serving$" if parent == COMPONENT else ""
     return {
-        "urn": f"urn:pulumi:{STACK}::ml-platform::{chain}{type_}::{name}", "type": type_, "name": name,
-        "parent": parent, "custom": True, "provider": "", "protect": False, "dependsOn": [], "inputs": inputs,
+        "urn": f"urn:pulumi:{STACK}::ml-platform::{chain}{type_}::{name}",
+        "type": type_,
+        "name": name,
+        "parent": parent,
+        "custom": True,
+        "provider": "",
+        "protect": False,
+        "dependsOn": [],
+        "inputs": inputs,
         **extra,
     }
 
 
 def plan(*resources: dict[str, Any], **extra: Any) -> dict[str, Any]:
-    component = {"urn": COMPONENT, "type": "ml-platform:serving:Serving", "name": "models",
-                 "parent": f"urn:pulumi:{STACK}::ml-platform::pulumi:pulumi:Stack::ml-platform-{STACK}",
-                 "custom": False, "provider": "", "protect": False, "dependsOn": [], "inputs": {}}
-    return {"format": render.PLAN_FORMAT, "project": "ml-platform", "stack": STACK, "config": {},
-            "resources": sorted([component, *resources], key=lambda r: r["urn"]), "outputs": {}, **extra}
+    component = {
+        "urn": COMPONENT,
+        "type": "ml-platform:serving:Serving",
+        "name": "models",
+        "parent": f"urn:pulumi:{STACK}::ml-platform::pulumi:pulumi:Stack::ml-platform-{STACK}",
+        "custom": False,
+        "provider": "",
+        "protect": False,
+        "dependsOn": [],
+        "inputs": {},
+    }
+    return {
+        "format": render.PLAN_FORMAT,
+        "project": "ml-platform",
+        "stack": STACK,
+        "config": {},
+        "resources": sorted([component, *resources], key=lambda r: r["urn"]),
+        "outputs": {},
+        **extra,
+    }
 
 
 def deployment(image: str) -> dict[str, Any]:
-    return res("kubernetes:apps/v1:Deployment", "llm", {
-        "metadata": {"name": "llm", "namespace": "models"},
-        "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "main", "image": image}]}}},
-    })
+    return res(
+        "kubernetes:apps/v1:Deployment",
+        "llm",
+        {
+            "metadata": {"name": "llm", "namespace": "models"},
+            "spec": {"replicas": 1, "template": {"spec": {"containers": [{"name": "main", "image": image}]}}},
+        },
+    )
 
 
 def test_manifest_diff_of_a_changed_deployment_is_exact() -> None:
@@ -145,7 +179,7 @@ def test_manifest_diff_of_a_changed_deployment_is_exact() -> None:
         "",
         "</details>",
     ]
-    assert "  - `spec.template.spec.containers[0].image`: `\"vllm:0.11.0\"` → `\"vllm:0.11.2\"`" in out
+    assert '  - `spec.template.spec.containers[0].image`: `"vllm:0.11.0"` → `"vllm:0.11.2"`' in out
     assert "**`Serving models`**" in out
 
 
@@ -186,15 +220,20 @@ def test_long_diffs_are_cut_with_a_note() -> None:
 
 
 def test_the_report_fits_the_comment_limit_and_counts_what_it_left_out() -> None:
-    many = [res("aws:s3/bucket:Bucket", f"bucket-{i:04}", {"bucket": f"b-{i}", "tags": {"n": str(i)}}) for i in range(3000)]
+    many = [
+        res("aws:s3/bucket:Bucket", f"bucket-{i:04}", {"bucket": f"b-{i}", "tags": {"n": str(i)}}) for i in range(3000)
+    ]
     text = diff.render(plan(), plan(*many))
     assert len(text) <= diff.DEFAULT_MAX_CHARS < diff.COMMENT_LIMIT
     last = lines(text)[-1]
     assert last.startswith("> ✂️ ") and last.endswith(
-        " more entries not shown to fit a comment. The full report is in the workflow run's artifacts.")
+        " more entries not shown to fit a comment. The full report is in the workflow run's artifacts."
+    )
     shown = text.count("- **create** `bucket-")
-    assert last == (f"> ✂️ {3000 - shown} more entries not shown to fit a comment. "
-                    "The full report is in the workflow run's artifacts.")
+    assert last == (
+        f"> ✂️ {3000 - shown} more entries not shown to fit a comment. "
+        "The full report is in the workflow run's artifacts."
+    )
     assert len(diff.render(plan(), plan(*many), max_chars=0)) > diff.COMMENT_LIMIT
 
 
@@ -207,12 +246,29 @@ def test_plan_text_cannot_forge_markers_or_break_code_spans() -> None:
 
 def test_policy_verdicts_new_resolved_and_unchanged() -> None:
     def v(policy: str, name: str, level: str = "mandatory", message: str = "bad") -> dict[str, Any]:
-        return {"policy": policy, "level": level, "urn": f"urn:x::{name}", "name": name, "type": "t", "message": message}
+        return {
+            "policy": policy,
+            "level": level,
+            "urn": f"urn:x::{name}",
+            "name": name,
+            "type": "t",
+            "message": message,
+        }
 
-    base = plan(policy={"pack": "ml-platform", "mandatory_failed": True,
-                        "violations": [v("limits", "a"), v("tags", "b", "advisory"), v("probes", "c")]})
-    head = plan(policy={"pack": "ml-platform", "mandatory_failed": True,
-                        "violations": [v("limits", "a", message="still bad: got 3"), v("gpu-taint", "d", message="x|y")]})
+    base = plan(
+        policy={
+            "pack": "ml-platform",
+            "mandatory_failed": True,
+            "violations": [v("limits", "a"), v("tags", "b", "advisory"), v("probes", "c")],
+        }
+    )
+    head = plan(
+        policy={
+            "pack": "ml-platform",
+            "mandatory_failed": True,
+            "violations": [v("limits", "a", message="still bad: got 3"), v("gpu-taint", "d", message="x|y")],
+        }
+    )
     out = lines(diff.render(base, head))
     start = out.index("#### Policies (`ml-platform`)")
     assert out[start : start + 12] == [
@@ -232,7 +288,9 @@ def test_policy_verdicts_new_resolved_and_unchanged() -> None:
     assert "- mandatory `limits` on `a`: still bad: got 3" in out
     clean = lines(diff.render(base, plan(policy={"pack": "ml-platform", "mandatory_failed": False, "violations": []})))
     assert "✅ No mandatory violation." in clean
-    assert "_The base plan carries no policy results: every violation shows as new._" in lines(diff.render(plan(), head))
+    assert "_The base plan carries no policy results: every violation shows as new._" in lines(
+        diff.render(plan(), head)
+    )
 
 
 def test_no_policy_section_without_policy_results() -> None:
@@ -246,11 +304,24 @@ def test_cost_delta_at_idle_and_full_scale_with_budget_and_items() -> None:
     def item(name: str, what: str, idle: float, full: float) -> dict[str, Any]:
         return {"urn": f"urn:x::{name}", "name": name, "what": what, "monthly_idle": idle, "monthly_full": full}
 
-    base = plan(cost=cost(500.0, 1500.0, [item("system", "m6i.large x2", 140.16, 210.24),
-                                          item("inference", "g5.xlarge spot x0..2", 0.0, 1289.76)]))
-    head = plan(cost=cost(550.0, 2400.5, [item("system", "m6i.large x2", 140.16, 210.24),
-                                          item("inference", "g5.2xlarge spot x0..4", 0.0, 2100.0),
-                                          item("nat", "NAT gateway", 50.0, 50.0)]))
+    base = plan(
+        cost=cost(
+            500.0,
+            1500.0,
+            [item("system", "m6i.large x2", 140.16, 210.24), item("inference", "g5.xlarge spot x0..2", 0.0, 1289.76)],
+        )
+    )
+    head = plan(
+        cost=cost(
+            550.0,
+            2400.5,
+            [
+                item("system", "m6i.large x2", 140.16, 210.24),
+                item("inference", "g5.2xlarge spot x0..4", 0.0, 2100.0),
+                item("nat", "NAT gateway", 50.0, 50.0),
+            ],
+        )
+    )
     out = lines(diff.render(base, head))
     start = out.index("#### Monthly cost (USD)")
     assert out[start:] == [

@@ -92,35 +92,67 @@ def test_same_change_in_dev_config_is_advisory(stack_run) -> None:
     assert not result.mandatory_failed
 
 
-@pytest.mark.parametrize("change,policy,level,fragment", [
-    # Serving is left out where the pools change: prod's GPU endpoint names the `batch` pool.
-    ({"ml-platform:gpu_pools": {"inference": {"instance_type": "g5.xlarge", "max_size": 12}}, "ml-platform:serving": None},
-     "node-pool-max-size", "mandatory", "inference-nodegroup: max_size 12 is above the cap of 8 nodes per GPU pool"),
-    ({"ml-platform:cost": None}, "cost-budget", "mandatory", "the prod stack has no monthly budget"),
-    ({"ml-platform:gpu_pools": {"big": {"instance_type": "p5.48xlarge", "max_size": 1}}, "ml-platform:serving": None},
-     "cost-budget", "mandatory", "exceeds the budget $7,000.00"),
-])
+@pytest.mark.parametrize(
+    "change,policy,level,fragment",
+    [
+        # Serving is left out where the pools change: prod's GPU endpoint names the `batch` pool.
+        (
+            {
+                "ml-platform:gpu_pools": {"inference": {"instance_type": "g5.xlarge", "max_size": 12}},
+                "ml-platform:serving": None,
+            },
+            "node-pool-max-size",
+            "mandatory",
+            "inference-nodegroup: max_size 12 is above the cap of 8 nodes per GPU pool",
+        ),
+        ({"ml-platform:cost": None}, "cost-budget", "mandatory", "the prod stack has no monthly budget"),
+        (
+            {
+                "ml-platform:gpu_pools": {"big": {"instance_type": "p5.48xlarge", "max_size": 1}},
+                "ml-platform:serving": None,
+            },
+            "cost-budget",
+            "mandatory",
+            "exceeds the budget $7,000.00",
+        ),
+    ],
+)
 def test_bad_prod_stack_configs_are_rejected(change: dict, policy: str, level: str, fragment: str) -> None:
     run = runner.run("prod", overrides=change)
     assert run.error is None, run.error
     result = policy_run.run_for(run)
-    assert any(v.policy == policy and v.level == level and fragment in v.message for v in result.violations), \
-        [f"{v.policy}: {v.message}" for v in result.violations]
+    assert any(v.policy == policy and v.level == level and fragment in v.message for v in result.violations), [
+        f"{v.policy}: {v.message}" for v in result.violations
+    ]
 
 
 def test_on_demand_gpus_in_dev_are_an_advisory_finding() -> None:
     run = runner.run("dev", overrides={"ml-platform:gpu_pools": {"inference": {"instance_type": "g5.xlarge"}}})
     result = policy_run.run_for(run)
     assert [(v.policy, v.level, v.name) for v in result.violations] == [
-        ("gpu-spot-nonprod", "advisory", "inference-nodegroup")]
+        ("gpu-spot-nonprod", "advisory", "inference-nodegroup")
+    ]
     assert not result.mandatory_failed
 
 
 def test_unknown_values_reach_the_pack_as_the_engine_sentinel() -> None:
-    group = Registration(urn="urn:pulumi:t::ml-platform::aws:eks/nodeGroup:NodeGroup::g", type="aws:eks/nodeGroup:NodeGroup",
-                         name="g", parent="", custom=True, provider="", protect=False, depends_on=[],
-                         inputs={"instanceTypes": ["g5.xlarge"], "amiType": "AL2023_x86_64_NVIDIA", "taints": "[unknown]",
-                                 "scalingConfig": {"minSize": 0, "maxSize": 1}, "capacityType": "SPOT"})
+    group = Registration(
+        urn="urn:pulumi:t::ml-platform::aws:eks/nodeGroup:NodeGroup::g",
+        type="aws:eks/nodeGroup:NodeGroup",
+        name="g",
+        parent="",
+        custom=True,
+        provider="",
+        protect=False,
+        depends_on=[],
+        inputs={
+            "instanceTypes": ["g5.xlarge"],
+            "amiType": "AL2023_x86_64_NVIDIA",
+            "taints": "[unknown]",
+            "scalingConfig": {"minSize": 0, "maxSize": 1},
+            "capacityType": "SPOT",
+        },
+    )
     assert policy_run._wire(group.inputs)["taints"] == policy_run.UNKNOWN_STRING
     result = policy_run.run("t", {"ml-platform:environment": "dev"}, [group], {})
     assert result.violations == []
@@ -131,12 +163,17 @@ def test_all_sets_every_level_and_the_config_is_checked_like_the_cli_does(stack_
     config = dict(run.config, **{"ml-platform:cost": json.dumps({"monthly_budget_usd": 100})})
     result = policy_run.run(run.stack, config, run.registrations, {"all": "advisory"})
     # with the pack's defaults (7 days of backups), dev's 3-day MLflow database is reported too
-    assert [(v.policy, v.level) for v in result.violations] == [("cost-budget", "advisory"), ("database-security", "advisory")]
+    assert [(v.policy, v.level) for v in result.violations] == [
+        ("cost-budget", "advisory"),
+        ("database-security", "advisory"),
+    ]
     with pytest.raises(policy_run.PolicyConfigError, match="names policies the pack does not have: no-such-rule"):
         policy_run.run(run.stack, run.config, run.registrations, {"no-such-rule": "advisory"})
-    with pytest.raises(policy_run.PolicyConfigError, match=r"gpu-scheduling.maxGpusPerPod: 'eight' is not of type 'integer'"):
+    with pytest.raises(
+        policy_run.PolicyConfigError, match=r"gpu-scheduling.maxGpusPerPod: 'eight' is not of type 'integer'"
+    ):
         policy_run.run(run.stack, run.config, run.registrations, {"gpu-scheduling": {"maxGpusPerPod": "eight"}})
-    with pytest.raises(policy_run.PolicyConfigError, match="cost-budget.enforcementLevel: must be one of"):
+    with pytest.raises(policy_run.PolicyConfigError, match=r"cost-budget\.enforcementLevel: must be one of"):
         policy_run.run(run.stack, run.config, run.registrations, {"cost-budget": {"enforcementLevel": "strict"}})
 
 
@@ -153,8 +190,11 @@ def test_shipped_policy_configs_fit_the_pack(pack_policies: list, env: str) -> N
     expected = "mandatory" if env == "prod" else "advisory"
     assert policy_run.LEVEL_NAMES[config["cost-budget"][0]] == expected
     assert policy_run.LEVEL_NAMES[config["container-resources"][0]] == "mandatory"
-    assert config["gpu-scheduling"][1] == {"maxGpusPerPod": 8, "taintKey": "nvidia.com/gpu",
-                                           "nodeLabels": ["nvidia.com/gpu.present", "ml-platform.io/accelerator"]}
+    assert config["gpu-scheduling"][1] == {
+        "maxGpusPerPod": 8,
+        "taintKey": "nvidia.com/gpu",
+        "nodeLabels": ["nvidia.com/gpu.present", "ml-platform.io/accelerator"],
+    }
 
 
 def test_the_pack_main_only_builds_the_pack() -> None:

@@ -13,7 +13,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def preview(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "offline.preview", *args], cwd=cwd, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "offline.preview", *args], cwd=cwd, capture_output=True, text=True, timeout=300
+    )
 
 
 def test_dev_prints_the_tree_and_writes_the_build(tmp_path: Path) -> None:
@@ -37,15 +39,21 @@ def test_dev_prints_the_tree_and_writes_the_build(tmp_path: Path) -> None:
 
 def test_bad_config_lists_every_problem_and_exits_non_zero_without_traceback(tmp_path: Path) -> None:
     stack_file = tmp_path / "Pulumi.broken.yaml"
-    stack_file.write_text(yaml.safe_dump({"config": {
-        "aws:region": "us-west-2",
-        "ml-platform:environment": "dev",
-        "ml-platform:cloud": "aws",
-        "ml-platform:gpu_pools": {
-            "inference": {"instance_type": "g5.xlarge", "min_size": 2, "max_size": 1},
-            "shared": {"instance_type": "g5.xlarg", "sharing": {"mode": "timeslicing"}},
-        },
-    }}))
+    stack_file.write_text(
+        yaml.safe_dump(
+            {
+                "config": {
+                    "aws:region": "us-west-2",
+                    "ml-platform:environment": "dev",
+                    "ml-platform:cloud": "aws",
+                    "ml-platform:gpu_pools": {
+                        "inference": {"instance_type": "g5.xlarge", "min_size": 2, "max_size": 1},
+                        "shared": {"instance_type": "g5.xlarg", "sharing": {"mode": "timeslicing"}},
+                    },
+                }
+            }
+        )
+    )
     proc = preview("broken", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"))
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
@@ -78,14 +86,23 @@ def test_unknown_stack_exits_2() -> None:
 def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Path) -> None:
     proc = preview("prod", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    assert "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
-    assert ("Cost (USD per month): idle $1,762.01 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
-            in proc.stdout)
+    assert (
+        "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
+    )
+    assert (
+        "Cost (USD per month): idle $1,762.01 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
+        in proc.stdout
+    )
     assert "  inference-nodegroup                   $900.76    $3,603.04  1..4 x g5.2xlarge on-demand" in proc.stdout
     plan = json.loads((tmp_path / "prod" / "plan.json").read_text())
     assert plan["policy"] == {"pack": "ml-platform", "violations": [], "mandatory_failed": False}
     cost = plan["cost"]
-    assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == ("USD", 1762.01, 5887.41, 7000)
+    assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == (
+        "USD",
+        1762.01,
+        5887.41,
+        7000,
+    )
     assert set(cost["items"][0]) == {"urn", "name", "what", "monthly_idle", "monthly_full"}
     assert cost["items"][0]["name"] == "inference-nodegroup"
     assert round(sum(i["monthly_full"] for i in cost["items"]), 2) == cost["monthly_full"]
@@ -98,13 +115,18 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     stack_file.write_text(yaml.safe_dump(doc))
     proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
     assert proc.returncode == 1
-    assert "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 (idle $1,762.01)" in proc.stdout
+    assert (
+        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 (idle $1,762.01)"
+        in proc.stdout
+    )
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
     plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())
     (violation,) = plan["policy"]["violations"]
     assert violation["policy"] == "cost-budget" and violation["level"] == "mandatory"
     assert set(violation) == {"policy", "level", "urn", "name", "type", "message"}
-    assert plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9490.45  # 5,887.41 + 4 more nodes x $900.76
+    assert (
+        plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9490.45
+    )  # 5,887.41 + 4 more nodes x $900.76
 
 
 def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
@@ -115,7 +137,9 @@ def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
     stack_file.write_text(yaml.safe_dump(doc))
     proc = preview("dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"))
     assert proc.returncode == 0, proc.stderr
-    assert "  [advisory] gpu-spot-nonprod: aws:eks/nodeGroup:NodeGroup inference-nodegroup: GPU node pool" in proc.stdout
+    assert (
+        "  [advisory] gpu-spot-nonprod: aws:eks/nodeGroup:NodeGroup inference-nodegroup: GPU node pool" in proc.stdout
+    )
     assert "  [advisory] cost-budget: monthly cost at full scale $1,871.11 exceeds the budget $1,200.00" in proc.stdout
 
 

@@ -41,9 +41,14 @@ def test_gpu_workloads_tolerate_the_taint_and_select_gpu_nodes(stack_run, stack:
 
 def test_the_gpu_check_catches_a_workload_without_toleration_or_selector() -> None:
     deployment = {
-        "apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "m"},
-        "spec": {"template": {"spec": {"containers": [
-            {"name": "c", "image": "i:1", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}}},
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": "m"},
+        "spec": {
+            "template": {
+                "spec": {"containers": [{"name": "c", "image": "i:1", "resources": {"limits": {"nvidia.com/gpu": 1}}}]}
+            }
+        },
     }
     assert gpu_scheduling_problems(deployment) == [
         "Deployment m: spec.template.spec requests nvidia.com/gpu but does not tolerate the nvidia.com/gpu taint",
@@ -62,8 +67,12 @@ def test_schema_validation_catches_a_bad_object() -> None:
 
 @pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_crd_validation_catches_a_bad_custom_resource() -> None:
-    bad = {"apiVersion": "keda.sh/v1alpha1", "kind": "ScaledObject", "metadata": {"name": "x"},
-           "spec": {"scaleTargetRef": {"name": "d"}, "minReplicaCount": "zero", "triggers": []}}
+    bad = {
+        "apiVersion": "keda.sh/v1alpha1",
+        "kind": "ScaledObject",
+        "metadata": {"name": "x"},
+        "spec": {"scaleTargetRef": {"name": "d"}, "minReplicaCount": "zero", "triggers": []},
+    }
     assert any("minReplicaCount" in p for p in k8s_schemas.validate_object(bad, "1.35"))
 
 
@@ -77,4 +86,6 @@ def test_helm_values_use_only_keys_the_charts_have(stack_run, stack: str) -> Non
             folder = k8s_schemas.CHART_FOLDERS.get(release["chart"])
             if folder is None:
                 continue  # no upstream values saved for this chart (e.g. cert-manager)
-            assert k8s_schemas.unknown_values_keys(release["values"], k8s_schemas.chart_values(folder)) == [], release["name"]
+            assert k8s_schemas.unknown_values_keys(release["values"], k8s_schemas.chart_values(folder)) == [], release[
+                "name"
+            ]

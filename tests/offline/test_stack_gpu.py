@@ -11,7 +11,11 @@ GPU_TAINT_EKS = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHE
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_eks_gpu_pools_carry_the_taint(stack_run, stack: str) -> None:
-    groups = [r for r in by_type(stack_run(stack).registrations, "aws:eks/nodeGroup:NodeGroup") if r.name != f"mlp-{stack}-system"]
+    groups = [
+        r
+        for r in by_type(stack_run(stack).registrations, "aws:eks/nodeGroup:NodeGroup")
+        if r.name != f"mlp-{stack}-system"
+    ]
     assert groups
     for group in groups:
         assert group.inputs["taints"] == [GPU_TAINT_EKS]
@@ -19,14 +23,20 @@ def test_eks_gpu_pools_carry_the_taint(stack_run, stack: str) -> None:
 
 
 def test_prod_pools(stack_run) -> None:
-    groups = {r.inputs["nodeGroupName"]: r.inputs for r in by_type(stack_run("prod").registrations, "aws:eks/nodeGroup:NodeGroup")}
+    groups = {
+        r.inputs["nodeGroupName"]: r.inputs
+        for r in by_type(stack_run("prod").registrations, "aws:eks/nodeGroup:NodeGroup")
+    }
     assert groups["inference"]["capacityType"] == "ON_DEMAND" and groups["inference"]["scalingConfig"]["minSize"] == 1
     assert groups["batch"]["capacityType"] == "SPOT" and groups["batch"]["scalingConfig"]["minSize"] == 0
     assert groups["system"].get("taints") is None
 
 
 def test_gke_dev_accelerators_with_sharing(stack_run) -> None:
-    pools = {r.inputs["name"]: r.inputs for r in by_type(stack_run("gke-dev").registrations, "gcp:container/nodePool:NodePool")}
+    pools = {
+        r.inputs["name"]: r.inputs
+        for r in by_type(stack_run("gke-dev").registrations, "gcp:container/nodePool:NodePool")
+    }
     shared = pools["l4-shared"]["nodeConfig"]["guestAccelerators"][0]
     assert shared["gpuSharingConfig"] == {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}
     mig = pools["a100-mig"]["nodeConfig"]["guestAccelerators"][0]
@@ -41,8 +51,11 @@ def test_gke_installs_no_device_plugin(stack_run) -> None:
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
 def test_eks_device_plugin_tolerates_the_taint_and_targets_gpu_nodes_only(stack_run, stack: str) -> None:
-    [release] = [r for r in by_type(stack_run(stack).registrations, "kubernetes:helm.sh/v3:Release")
-                 if r.inputs["chart"] == "nvidia-device-plugin"]
+    [release] = [
+        r
+        for r in by_type(stack_run(stack).registrations, "kubernetes:helm.sh/v3:Release")
+        if r.inputs["chart"] == "nvidia-device-plugin"
+    ]
     values = release.inputs["values"]
     assert {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"} in values["tolerations"]
     [term] = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
@@ -51,7 +64,9 @@ def test_eks_device_plugin_tolerates_the_taint_and_targets_gpu_nodes_only(stack_
 
 def test_prod_time_slicing_config_matches_the_batch_pool(stack_run) -> None:
     regs = stack_run("prod").registrations
-    releases = [r for r in by_type(regs, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "nvidia-device-plugin"]
+    releases = [
+        r for r in by_type(regs, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "nvidia-device-plugin"
+    ]
     assert set(releases[0].inputs["values"]["config"]["map"]) == {"exclusive", "time-slicing-2"}
     labels = {r.inputs["nodeGroupName"]: r.inputs["labels"] for r in by_type(regs, "aws:eks/nodeGroup:NodeGroup")}
     assert labels["batch"]["nvidia.com/device-plugin.config"] == "time-slicing-2"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from typing import Any, Optional
+from typing import Any
 
 from policies.rules.base import Facts, Res, Rule
 
@@ -21,8 +21,14 @@ def res(typ: str, name: str, props: dict[str, Any], protect: bool = False, deps:
     return Res(typ, name, urn(typ, name), props, protect, "", deps)
 
 
-def container(name: str = "server", image: str = "ghcr.io/acme/iris:1.2.0", cpu: Any = ("500m", "1"),
-              memory: Any = ("1Gi", "2Gi"), gpu: Optional[int] = None, security: Any = "default") -> dict[str, Any]:
+def container(
+    name: str = "server",
+    image: str = "ghcr.io/acme/iris:1.2.0",
+    cpu: Any = ("500m", "1"),
+    memory: Any = ("1Gi", "2Gi"),
+    gpu: int | None = None,
+    security: Any = "default",
+) -> dict[str, Any]:
     requests: dict[str, Any] = {}
     limits: dict[str, Any] = {}
     if cpu:
@@ -40,8 +46,10 @@ def container(name: str = "server", image: str = "ghcr.io/acme/iris:1.2.0", cpu:
 
 
 def pod_spec(*containers: dict[str, Any], gpu_scheduling: bool = False, **extra: Any) -> dict[str, Any]:
-    spec: dict[str, Any] = {"securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-                            "containers": list(containers) or [container()]}
+    spec: dict[str, Any] = {
+        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
+        "containers": list(containers) or [container()],
+    }
     if gpu_scheduling:
         spec["tolerations"] = [GPU_TOLERATION]
         spec["nodeSelector"] = dict(GPU_SELECTOR)
@@ -49,8 +57,14 @@ def pod_spec(*containers: dict[str, Any], gpu_scheduling: bool = False, **extra:
     return spec
 
 
-def k8s(kind: str, name: str, spec: dict[str, Any], namespace: str = "serving", group: str = "apps/v1",
-        labels: Optional[dict[str, str]] = None) -> Res:
+def k8s(
+    kind: str,
+    name: str,
+    spec: dict[str, Any],
+    namespace: str = "serving",
+    group: str = "apps/v1",
+    labels: dict[str, str] | None = None,
+) -> Res:
     meta: dict[str, Any] = {"name": name, "namespace": namespace}
     if labels:
         meta["labels"] = labels
@@ -58,7 +72,7 @@ def k8s(kind: str, name: str, spec: dict[str, Any], namespace: str = "serving", 
     return res(typ, name, {"metadata": meta, "spec": spec})
 
 
-def deployment(name: str = "iris", pod: Optional[dict[str, Any]] = None, namespace: str = "serving") -> Res:
+def deployment(name: str = "iris", pod: dict[str, Any] | None = None, namespace: str = "serving") -> Res:
     return k8s("Deployment", name, {"replicas": 2, "template": {"spec": pod or pod_spec()}}, namespace)
 
 
@@ -68,6 +82,6 @@ def with_props(r: Res, **changes: Any) -> Res:
     return Res(r.type, r.name, r.urn, props, r.protect, r.parent, r.dependencies)
 
 
-def violations(rule: Rule, target: Any, config: Optional[dict[str, Any]] = None, facts: Facts = DEV) -> list[str]:
+def violations(rule: Rule, target: Any, config: dict[str, Any] | None = None, facts: Facts = DEV) -> list[str]:
     """Violations as the preview prints them: ``[level] rule: message``."""
     return [f"[{rule.enforcement_level}] {rule.name}: {m}" for m, _ in rule.run(target, config, facts)]

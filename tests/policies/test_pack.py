@@ -21,8 +21,8 @@ def test_project_file_runs_the_pack_in_the_projects_virtualenv() -> None:
 
 def test_pack_requirements_pin_what_the_project_pins() -> None:
     def pins(path: Path) -> dict[str, str]:
-        lines = [l.split("#")[0].strip() for l in path.read_text().splitlines()]
-        return dict(l.split("==") for l in lines if "==" in l)
+        lines = [line.split("#")[0].strip() for line in path.read_text().splitlines()]
+        return dict(line.split("==") for line in lines if "==" in line)
 
     project, pack = pins(ROOT / "requirements.txt"), pins(ROOT / "policies" / "requirements.txt")
     assert set(pack) == {"pulumi", "pulumi-policy", "PyYAML"}
@@ -30,9 +30,11 @@ def test_pack_requirements_pin_what_the_project_pins() -> None:
 
 
 def test_rule_modules_are_pure() -> None:
-    code = ("import sys\nimport policies.rules\n"
-            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('infra', 'components', 'offline', 'pulumi_policy', 'pulumi')))")
+    code = (
+        "import sys\nimport policies.rules\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('infra', 'components', 'offline', 'pulumi_policy', 'pulumi')))"
+    )
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
 

@@ -18,7 +18,11 @@ def args(**kw) -> ClusterAutoscalerArgs:
 def test_release_values(mocked) -> None:
     regs = mocked.run(lambda: ClusterAutoscaler("ca", args()))
     release = one(regs, "kubernetes:helm.sh/v3:Release").inputs
-    assert (release["chart"], release["version"], release["namespace"]) == ("cluster-autoscaler", "9.59.0", "kube-system")
+    assert (release["chart"], release["version"], release["namespace"]) == (
+        "cluster-autoscaler",
+        "9.59.0",
+        "kube-system",
+    )
     values = release["values"]
     assert values["autoDiscovery"] == {"clusterName": "c"} and values["awsRegion"] == "us-west-2"
     assert values["image"]["tag"] == "v1.35.2"

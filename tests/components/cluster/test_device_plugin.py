@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from components.common import GpuSharing
 from components.cluster import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
 from components.cluster._device_plugin import CHART_VERSION, chart_values
+from components.common import GpuSharing
 from tests import k8s_schemas
 from tests.conftest import one
 
@@ -26,11 +26,15 @@ def test_release_is_pinned_and_scheduled_on_gpu_nodes_only(mocked) -> None:
 
 
 def test_one_named_config_per_sharing_mode() -> None:
-    values = chart_values(NvidiaDevicePluginArgs(sharing_modes=[SharingMode(GpuSharing.TIME_SLICING, 4), SharingMode(GpuSharing.MIG)]))
+    values = chart_values(
+        NvidiaDevicePluginArgs(sharing_modes=[SharingMode(GpuSharing.TIME_SLICING, 4), SharingMode(GpuSharing.MIG)])
+    )
     configs = {name: yaml.safe_load(text) for name, text in values["config"]["map"].items()}
     assert values["config"]["default"] == "exclusive"
     assert configs["exclusive"] == {"version": "v1", "flags": {"migStrategy": "none"}}
-    assert configs["time-slicing-4"]["sharing"]["timeSlicing"]["resources"] == [{"name": "nvidia.com/gpu", "replicas": 4}]
+    assert configs["time-slicing-4"]["sharing"]["timeSlicing"]["resources"] == [
+        {"name": "nvidia.com/gpu", "replicas": 4}
+    ]
     assert configs["mig-single"]["flags"]["migStrategy"] == "single"
     assert "migStrategy" not in values  # a top-level strategy would override each node's configuration
 

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 import json
 
-from components.common import Problems
 from components.cluster import EksCluster, EksClusterArgs, subnet_cidrs
+from components.common import Problems
 from tests.conftest import by_type, one
 
 
 def test_defaults() -> None:
     a = EksClusterArgs()
-    assert (a.kubernetes_version, a.vpc_cidr, a.availability_zone_count, a.single_nat_gateway) == ("1.35", "10.0.0.0/16", 3, False)
+    assert (a.kubernetes_version, a.vpc_cidr, a.availability_zone_count, a.single_nat_gateway) == (
+        "1.35",
+        "10.0.0.0/16",
+        3,
+        False,
+    )
     assert (a.system_instance_type, a.system_min_size, a.system_max_size) == ("m6i.large", 2, 4)
 
 
@@ -50,7 +55,10 @@ def test_ebs_csi_role_trusts_only_its_service_account(mocked) -> None:
     role = one(regs, "aws:iam/role:Role", "c3-ebs-csi").inputs
     statement = json.loads(role["assumeRolePolicy"])["Statement"][0]
     conditions = statement["Condition"]["StringEquals"]
-    assert any(k.endswith(":sub") and v == "system:serviceaccount:kube-system:ebs-csi-controller-sa" for k, v in conditions.items())
+    assert any(
+        k.endswith(":sub") and v == "system:serviceaccount:kube-system:ebs-csi-controller-sa"
+        for k, v in conditions.items()
+    )
     assert statement["Action"] == "sts:AssumeRoleWithWebIdentity"
 
 
@@ -64,8 +72,13 @@ def test_kubeconfig_and_provider_carry_no_plain_credentials(mocked) -> None:
 
 def test_validation_messages() -> None:
     p = Problems(prefix="cluster")
-    EksClusterArgs(vpc_cidr="10.0.0.0/8", availability_zone_count=5, system_min_size=3, system_max_size=2,
-                   kubernetes_version="latest").validate(p)
+    EksClusterArgs(
+        vpc_cidr="10.0.0.0/8",
+        availability_zone_count=5,
+        system_min_size=3,
+        system_max_size=2,
+        kubernetes_version="latest",
+    ).validate(p)
     assert p.items == [
         "cluster.vpc_cidr: must be a /16 to /20 network, got '10.0.0.0/8'",
         "cluster.availability_zone_count: must be 2 or 3, got 5",

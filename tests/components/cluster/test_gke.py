@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from components.common import Problems
 from components.cluster import GkeCluster, GkeClusterArgs, ReleaseChannel
+from components.common import Problems
 from tests.conftest import by_type, one
 
 
@@ -14,7 +14,9 @@ def test_defaults() -> None:
 
 
 def test_cluster(mocked) -> None:
-    regs = mocked.run(lambda: GkeCluster("g1", GkeClusterArgs(project="p1", region="us-central1", deletion_protection=True)))
+    regs = mocked.run(
+        lambda: GkeCluster("g1", GkeClusterArgs(project="p1", region="us-central1", deletion_protection=True))
+    )
     c = one(regs, "gcp:container/cluster:Cluster").inputs
     assert c["workloadIdentityConfig"] == {"workloadPool": "p1.svc.id.goog"}
     assert c["releaseChannel"] == {"channel": "REGULAR"}
@@ -25,8 +27,12 @@ def test_cluster(mocked) -> None:
     system = one(regs, "gcp:container/nodePool:NodePool").inputs
     assert system["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
     roles = {r.inputs["role"] for r in by_type(regs, "gcp:projects/iAMMember:IAMMember")}
-    assert roles == {"roles/logging.logWriter", "roles/monitoring.metricWriter", "roles/monitoring.viewer",
-                     "roles/artifactregistry.reader"}
+    assert roles == {
+        "roles/logging.logWriter",
+        "roles/monitoring.metricWriter",
+        "roles/monitoring.viewer",
+        "roles/artifactregistry.reader",
+    }
     assert one(regs, "pulumi:providers:kubernetes").inputs["kubeconfig"] == "[secret]"
 
 

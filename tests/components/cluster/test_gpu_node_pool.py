@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from components.common import ArgsError, Capacity, Cloud, GpuSharing, Problems
 from components.cluster import GpuNodePool, GpuNodePoolArgs, NodeImage
+from components.common import ArgsError, Capacity, Cloud, GpuSharing, Problems
 from tests.conftest import by_type, one
 
 
 def aws_args(**kw) -> GpuNodePoolArgs:
-    base = dict(cloud=Cloud.AWS, cluster_name="c", instance_type="g5.xlarge", node_role_arn="arn:role", subnet_ids=["s1"])
+    base = dict(
+        cloud=Cloud.AWS, cluster_name="c", instance_type="g5.xlarge", node_role_arn="arn:role", subnet_ids=["s1"]
+    )
     base.update(kw)
     return GpuNodePoolArgs(**base)
 
@@ -48,7 +50,9 @@ def test_eks_node_group_is_tainted_labelled_and_scales_from_zero(mocked) -> None
 
 
 def test_eks_pool_tags_its_asg_with_the_node_template_for_scale_from_zero(mocked) -> None:
-    regs = mocked.run(lambda: GpuNodePool("inference", aws_args(sharing=GpuSharing.TIME_SLICING, time_slicing_replicas=4)))
+    regs = mocked.run(
+        lambda: GpuNodePool("inference", aws_args(sharing=GpuSharing.TIME_SLICING, time_slicing_replicas=4))
+    )
     tags = {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in by_type(regs, "aws:autoscaling/tag:Tag")}
     prefix = "k8s.io/cluster-autoscaler/node-template"
     assert tags[f"{prefix}/taint/nvidia.com/gpu"] == "present:NoSchedule"
@@ -66,7 +70,11 @@ def test_every_child_has_the_pool_as_parent(mocked) -> None:
 
 
 def test_gke_pool_time_sharing(mocked) -> None:
-    regs = mocked.run(lambda: GpuNodePool("shared", gcp_args(sharing=GpuSharing.TIME_SLICING, time_slicing_replicas=4, capacity=Capacity.SPOT)))
+    regs = mocked.run(
+        lambda: GpuNodePool(
+            "shared", gcp_args(sharing=GpuSharing.TIME_SLICING, time_slicing_replicas=4, capacity=Capacity.SPOT)
+        )
+    )
     pool = one(regs, "gcp:container/nodePool:NodePool").inputs
     node = pool["nodeConfig"]
     acc = node["guestAccelerators"][0]
@@ -80,7 +88,9 @@ def test_gke_pool_time_sharing(mocked) -> None:
 
 def test_gke_pool_mig_partition(mocked) -> None:
     regs = mocked.run(
-        lambda: GpuNodePool("mig", gcp_args(instance_type="a2-highgpu-1g", sharing=GpuSharing.MIG, mig_profile="1g.5gb"))
+        lambda: GpuNodePool(
+            "mig", gcp_args(instance_type="a2-highgpu-1g", sharing=GpuSharing.MIG, mig_profile="1g.5gb")
+        )
     )
     acc = one(regs, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["guestAccelerators"][0]
     assert acc["type"] == "nvidia-tesla-a100"

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from components.common import ArgsError, GpuSharing, Problems, device_plugin_config_name, gpu_node_selector, gpu_toleration
+from components.common import (
+    ArgsError,
+    GpuSharing,
+    Problems,
+    device_plugin_config_name,
+    gpu_node_selector,
+    gpu_toleration,
+)
 
 
 def test_problems_collect_under_nested_paths_and_raise_together() -> None:

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import json
 
-from components.mlflow import ArtifactBucket, ArtifactBucketArgs, s3_policy
 from components.common import Cloud, Problems
+from components.mlflow import ArtifactBucket, ArtifactBucketArgs, s3_policy
 from tests.conftest import one
 
-AWS = dict(cloud=Cloud.AWS, service_account_namespace="mlflow", service_account_name="mlflow",
-           oidc_provider_arn="arn:aws:iam::1:oidc-provider/x", oidc_issuer="oidc.example/id/X")
+AWS = dict(
+    cloud=Cloud.AWS,
+    service_account_namespace="mlflow",
+    service_account_name="mlflow",
+    oidc_provider_arn="arn:aws:iam::1:oidc-provider/x",
+    oidc_issuer="oidc.example/id/X",
+)
 
 
 def test_s3_bucket_is_private_encrypted_versioned_with_lifecycle(mocked) -> None:
@@ -18,7 +23,9 @@ def test_s3_bucket_is_private_encrypted_versioned_with_lifecycle(mocked) -> None
     assert all(block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"))
     sse = one(regs, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration").inputs
     assert sse["rules"][0]["applyServerSideEncryptionByDefault"]["sseAlgorithm"] == "aws:kms"
-    assert one(regs, "aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
+    assert (
+        one(regs, "aws:s3/bucketVersioning:BucketVersioning").inputs["versioningConfiguration"]["status"] == "Enabled"
+    )
     rule = one(regs, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration").inputs["rules"][0]
     assert rule["noncurrentVersionExpiration"]["noncurrentDays"] == 30
     deny = json.loads(one(regs, "aws:s3/bucketPolicy:BucketPolicy").inputs["policy"])["Statement"][0]
@@ -28,11 +35,16 @@ def test_s3_bucket_is_private_encrypted_versioned_with_lifecycle(mocked) -> None
 def test_irsa_role_is_for_one_service_account_and_one_bucket(mocked) -> None:
     regs = mocked.run(lambda: ArtifactBucket("art", ArtifactBucketArgs(**AWS)))
     trust = json.loads(one(regs, "aws:iam/role:Role").inputs["assumeRolePolicy"])
-    assert trust["Statement"][0]["Condition"]["StringEquals"]["oidc.example/id/X:sub"] == "system:serviceaccount:mlflow:mlflow"
+    assert (
+        trust["Statement"][0]["Condition"]["StringEquals"]["oidc.example/id/X:sub"]
+        == "system:serviceaccount:mlflow:mlflow"
+    )
     policy = json.loads(one(regs, "aws:iam/rolePolicy:RolePolicy").inputs["policy"])
     bucket = one(regs, "aws:s3/bucket:Bucket")
     arn = f"arn:aws:s3:::{bucket.name}-"
-    resources = [r for s in policy["Statement"] for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])]
+    resources = [
+        r for s in policy["Statement"] for r in ([s["Resource"]] if isinstance(s["Resource"], str) else s["Resource"])
+    ]
     assert all(r.startswith(arn) for r in resources), resources
     assert policy == s3_policy(resources[0])
 
@@ -40,15 +52,27 @@ def test_irsa_role_is_for_one_service_account_and_one_bucket(mocked) -> None:
 def test_least_privilege_policy_names_only_that_bucket() -> None:
     policy = s3_policy("arn:aws:s3:::b")
     actions = {a for s in policy["Statement"] for a in s["Action"]}
-    assert actions == {"s3:ListBucket", "s3:GetBucketLocation", "s3:GetObject", "s3:PutObject", "s3:DeleteObject",
-                       "s3:AbortMultipartUpload"}
+    assert actions == {
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+        "s3:AbortMultipartUpload",
+    }
     assert [s["Resource"] for s in policy["Statement"]] == ["arn:aws:s3:::b", "arn:aws:s3:::b/*"]
     assert all(s["Effect"] == "Allow" and "*" not in s["Action"] for s in policy["Statement"])
 
 
 def test_gcs_bucket_and_workload_identity(mocked) -> None:
-    args = ArtifactBucketArgs(cloud=Cloud.GCP, service_account_namespace="mlflow", service_account_name="mlflow",
-                              project="p", location="us-central1", workload_pool="p.svc.id.goog")
+    args = ArtifactBucketArgs(
+        cloud=Cloud.GCP,
+        service_account_namespace="mlflow",
+        service_account_name="mlflow",
+        project="p",
+        location="us-central1",
+        workload_pool="p.svc.id.goog",
+    )
     regs = mocked.run(lambda: ArtifactBucket("art", args))
     b = one(regs, "gcp:storage/bucket:Bucket").inputs
     assert b["uniformBucketLevelAccess"] is True and b["versioning"] == {"enabled": True}
@@ -56,7 +80,9 @@ def test_gcs_bucket_and_workload_identity(mocked) -> None:
     member = one(regs, "gcp:storage/bucketIAMMember:BucketIAMMember").inputs
     assert member["role"] == "roles/storage.objectUser" and member["bucket"] == b["name"]
     wi = one(regs, "gcp:serviceaccount/iAMMember:IAMMember").inputs
-    assert wi["member"] == "serviceAccount:p.svc.id.goog[mlflow/mlflow]" and wi["role"] == "roles/iam.workloadIdentityUser"
+    assert (
+        wi["member"] == "serviceAccount:p.svc.id.goog[mlflow/mlflow]" and wi["role"] == "roles/iam.workloadIdentityUser"
+    )
 
 
 def test_in_cluster_store_has_generated_credentials_and_creates_its_bucket(mocked) -> None:
@@ -73,8 +99,13 @@ def test_in_cluster_store_has_generated_credentials_and_creates_its_bucket(mocke
 
 def test_validation_messages() -> None:
     p = Problems(prefix="mlflow")
-    ArtifactBucketArgs(cloud=Cloud.GCP, service_account_namespace="m", service_account_name="m", bucket_name="Bad_Name",
-                       noncurrent_version_expiration_days=0).validate(p)
+    ArtifactBucketArgs(
+        cloud=Cloud.GCP,
+        service_account_namespace="m",
+        service_account_name="m",
+        bucket_name="Bad_Name",
+        noncurrent_version_expiration_days=0,
+    ).validate(p)
     assert p.items == [
         "mlflow.bucket_name: must be 3-63 lowercase letters, digits, dots and dashes, got 'Bad_Name'",
         "mlflow.noncurrent_version_expiration_days: must be >= 1, got 0",

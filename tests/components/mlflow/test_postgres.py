@@ -28,7 +28,11 @@ def test_rds_is_private_encrypted_and_reachable_from_the_cluster_only(mocked) ->
 def test_rds_in_production_shape(mocked) -> None:
     args = PostgresDatabaseArgs(**AWS, high_availability=True, deletion_protection=True, backup_retention_days=14)
     db = one(mocked.run(lambda: PostgresDatabase("db", args)), "aws:rds/instance:Instance")
-    assert (db.inputs["multiAz"], db.inputs["deletionProtection"], db.inputs["backupRetentionPeriod"]) == (True, True, 14)
+    assert (db.inputs["multiAz"], db.inputs["deletionProtection"], db.inputs["backupRetentionPeriod"]) == (
+        True,
+        True,
+        14,
+    )
     assert db.protect and db.inputs["skipFinalSnapshot"] is False and db.inputs["finalSnapshotIdentifier"] == "db-final"
 
 
@@ -50,7 +54,11 @@ def test_in_cluster_database_uses_the_pinned_operator_and_a_valid_cluster(mocked
     assert (release["chart"], release["version"]) == ("cloudnative-pg", "0.29.0")
     cluster = one(regs, "kubernetes:postgresql.cnpg.io/v1:Cluster")
     spec = cluster.inputs["spec"]
-    assert spec["bootstrap"]["initdb"] == {"database": "mlflow", "owner": "mlflow", "secret": {"name": "db-credentials"}}
+    assert spec["bootstrap"]["initdb"] == {
+        "database": "mlflow",
+        "owner": "mlflow",
+        "secret": {"name": "db-credentials"},
+    }
     assert spec["storage"]["size"] == "20Gi" and spec["instances"] == 1
     assert any("cnpg-operator" in d for d in cluster.depends_on)  # the operator (and its CRD) first
     if k8s_schemas.reference_available():
@@ -61,8 +69,9 @@ def test_in_cluster_database_uses_the_pinned_operator_and_a_valid_cluster(mocked
 
 def test_validation_messages() -> None:
     p = Problems(prefix="mlflow")
-    PostgresDatabaseArgs(cloud=Cloud.AWS, backup_retention_days=40, postgres_version="9", username="Admin",
-                         instance_class="m5.large").validate(p)
+    PostgresDatabaseArgs(
+        cloud=Cloud.AWS, backup_retention_days=40, postgres_version="9", username="Admin", instance_class="m5.large"
+    ).validate(p)
     assert p.items == [
         "mlflow.backup_retention_days: must be between 1 and 35, got 40",
         "mlflow.postgres_version: must be a major version from 14 to 18, got '9'",

@@ -22,13 +22,14 @@ def test_command_keeps_the_password_off_the_command_line() -> None:
     env = env_of(cmd)
     assert env["MLFLOW_DB_PASSWORD"]["valueFrom"] == {"secretKeyRef": {"name": "mlflow-secrets", "key": "db-password"}}
     assert env["MLFLOW_BACKEND_STORE_URI"]["value"] == (
-        "postgresql+psycopg2://mlflow:$(MLFLOW_DB_PASSWORD)@db.internal:5432/mlflow?sslmode=require")
+        "postgresql+psycopg2://mlflow:$(MLFLOW_DB_PASSWORD)@db.internal:5432/mlflow?sslmode=require"
+    )
     names = [e["name"] for e in cmd.env]
     assert names.index("MLFLOW_DB_PASSWORD") < names.index("MLFLOW_BACKEND_STORE_URI")  # $(VAR) needs it defined first
     assert env["MLFLOW_ARTIFACTS_DESTINATION"]["value"] == "s3://b/mlflow"
     assert cmd.command == ["mlflow"] and cmd.args[:2] == ["server", "--host"]
     assert "--serve-artifacts" in cmd.args and "--expose-prometheus" in cmd.args
-    assert not any("pw" == a or "MLFLOW_DB_PASSWORD" in str(a) for a in cmd.args)
+    assert not any(a == "pw" or "MLFLOW_DB_PASSWORD" in str(a) for a in cmd.args)
     assert cmd.upgrade_command == ["/bin/sh", "-c", 'exec mlflow db upgrade "$MLFLOW_BACKEND_STORE_URI"']
 
 
@@ -45,7 +46,14 @@ def test_basic_auth_adds_the_app_and_its_secrets() -> None:
 
 def test_allowed_hosts_cover_service_names_pod_ips_and_extras() -> None:
     hosts = allowed_hosts("mlflow", args(allowed_hosts=["mlflow.example.com"]))
-    for h in ("mlflow.mlflow.svc.cluster.local:5000", "mlflow.mlflow", "localhost:*", "10.*", "172.31.*", "mlflow.example.com"):
+    for h in (
+        "mlflow.mlflow.svc.cluster.local:5000",
+        "mlflow.mlflow",
+        "localhost:*",
+        "10.*",
+        "172.31.*",
+        "mlflow.example.com",
+    ):
         assert h in hosts
     assert "*" not in hosts
 
@@ -74,7 +82,9 @@ def test_deployment_defaults(mocked) -> None:
     assert dep["spec"]["replicas"] == 1 and by_type(regs, "kubernetes:policy/v1:PodDisruptionBudget") == []
     assert dep["spec"]["template"]["metadata"]["labels"]["app.kubernetes.io/name"] == "mlflow"
     assert pod["initContainers"][0]["command"][-1].startswith("exec mlflow db upgrade")
-    assert c["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"} and c["resources"]["limits"]["memory"] == "2Gi"
+    assert (
+        c["resources"]["requests"] == {"cpu": "500m", "memory": "1Gi"} and c["resources"]["limits"]["memory"] == "2Gi"
+    )
     assert c["securityContext"]["runAsNonRoot"] and not c["securityContext"]["allowPrivilegeEscalation"]
     assert c["securityContext"]["readOnlyRootFilesystem"]
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
@@ -92,11 +102,19 @@ def test_two_replicas_get_a_disruption_budget(mocked) -> None:
 
 
 def test_secrets_are_secret_in_the_rendered_secret(mocked) -> None:
-    regs = mocked.run(lambda: MlflowServer("mlflow", args(db_password="do-not-show", basic_auth=True,
-                                                         admin_password="do-not-show-either")))
+    regs = mocked.run(
+        lambda: MlflowServer(
+            "mlflow", args(db_password="do-not-show", basic_auth=True, admin_password="do-not-show-either")
+        )
+    )
     secret = one(regs, "kubernetes:core/v1:Secret")
     assert secret.inputs["stringData"] == "[secret]"
-    assert set(secret.raw_inputs["stringData"]) == {"db-password", "flask-secret-key", "admin-username",
-                                                   "admin-password", "basic_auth.ini"}
+    assert set(secret.raw_inputs["stringData"]) == {
+        "db-password",
+        "flask-secret-key",
+        "admin-username",
+        "admin-password",
+        "basic_auth.ini",
+    }
     for reg in regs:
         assert "do-not-show" not in str(reg.inputs)

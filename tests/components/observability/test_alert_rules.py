@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 import yaml
 
-from components.observability import AlertRules, AlertRulesArgs, alerts, rule_file
 from components.common import ArgsError
+from components.observability import AlertRules, AlertRulesArgs, alerts, rule_file
 from tests.conftest import one
 
 PROMTOOL = shutil.which("promtool")
@@ -38,32 +38,53 @@ def labels(**kv: str) -> str:
     return "{" + ", ".join(f'{k}="{v}"' for k, v in kv.items()) + "}"
 
 
-def server(version: str, rate_per_min: int, buckets: dict[str, int], failures_per_min: int = 0, model: str = "fraud",
-           endpoint: str = "fraud") -> list[dict[str, str]]:
+def server(
+    version: str,
+    rate_per_min: int,
+    buckets: dict[str, int],
+    failures_per_min: int = 0,
+    model: str = "fraud",
+    endpoint: str = "fraud",
+) -> list[dict[str, str]]:
     """The series one MLServer pod exposes after relabelling: counters and the REST latency histogram.
 
     ``buckets`` maps ``le`` to how many of each minute's requests fall at or under it (cumulative).
     """
     base = dict(namespace="models", pod=f"{model}-{version}-0", model=model, model_version=version, endpoint=endpoint)
-    series = [{"series": "model_infer_request_success_total" + labels(**base, version="None"),
-               "values": f"0+{rate_per_min - failures_per_min}x120"}]
+    series = [
+        {
+            "series": "model_infer_request_success_total" + labels(**base, version="None"),
+            "values": f"0+{rate_per_min - failures_per_min}x120",
+        }
+    ]
     if failures_per_min:
-        series.append({"series": "model_infer_request_failure_total" + labels(**base, version="None"),
-                       "values": f"0+{failures_per_min}x120"})
+        series.append(
+            {
+                "series": "model_infer_request_failure_total" + labels(**base, version="None"),
+                "values": f"0+{failures_per_min}x120",
+            }
+        )
     for le, count in {**buckets, "+Inf": rate_per_min}.items():
-        series.append({
-            "series": "rest_server_request_duration_seconds_bucket"
-            + labels(**base, app_name="mlserver", method="POST", path=INFER, status_code="200", le=le),
-            "values": f"0+{count}x120",
-        })
+        series.append(
+            {
+                "series": "rest_server_request_duration_seconds_bucket"
+                + labels(**base, app_name="mlserver", method="POST", path=INFER, status_code="200", le=le),
+                "values": f"0+{count}x120",
+            }
+        )
     return series
 
 
 FAST = {"0.1": 600, "0.25": 600}  # every request under 100 ms: p95 = 95 ms
 
 
-def run_promtool(tmp_path: Path, series: list[dict[str, str]], alert_tests: list[dict[str, Any]],
-                 expr_tests: list[dict[str, Any]] | None = None, args: AlertRulesArgs = ARGS) -> None:
+def run_promtool(
+    tmp_path: Path,
+    series: list[dict[str, str]],
+    alert_tests: list[dict[str, Any]],
+    expr_tests: list[dict[str, Any]] | None = None,
+    args: AlertRulesArgs = ARGS,
+) -> None:
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump(rule_file(args), sort_keys=False))
     test = {"interval": "1m", "input_series": series, "alert_rule_test": alert_tests}
     if expr_tests:
@@ -81,10 +102,16 @@ def silent(alertname: str, at: str = "30m") -> dict[str, Any]:
 
 def fires(alertname: str, at: str, labels_: dict[str, str], summary: str) -> dict[str, Any]:
     rule = next(a for a in alerts(ARGS) if a.name == alertname)
-    return {"eval_time": at, "alertname": alertname, "exp_alerts": [{
-        "exp_labels": labels_,
-        "exp_annotations": {"summary": summary, "runbook": rule.runbook},
-    }]}
+    return {
+        "eval_time": at,
+        "alertname": alertname,
+        "exp_alerts": [
+            {
+                "exp_labels": labels_,
+                "exp_annotations": {"summary": summary, "runbook": rule.runbook},
+            }
+        ],
+    }
 
 
 # --- the rule file itself ----------------------------------------------------------------------------------------
@@ -102,22 +129,40 @@ def test_rendered_rule_file_passes_promtool_check(tmp_path: Path) -> None:
 def test_every_alert_the_issue_asks_for_exists() -> None:
     names = {a.name for a in alerts(ARGS)}
     assert names == {
-        "ModelLatencyHigh", "ModelHighErrorRate", "CanaryLatencyRegression", "GpuMemoryHigh",
-        "GpuIdleWhileAllocated", "ScaleFromZeroSlow", "ModelInputDrift", "MlflowDown", "DriftCheckFailing",
+        "ModelLatencyHigh",
+        "ModelHighErrorRate",
+        "CanaryLatencyRegression",
+        "GpuMemoryHigh",
+        "GpuIdleWhileAllocated",
+        "ScaleFromZeroSlow",
+        "ModelInputDrift",
+        "MlflowDown",
+        "DriftCheckFailing",
     }
     assert "MlflowDown" not in {a.name for a in alerts(AlertRulesArgs())}  # no MLflow, no alert on it
 
 
 def test_thresholds_reach_the_rule_text() -> None:
-    text = yaml.safe_dump(rule_file(AlertRulesArgs(latency_slo_seconds=0.35, error_ratio=0.02, canary_latency_ratio=1.5,
-                                                   gpu_memory_ratio=0.9, scale_from_zero_budget_seconds=240)))
+    text = yaml.safe_dump(
+        rule_file(
+            AlertRulesArgs(
+                latency_slo_seconds=0.35,
+                error_ratio=0.02,
+                canary_latency_ratio=1.5,
+                gpu_memory_ratio=0.9,
+                scale_from_zero_budget_seconds=240,
+            )
+        )
+    )
     for fragment in ("p95 > 0.35", "rate5m > 0.02", "p95 * 1.5", "ratio > 0.9", "> 240"):
         assert fragment in text
 
 
 def test_invalid_thresholds_are_reported_together() -> None:
     with pytest.raises(ArgsError) as err:
-        AlertRules("r", AlertRulesArgs(error_ratio=1.5, canary_latency_ratio=0.9, latency_slo_seconds_by_model={"m": 0}))
+        AlertRules(
+            "r", AlertRulesArgs(error_ratio=1.5, canary_latency_ratio=0.9, latency_slo_seconds_by_model={"m": 0})
+        )
     assert err.value.problems == [
         "r.latency_slo_seconds_by_model.m: must be > 0, got 0",
         "r.error_ratio: must be between 0 and 1, got 1.5",
@@ -126,8 +171,11 @@ def test_invalid_thresholds_are_reported_together() -> None:
 
 
 def test_component_deploys_the_same_text_as_a_prometheus_rule(mocked) -> None:
-    regs = mocked.run(lambda: AlertRules("ml-platform", AlertRulesArgs(
-        **{**ARGS.__dict__, "selector_labels": {"release": "kube-prometheus-stack"}})))
+    regs = mocked.run(
+        lambda: AlertRules(
+            "ml-platform", AlertRulesArgs(**{**ARGS.__dict__, "selector_labels": {"release": "kube-prometheus-stack"}})
+        )
+    )
     rule = one(regs, "kubernetes:monitoring.coreos.com/v1:PrometheusRule")
     assert rule.inputs["spec"] == rule_file(ARGS)
     assert rule.inputs["metadata"]["labels"]["release"] == "kube-prometheus-stack"
@@ -142,13 +190,26 @@ def test_latency_slo(tmp_path: Path) -> None:
     slow = {"0.1": 300, "0.25": 300, "0.5": 600}  # half under 100 ms, the rest under 500 ms: p95 = 475 ms
     series = server("v1", 600, FAST) + server("v2", 600, slow, endpoint="fraud-b")
     series += server("v1", 600, slow, model="ranker", endpoint="ranker")  # 475 ms is within ranker's own 500 ms SLO
-    run_promtool(tmp_path, series, [
-        silent("ModelLatencyHigh", "5m"),  # slow, but not yet for 10 minutes
-        fires("ModelLatencyHigh", "20m",
-              {"severity": "critical", "slo_ms": "200", "namespace": "models", "model": "fraud",
-               "model_version": "v2", "endpoint": "fraud-b"},
-              "p95 latency of fraud v2 is 475ms (SLO 200 ms)"),
-    ])
+    run_promtool(
+        tmp_path,
+        series,
+        [
+            silent("ModelLatencyHigh", "5m"),  # slow, but not yet for 10 minutes
+            fires(
+                "ModelLatencyHigh",
+                "20m",
+                {
+                    "severity": "critical",
+                    "slo_ms": "200",
+                    "namespace": "models",
+                    "model": "fraud",
+                    "model_version": "v2",
+                    "endpoint": "fraud-b",
+                },
+                "p95 latency of fraud v2 is 475ms (SLO 200 ms)",
+            ),
+        ],
+    )
 
 
 @needs_promtool
@@ -156,43 +217,79 @@ def test_error_rate(tmp_path: Path) -> None:
     series = server("v1", 600, FAST, failures_per_min=3)  # 0.5%: healthy
     run_promtool(tmp_path, series, [silent("ModelHighErrorRate")])
     series = server("v1", 600, FAST, failures_per_min=12)  # 2%
-    run_promtool(tmp_path, series, [fires(
-        "ModelHighErrorRate", "20m",
-        {"severity": "critical", **POD, "model_version": "v1"},
-        "fraud v1 fails 2% of requests (limit 1%)",
-    )])
+    run_promtool(
+        tmp_path,
+        series,
+        [
+            fires(
+                "ModelHighErrorRate",
+                "20m",
+                {"severity": "critical", **POD, "model_version": "v1"},
+                "fraud v1 fails 2% of requests (limit 1%)",
+            )
+        ],
+    )
 
 
 @needs_promtool
 def test_canary_within_30_percent_is_silent(tmp_path: Path) -> None:
     # stable v1 takes 90% of traffic; the canary's p95 is 121.4 ms against the stable's 95 ms (+27.8%)
     series = server("v1", 5400, {"0.1": 5400}) + server("v2", 600, {"0.1": 565, "0.25": 600})
-    run_promtool(tmp_path, series, [silent("CanaryLatencyRegression")], [{
-        "expr": "round(ml_platform:model_latency_seconds:p95, 0.0001)", "eval_time": "30m",
-        "exp_samples": [{"labels": f'{{{k}}}', "value": v} for k, v in (
-            ('namespace="models", model="fraud", model_version="v1", endpoint="fraud"', 0.095),
-            ('namespace="models", model="fraud", model_version="v2", endpoint="fraud"', 0.1214))],
-    }])
+    run_promtool(
+        tmp_path,
+        series,
+        [silent("CanaryLatencyRegression")],
+        [
+            {
+                "expr": "round(ml_platform:model_latency_seconds:p95, 0.0001)",
+                "eval_time": "30m",
+                "exp_samples": [
+                    {"labels": f"{{{k}}}", "value": v}
+                    for k, v in (
+                        ('namespace="models", model="fraud", model_version="v1", endpoint="fraud"', 0.095),
+                        ('namespace="models", model="fraud", model_version="v2", endpoint="fraud"', 0.1214),
+                    )
+                ],
+            }
+        ],
+    )
 
 
 @needs_promtool
 def test_slow_canary_fires_and_a_single_version_never_does(tmp_path: Path) -> None:
     series = server("v1", 540, {"0.1": 540}) + server("v2", 60, {"0.1": 30, "0.25": 60})  # canary p95 = 235 ms
-    series += server("v1", 600, {"0.1": 0, "0.25": 600}, model="solo", endpoint="solo")  # one version, slow: not a canary
-    run_promtool(tmp_path, series, [fires(
-        "CanaryLatencyRegression", "20m",
-        {"severity": "critical", **POD, "model_version": "v2"},
-        "canary v2 of fraud is more than 30% slower (p95) than the stable version",
-    )])
+    series += server(
+        "v1", 600, {"0.1": 0, "0.25": 600}, model="solo", endpoint="solo"
+    )  # one version, slow: not a canary
+    run_promtool(
+        tmp_path,
+        series,
+        [
+            fires(
+                "CanaryLatencyRegression",
+                "20m",
+                {"severity": "critical", **POD, "model_version": "v2"},
+                "canary v2 of fraud is more than 30% slower (p95) than the stable version",
+            )
+        ],
+    )
 
 
 def pod_state(pod: str, created_s: int, ready_s: int | None, critical: str = "false") -> list[dict[str, str]]:
     ksm = dict(job="kube-state-metrics", namespace="models", pod=pod, uid=f"uid-{pod}")
     series = [
         {"series": "kube_pod_created" + labels(**ksm), "values": f"{created_s}x60"},
-        {"series": "kube_pod_labels" + labels(
-            **ksm, label_ml_platform_io_model="fraud", label_ml_platform_io_model_version="v1",
-            label_ml_platform_io_endpoint="fraud", label_ml_platform_io_critical=critical), "values": "1x60"},
+        {
+            "series": "kube_pod_labels"
+            + labels(
+                **ksm,
+                label_ml_platform_io_model="fraud",
+                label_ml_platform_io_model_version="v1",
+                label_ml_platform_io_endpoint="fraud",
+                label_ml_platform_io_critical=critical,
+            ),
+            "values": "1x60",
+        },
     ]
     if ready_s is not None:
         series.append({"series": "kube_pod_status_ready_time" + labels(**ksm), "values": f"{ready_s}x60"})
@@ -208,16 +305,41 @@ def test_scale_from_zero_within_budget_is_silent(tmp_path: Path) -> None:
 @needs_promtool
 def test_scale_from_zero_over_budget_fires_ready_or_not(tmp_path: Path) -> None:
     series = pod_state("slow", 60, 460) + pod_state("stuck", 60, None)
-    base = {"severity": "warning", "namespace": "models", "model": "fraud", "model_version": "v1", "endpoint": "fraud",
-            "job": "kube-state-metrics", "uid": ""}
-    run_promtool(tmp_path, series, [{
-        "eval_time": "10m", "alertname": "ScaleFromZeroSlow", "exp_alerts": [
-            {"exp_labels": {**base, "pod": "slow", "uid": "uid-slow"}, "exp_annotations": {
-                "summary": "fraud v1 took 6m 40s to become ready (budget 300s)", "runbook": _runbook("ScaleFromZeroSlow")}},
-            {"exp_labels": {**base, "pod": "stuck", "uid": "uid-stuck"}, "exp_annotations": {
-                "summary": "fraud v1 took 9m 0s to become ready (budget 300s)", "runbook": _runbook("ScaleFromZeroSlow")}},
+    base = {
+        "severity": "warning",
+        "namespace": "models",
+        "model": "fraud",
+        "model_version": "v1",
+        "endpoint": "fraud",
+        "job": "kube-state-metrics",
+        "uid": "",
+    }
+    run_promtool(
+        tmp_path,
+        series,
+        [
+            {
+                "eval_time": "10m",
+                "alertname": "ScaleFromZeroSlow",
+                "exp_alerts": [
+                    {
+                        "exp_labels": {**base, "pod": "slow", "uid": "uid-slow"},
+                        "exp_annotations": {
+                            "summary": "fraud v1 took 6m 40s to become ready (budget 300s)",
+                            "runbook": _runbook("ScaleFromZeroSlow"),
+                        },
+                    },
+                    {
+                        "exp_labels": {**base, "pod": "stuck", "uid": "uid-stuck"},
+                        "exp_annotations": {
+                            "summary": "fraud v1 took 9m 0s to become ready (budget 300s)",
+                            "runbook": _runbook("ScaleFromZeroSlow"),
+                        },
+                    },
+                ],
+            }
         ],
-    }])
+    )
 
 
 def _runbook(name: str) -> str:
@@ -226,35 +348,69 @@ def _runbook(name: str) -> str:
 
 # --- GPUs ---------------------------------------------------------------------------------------------------------
 
-GPU = dict(gpu="0", UUID="GPU-8f1c", device="nvidia0", modelName="NVIDIA A10G", Hostname="ip-10-20-1-7",
-           DCGM_FI_DRIVER_VERSION="580.95.05", container="kserve-container", namespace="models", pod="fraud-v1-0")
+GPU = dict(
+    gpu="0",
+    UUID="GPU-8f1c",
+    device="nvidia0",
+    modelName="NVIDIA A10G",
+    Hostname="ip-10-20-1-7",
+    DCGM_FI_DRIVER_VERSION="580.95.05",
+    container="kserve-container",
+    namespace="models",
+    pod="fraud-v1-0",
+)
 
 
 @needs_promtool
 def test_gpu_memory(tmp_path: Path) -> None:
-    ok = [{"series": "DCGM_FI_DEV_FB_USED" + labels(**GPU), "values": "12000x60"},
-          {"series": "DCGM_FI_DEV_FB_FREE" + labels(**GPU), "values": "10000x60"}]
+    ok = [
+        {"series": "DCGM_FI_DEV_FB_USED" + labels(**GPU), "values": "12000x60"},
+        {"series": "DCGM_FI_DEV_FB_FREE" + labels(**GPU), "values": "10000x60"},
+    ]
     run_promtool(tmp_path, ok, [silent("GpuMemoryHigh")])
-    full = [{"series": "DCGM_FI_DEV_FB_USED" + labels(**GPU), "values": "20000x60"},
-            {"series": "DCGM_FI_DEV_FB_FREE" + labels(**GPU), "values": "2000x60"}]
-    run_promtool(tmp_path, full, [fires(
-        "GpuMemoryHigh", "20m", {"severity": "warning", **GPU},
-        "GPU 0 on ip-10-20-1-7 (fraud-v1-0) uses 90.91% of its memory",
-    )])
+    full = [
+        {"series": "DCGM_FI_DEV_FB_USED" + labels(**GPU), "values": "20000x60"},
+        {"series": "DCGM_FI_DEV_FB_FREE" + labels(**GPU), "values": "2000x60"},
+    ]
+    run_promtool(
+        tmp_path,
+        full,
+        [
+            fires(
+                "GpuMemoryHigh",
+                "20m",
+                {"severity": "warning", **GPU},
+                "GPU 0 on ip-10-20-1-7 (fraud-v1-0) uses 90.91% of its memory",
+            )
+        ],
+    )
 
 
 @needs_promtool
 def test_gpu_idle_while_allocated(tmp_path: Path) -> None:
-    busy = [{"series": "DCGM_FI_DEV_GPU_UTIL" + labels(**GPU), "values": "40x90"},
-            {"series": "DCGM_FI_DEV_GPU_UTIL" + labels(**{**GPU, "gpu": "1", "pod": "", "namespace": "",
-                                                          "container": ""}), "values": "0x90"}]  # idle but free: fine
+    busy = [
+        {"series": "DCGM_FI_DEV_GPU_UTIL" + labels(**GPU), "values": "40x90"},
+        {
+            "series": "DCGM_FI_DEV_GPU_UTIL"
+            + labels(**{**GPU, "gpu": "1", "pod": "", "namespace": "", "container": ""}),
+            "values": "0x90",
+        },
+    ]  # idle but free: fine
     run_promtool(tmp_path, busy, [silent("GpuIdleWhileAllocated", "60m")])
     idle = [{"series": "DCGM_FI_DEV_GPU_UTIL" + labels(**GPU), "values": "1x90"}]
-    run_promtool(tmp_path, idle, [
-        silent("GpuIdleWhileAllocated", "25m"),  # idle, but not for 30 minutes yet
-        fires("GpuIdleWhileAllocated", "60m", {"severity": "warning", **GPU},
-              "fraud-v1-0 holds GPU 0 on ip-10-20-1-7 but uses 1% of it"),
-    ])
+    run_promtool(
+        tmp_path,
+        idle,
+        [
+            silent("GpuIdleWhileAllocated", "25m"),  # idle, but not for 30 minutes yet
+            fires(
+                "GpuIdleWhileAllocated",
+                "60m",
+                {"severity": "warning", **GPU},
+                "fraud-v1-0 holds GPU 0 on ip-10-20-1-7 but uses 1% of it",
+            ),
+        ],
+    )
 
 
 # --- drift and MLflow ---------------------------------------------------------------------------------------------
@@ -263,33 +419,56 @@ def test_gpu_idle_while_allocated(tmp_path: Path) -> None:
 @needs_promtool
 def test_drift_above_threshold(tmp_path: Path) -> None:
     pushed = dict(job="ml-drift", instance="", model="fraud")
-    series = [{"series": "ml_drift_threshold" + labels(**pushed), "values": "0.3x30"},
-              {"series": "ml_drift_share" + labels(**pushed), "values": "0.1x10 0.6x20"}]
-    run_promtool(tmp_path, series, [
-        silent("ModelInputDrift", "5m"),
-        fires("ModelInputDrift", "20m", {"severity": "warning", "model": "fraud"},
-              "60% of the input columns of fraud drifted"),
-    ])
+    series = [
+        {"series": "ml_drift_threshold" + labels(**pushed), "values": "0.3x30"},
+        {"series": "ml_drift_share" + labels(**pushed), "values": "0.1x10 0.6x20"},
+    ]
+    run_promtool(
+        tmp_path,
+        series,
+        [
+            silent("ModelInputDrift", "5m"),
+            fires(
+                "ModelInputDrift",
+                "20m",
+                {"severity": "warning", "model": "fraud"},
+                "60% of the input columns of fraud drifted",
+            ),
+        ],
+    )
 
 
 @needs_promtool
 def test_drift_check_failing(tmp_path: Path) -> None:
     ksm = dict(job="kube-state-metrics", namespace="monitoring")
     # hourly check: runs at 0 and 60 min succeed; then it fails from the run at 120 min on
-    ok = [{"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="drift-fraud"),
-           "values": "0x59 3600x60 7200x120"},
-          {"series": "kube_cronjob_status_last_successful_time" + labels(**ksm, cronjob="drift-fraud"),
-           "values": "60x59 3660x180"},
-          {"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="other-job"), "values": "0x240"}]
+    ok = [
+        {
+            "series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="drift-fraud"),
+            "values": "0x59 3600x60 7200x120",
+        },
+        {
+            "series": "kube_cronjob_status_last_successful_time" + labels(**ksm, cronjob="drift-fraud"),
+            "values": "60x59 3660x180",
+        },
+        {"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="other-job"), "values": "0x240"},
+    ]
     base = {"severity": "warning", "namespace": "monitoring", "cronjob": "drift-fraud"}
     summary = "the drift check monitoring/drift-fraud has not succeeded since its last schedule"
-    run_promtool(tmp_path, ok, [
-        silent("DriftCheckFailing", "110m"),
-        fires("DriftCheckFailing", "200m", base, summary),
-    ])
-    never = [{"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="drift-fraud"),
-              "values": "0x120"}]
-    run_promtool(tmp_path, never, [silent("DriftCheckFailing", "50m"), fires("DriftCheckFailing", "90m", base, summary)])
+    run_promtool(
+        tmp_path,
+        ok,
+        [
+            silent("DriftCheckFailing", "110m"),
+            fires("DriftCheckFailing", "200m", base, summary),
+        ],
+    )
+    never = [
+        {"series": "kube_cronjob_status_last_schedule_time" + labels(**ksm, cronjob="drift-fraud"), "values": "0x120"}
+    ]
+    run_promtool(
+        tmp_path, never, [silent("DriftCheckFailing", "50m"), fires("DriftCheckFailing", "90m", base, summary)]
+    )
 
 
 @needs_promtool
@@ -297,10 +476,18 @@ def test_mlflow_down(tmp_path: Path) -> None:
     target = dict(job="mlflow", namespace="mlflow", pod="mlflow-0", instance="10.0.0.5:5000")
     run_promtool(tmp_path, [{"series": "up" + labels(**target), "values": "1x30"}], [silent("MlflowDown")])
     summary = "MLflow tracking server and model registry are unreachable"
-    run_promtool(tmp_path, [{"series": "up" + labels(**target), "values": "1x5 0x30"}], [
-        fires("MlflowDown", "20m", {"severity": "critical"}, summary)])
-    run_promtool(tmp_path, [{"series": "up" + labels(job="other"), "values": "1x30"}], [  # never scraped at all
-        fires("MlflowDown", "20m", {"severity": "critical", "job": "mlflow"}, summary)])
+    run_promtool(
+        tmp_path,
+        [{"series": "up" + labels(**target), "values": "1x5 0x30"}],
+        [fires("MlflowDown", "20m", {"severity": "critical"}, summary)],
+    )
+    run_promtool(
+        tmp_path,
+        [{"series": "up" + labels(job="other"), "values": "1x30"}],
+        [  # never scraped at all
+            fires("MlflowDown", "20m", {"severity": "critical", "job": "mlflow"}, summary)
+        ],
+    )
 
 
 # --- recording rules: cost and GPU hours ----------------------------------------------------------------------------
@@ -311,26 +498,66 @@ def test_cost_per_thousand_inferences_and_gpu_hours(tmp_path: Path) -> None:
     ksm = dict(job="kube-state-metrics")
     series = server("v1", 600, FAST)  # 10 inferences per second = 36,000 per hour
     series += [
-        {"series": "kube_node_labels" + labels(**ksm, node=f"n{i}", label_ml_platform_io_pool="inference"),
-         "values": "1x150"} for i in (1, 2)
+        {
+            "series": "kube_node_labels" + labels(**ksm, node=f"n{i}", label_ml_platform_io_pool="inference"),
+            "values": "1x150",
+        }
+        for i in (1, 2)
     ]
-    series += [{"series": "kube_node_status_capacity" + labels(**ksm, node=f"n{i}", resource="nvidia_com_gpu",
-                                                             unit="integer"), "values": "1x150"} for i in (1, 2)]
+    series += [
+        {
+            "series": "kube_node_status_capacity"
+            + labels(**ksm, node=f"n{i}", resource="nvidia_com_gpu", unit="integer"),
+            "values": "1x150",
+        }
+        for i in (1, 2)
+    ]
     series += pod_state("fraud-v1-0", 0, 60)
-    series += [{"series": "kube_pod_container_resource_requests" + labels(
-        job="kube-state-metrics", namespace="models", pod="fraud-v1-0", container="kserve-container", node="n1",
-        resource="nvidia_com_gpu", unit="integer"), "values": "1x150"}]
+    series += [
+        {
+            "series": "kube_pod_container_resource_requests"
+            + labels(
+                job="kube-state-metrics",
+                namespace="models",
+                pod="fraud-v1-0",
+                container="kserve-container",
+                node="n1",
+                resource="nvidia_com_gpu",
+                unit="integer",
+            ),
+            "values": "1x150",
+        }
+    ]
     # two inference nodes at 1.006 $/h = 2.012 $/h for 36 thousand inferences → 0.0558889 $ per thousand
-    run_promtool(tmp_path, series, [], [
-        {"expr": "round(ml_platform:cost_per_1k_inferences_usd, 0.000001)", "eval_time": "2h",
-         "exp_samples": [{"labels": "{}", "value": 0.055889}]},
-        {"expr": "ml_platform:node_pool_cost_usd_per_hour", "eval_time": "2h",
-         "exp_samples": [{"labels": 'ml_platform:node_pool_cost_usd_per_hour{pool="inference"}', "value": 2.012}]},
-        {"expr": "ml_platform:gpu_hours_provisioned:1h", "eval_time": "2h",
-         "exp_samples": [{"labels": 'ml_platform:gpu_hours_provisioned:1h{pool="inference"}', "value": 2}]},
-        {"expr": "ml_platform:gpu_hours:1h", "eval_time": "2h",
-         "exp_samples": [{"labels": 'ml_platform:gpu_hours:1h{namespace="models", model="fraud"}', "value": 1}]},
-    ])
+    run_promtool(
+        tmp_path,
+        series,
+        [],
+        [
+            {
+                "expr": "round(ml_platform:cost_per_1k_inferences_usd, 0.000001)",
+                "eval_time": "2h",
+                "exp_samples": [{"labels": "{}", "value": 0.055889}],
+            },
+            {
+                "expr": "ml_platform:node_pool_cost_usd_per_hour",
+                "eval_time": "2h",
+                "exp_samples": [
+                    {"labels": 'ml_platform:node_pool_cost_usd_per_hour{pool="inference"}', "value": 2.012}
+                ],
+            },
+            {
+                "expr": "ml_platform:gpu_hours_provisioned:1h",
+                "eval_time": "2h",
+                "exp_samples": [{"labels": 'ml_platform:gpu_hours_provisioned:1h{pool="inference"}', "value": 2}],
+            },
+            {
+                "expr": "ml_platform:gpu_hours:1h",
+                "eval_time": "2h",
+                "exp_samples": [{"labels": 'ml_platform:gpu_hours:1h{namespace="models", model="fraud"}', "value": 1}],
+            },
+        ],
+    )
 
 
 def test_docs_list_every_alert_with_its_runbook_line() -> None:

@@ -5,10 +5,17 @@ from __future__ import annotations
 import json
 import re
 
-from components.observability import AlertRulesArgs, recorded_names, rule_file
-from components.observability import Dashboards, DashboardsArgs, all_dashboards, queries
-from tests.metric_catalog import EXPORTED
+from components.observability import (
+    AlertRulesArgs,
+    Dashboards,
+    DashboardsArgs,
+    all_dashboards,
+    queries,
+    recorded_names,
+    rule_file,
+)
 from tests.conftest import by_type
+from tests.metric_catalog import EXPORTED
 
 KEYWORDS = {"and", "or", "unless", "by", "without", "on", "ignoring", "group_left", "group_right", "bool", "offset"}
 
@@ -22,7 +29,7 @@ def metric_names(expr: str) -> set[str]:
     text = re.sub(r"^label_values\((.*),\s*\w+\)$", r"\1", text.strip())  # its second argument is a label
     names = set()
     for match in re.finditer(r"(?<![\w$:.])[A-Za-z_:][\w:]*", text):
-        if not text[match.end():].lstrip().startswith("("):  # a function call, not a metric
+        if not text[match.end() :].lstrip().startswith("("):  # a function call, not a metric
             names.add(match.group())
     return names - KEYWORDS
 
@@ -66,8 +73,13 @@ def test_every_rule_reads_only_metrics_that_exist() -> None:
 
 def test_the_main_views_are_there() -> None:
     titles = {uid: {p["title"] for p in m["panels"]} for uid, m in all_dashboards().items()}
-    assert {"Requests per second", "Latency p50 / p95 / p99", "Error rate", "Ready replicas",
-            "Average batch size"} <= titles["ml-platform-serving"]
+    assert {
+        "Requests per second",
+        "Latency p50 / p95 / p99",
+        "Error rate",
+        "Ready replicas",
+        "Average batch size",
+    } <= titles["ml-platform-serving"]
     assert {"Utilisation", "Memory used", "Temperature"} <= titles["ml-platform-gpu"]
     assert {"Cost per 1,000 inferences", "Inferences served (24 h)"} <= titles["ml-platform-cost"]
     assert {"Drifted share of columns", "Per-column drift score"} <= titles["ml-platform-drift"]
@@ -76,7 +88,12 @@ def test_the_main_views_are_there() -> None:
 def test_config_maps_carry_the_sidecar_label(mocked) -> None:
     regs = mocked.run(lambda: Dashboards("dashboards", DashboardsArgs()))
     maps = by_type(regs, "kubernetes:core/v1:ConfigMap")
-    assert sorted(m.name for m in maps) == ["dashboards-cost", "dashboards-drift", "dashboards-gpu", "dashboards-serving"]
+    assert sorted(m.name for m in maps) == [
+        "dashboards-cost",
+        "dashboards-drift",
+        "dashboards-gpu",
+        "dashboards-serving",
+    ]
     for m in maps:
         assert m.inputs["metadata"]["labels"]["grafana_dashboard"] == "1"
         [(key, text)] = m.inputs["data"].items()

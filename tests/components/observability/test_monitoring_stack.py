@@ -20,7 +20,6 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 needs_reference = pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 
 
-
 def releases(regs):
     return {r.inputs["chart"]: r.inputs for r in by_type(regs, RELEASE)}
 
@@ -29,7 +28,9 @@ def test_defaults_install_pinned_charts_without_dcgm(mocked) -> None:
     regs = mocked.run(lambda: MonitoringStack("mon", MonitoringStackArgs()))
     charts = releases(regs)
     assert {c: v["version"] for c, v in charts.items()} == {
-        "kube-prometheus-stack": "88.5.3", "prometheus-pushgateway": "3.2.0"}
+        "kube-prometheus-stack": "88.5.3",
+        "prometheus-pushgateway": "3.2.0",
+    }
     kps = charts["kube-prometheus-stack"]
     assert kps["name"] == "kube-prometheus-stack" and kps["namespace"] == "monitoring"
     assert kps["repositoryOpts"]["repo"] == "https://prometheus-community.github.io/helm-charts"
@@ -47,8 +48,11 @@ def test_grafana_password_goes_to_a_secret_not_to_the_values(mocked) -> None:
     assert secret.inputs["stringData"] == "[secret]"  # the whole map is secret in state and in the preview
     assert secret.raw_inputs["stringData"] == {"admin-user": "admin", "admin-password": "s3cr3t-value"}
     grafana = releases(regs)["kube-prometheus-stack"]["values"]["grafana"]
-    assert grafana["admin"] == {"existingSecret": "mon-grafana-admin", "userKey": "admin-user",
-                                "passwordKey": "admin-password"}
+    assert grafana["admin"] == {
+        "existingSecret": "mon-grafana-admin",
+        "userKey": "admin-user",
+        "passwordKey": "admin-password",
+    }
     assert "s3cr3t-value" not in str(releases(regs))
     assert not by_type(regs, "random:index/randomPassword:RandomPassword")
 
@@ -56,13 +60,19 @@ def test_grafana_password_goes_to_a_secret_not_to_the_values(mocked) -> None:
 def test_without_a_password_one_is_generated(mocked) -> None:
     regs = mocked.run(lambda: MonitoringStack("mon", MonitoringStackArgs()))
     one(regs, "random:index/randomPassword:RandomPassword")
-    assert one(regs, "kubernetes:core/v1:Secret").raw_inputs["stringData"]["admin-password"] == "[random mon-grafana-admin]"
+    assert (
+        one(regs, "kubernetes:core/v1:Secret").raw_inputs["stringData"]["admin-password"]
+        == "[random mon-grafana-admin]"
+    )
 
 
 def test_dcgm_exporter_lands_only_on_gpu_nodes_and_is_scraped(mocked) -> None:
     regs = mocked.run(lambda: MonitoringStack("mon", MonitoringStackArgs(dcgm_exporter=True)))
     dcgm = releases(regs)["dcgm-exporter"]
-    assert dcgm["version"] == "4.8.2" and dcgm["repositoryOpts"]["repo"] == "https://nvidia.github.io/dcgm-exporter/helm-charts"
+    assert (
+        dcgm["version"] == "4.8.2"
+        and dcgm["repositoryOpts"]["repo"] == "https://nvidia.github.io/dcgm-exporter/helm-charts"
+    )
     values = dcgm["values"]
     assert values["tolerations"] == [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]
     terms = values["affinity"]["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"]["nodeSelectorTerms"]
@@ -91,7 +101,10 @@ def test_values_keys_exist_in_the_charts() -> None:
     kps = kps_values(MonitoringStackArgs(storage_class="gp3"), "s")
     unknown = k8s_schemas.unknown_values_keys(kps, k8s_schemas.chart_values("kube-prometheus-stack"))
     assert unknown == []  # subchart keys (grafana, kube-state-metrics) are listed in tests/k8s_schemas.py
-    assert k8s_schemas.unknown_values_keys(dcgm_values(MonitoringStackArgs()), k8s_schemas.chart_values("dcgm-exporter")) == []
+    assert (
+        k8s_schemas.unknown_values_keys(dcgm_values(MonitoringStackArgs()), k8s_schemas.chart_values("dcgm-exporter"))
+        == []
+    )
 
 
 @needs_reference

@@ -9,9 +9,14 @@ from components.observability import ScrapeTargets, ScrapeTargetsArgs, pod_monit
 from tests import k8s_schemas
 from tests.conftest import by_type
 
-ALL = ScrapeTargetsArgs(selector_labels={"release": "kube-prometheus-stack"}, mlflow_namespace="mlflow",
-                        mlflow_pod_labels={"app.kubernetes.io/name": "mlflow"}, mlflow_port=5000,
-                        gateway_namespace="envoy-gateway-system", keda_namespace="keda")
+ALL = ScrapeTargetsArgs(
+    selector_labels={"release": "kube-prometheus-stack"},
+    mlflow_namespace="mlflow",
+    mlflow_pod_labels={"app.kubernetes.io/name": "mlflow"},
+    mlflow_port=5000,
+    gateway_namespace="envoy-gateway-system",
+    keda_namespace="keda",
+)
 
 
 def test_model_servers_get_the_platform_labels() -> None:
@@ -29,8 +34,13 @@ def test_model_servers_get_the_platform_labels() -> None:
 
 def test_only_what_exists_is_scraped() -> None:
     assert set(pod_monitors(ScrapeTargetsArgs())) == {"model-servers"}
-    assert set(pod_monitors(ALL)) == {"model-servers", "mlflow", "envoy-gateway-proxies", "keda-operator",
-                                      "keda-http-interceptor"}
+    assert set(pod_monitors(ALL)) == {
+        "model-servers",
+        "mlflow",
+        "envoy-gateway-proxies",
+        "keda-operator",
+        "keda-http-interceptor",
+    }
     mlflow = pod_monitors(ALL)["mlflow"]["podMetricsEndpoints"][0]
     assert {"targetLabel": "job", "replacement": "mlflow", "action": "replace"} in mlflow["relabelings"]
 
@@ -48,15 +58,20 @@ def test_pod_monitors_validate_and_carry_the_selector_label(mocked) -> None:
 def test_mlflow_needs_pod_labels() -> None:
     with pytest.raises(ArgsError) as err:
         ScrapeTargets("s", ScrapeTargetsArgs(mlflow_namespace="mlflow", interval_seconds=1))
-    assert err.value.problems == ["s.interval_seconds: must be 5 to 300, got 1",
-                                  "s.mlflow_pod_labels: must select the MLflow pods, got {}"]
+    assert err.value.problems == [
+        "s.interval_seconds: must be 5 to 300, got 1",
+        "s.mlflow_pod_labels: must select the MLflow pods, got {}",
+    ]
 
 
 def test_mlflow_with_basic_auth_is_scraped_with_its_credentials_from_its_own_namespace() -> None:
     from components.observability import ScrapeTargetsArgs, monitor_namespace, pod_monitors
 
-    args = ScrapeTargetsArgs(mlflow_namespace="mlflow", mlflow_pod_labels={"app.kubernetes.io/name": "mlflow"},
-                             mlflow_basic_auth_secret="mlflow-secrets")
+    args = ScrapeTargetsArgs(
+        mlflow_namespace="mlflow",
+        mlflow_pod_labels={"app.kubernetes.io/name": "mlflow"},
+        mlflow_basic_auth_secret="mlflow-secrets",
+    )
     endpoint = pod_monitors(args)["mlflow"]["podMetricsEndpoints"][0]
     assert endpoint["basicAuth"] == {
         "username": {"name": "mlflow-secrets", "key": "admin-username"},

@@ -14,8 +14,16 @@ from components.common import (
     POOL_LABEL,
     ArgsError,
 )
-from components.serving import AuthMode, ModelEndpoint, ModelEndpointArgs, ModelVersion, ScalingMetric
-from components.serving import BACKEND_HEADER, VERSION_HEADER, build_objects
+from components.serving import (
+    BACKEND_HEADER,
+    VERSION_HEADER,
+    AuthMode,
+    ModelEndpoint,
+    ModelEndpointArgs,
+    ModelVersion,
+    ScalingMetric,
+    build_objects,
+)
 from offline import render
 from tests import k8s_schemas
 from tests.conftest import by_type
@@ -25,8 +33,10 @@ from tests.workloads import gpu_scheduling_problems
 def make(**kw) -> ModelEndpointArgs:
     base = dict(
         model_name="iris",
-        versions=[ModelVersion(name="v1", storage_uri="s3://b/m/v1", weight=90),
-                  ModelVersion(name="v2", storage_uri="s3://b/m/v2", weight=10)],
+        versions=[
+            ModelVersion(name="v1", storage_uri="s3://b/m/v1", weight=90),
+            ModelVersion(name="v2", storage_uri="s3://b/m/v2", weight=10),
+        ],
         api_key_secret="iris-api-keys",
     )
     base.update(kw)
@@ -51,9 +61,16 @@ VARIANTS = {
     "warm": make(),
     "scale-to-zero": make(min_replicas=0),
     "critical-queue": make(critical=True, min_replicas=2, scaling_metric=ScalingMetric.QUEUE_DEPTH),
-    "gpu-jwt": make(gpu_count=1, gpu_pool="batch", auth=AuthMode.JWT, api_key_secret=None,
-                    jwt_issuer="https://auth.example.com/", jwt_jwks_uri="https://auth.example.com/jwks.json",
-                    jwt_audiences=["models"], hostnames=["models.example.com"]),
+    "gpu-jwt": make(
+        gpu_count=1,
+        gpu_pool="batch",
+        auth=AuthMode.JWT,
+        api_key_secret=None,
+        jwt_issuer="https://auth.example.com/",
+        jwt_jwks_uri="https://auth.example.com/jwks.json",
+        jwt_audiences=["models"],
+        hostnames=["models.example.com"],
+    ),
 }
 
 
@@ -87,20 +104,34 @@ def test_every_object_carries_the_label_contract() -> None:
 
 
 def test_weights_must_be_0_to_100_and_sum_to_100() -> None:
-    bad = make(versions=[ModelVersion(name="v1", storage_uri="s3://b/1", weight=101),
-                         ModelVersion(name="v2", storage_uri="s3://b/2", weight=-1)])
+    bad = make(
+        versions=[
+            ModelVersion(name="v1", storage_uri="s3://b/1", weight=101),
+            ModelVersion(name="v2", storage_uri="s3://b/2", weight=-1),
+        ]
+    )
     assert problems_of(bad) == [
         "iris.versions.v1.weight: must be between 0 and 100, got 101",
         "iris.versions.v2.weight: must be between 0 and 100, got -1",
     ]
-    short = make(versions=[ModelVersion(name="v1", storage_uri="s3://b/1", weight=80),
-                           ModelVersion(name="v2", storage_uri="s3://b/2", weight=10)])
+    short = make(
+        versions=[
+            ModelVersion(name="v1", storage_uri="s3://b/1", weight=80),
+            ModelVersion(name="v2", storage_uri="s3://b/2", weight=10),
+        ]
+    )
     assert problems_of(short) == ["iris.versions: weights must sum to 100 (v1: 80), (v2: 10), got 90"]
 
 
 def test_a_zero_weight_version_stays_deployed_and_routable_by_header() -> None:
-    objs = objects(make(versions=[ModelVersion(name="v1", storage_uri="s3://b/1", weight=100),
-                                  ModelVersion(name="v2", storage_uri="s3://b/2", weight=0)]))
+    objs = objects(
+        make(
+            versions=[
+                ModelVersion(name="v1", storage_uri="s3://b/1", weight=100),
+                ModelVersion(name="v2", storage_uri="s3://b/2", weight=0),
+            ]
+        )
+    )
     route = kind(objs, "HTTPRoute")[0]
     split = next(r for r in route["spec"]["rules"] if r["name"] == "split")
     assert [b["weight"] for b in split["backendRefs"]] == [100, 0]
@@ -111,9 +142,15 @@ def test_a_zero_weight_version_stays_deployed_and_routable_by_header() -> None:
 
 def test_weights_reach_only_the_route() -> None:
     a = objects(make())
-    b = objects(make(versions=[ModelVersion(name="v1", storage_uri="s3://b/m/v1", weight=50),
-                               ModelVersion(name="v2", storage_uri="s3://b/m/v2", weight=50)]))
-    changed = {x["kind"] for x, y in zip(a, b) if x != y}
+    b = objects(
+        make(
+            versions=[
+                ModelVersion(name="v1", storage_uri="s3://b/m/v1", weight=50),
+                ModelVersion(name="v2", storage_uri="s3://b/m/v2", weight=50),
+            ]
+        )
+    )
+    changed = {x["kind"] for x, y in zip(a, b, strict=False) if x != y}
     assert changed == {"HTTPRoute"}
 
 
@@ -129,8 +166,15 @@ def test_non_critical_min_zero_goes_through_the_interceptor() -> None:
         spec = so["spec"]
         assert spec["minReplicaCount"] == 0
         assert spec["scaleTargetRef"] == {"apiVersion": "apps/v1", "kind": "Deployment", "name": f"{name}-predictor"}
-        assert spec["triggers"] == [{"type": "external-push", "metadata": {
-            "scalerAddress": "keda-add-ons-http-external-scaler.ml-serving:9090", "interceptorRoute": name}}]
+        assert spec["triggers"] == [
+            {
+                "type": "external-push",
+                "metadata": {
+                    "scalerAddress": "keda-add-ons-http-external-scaler.ml-serving:9090",
+                    "interceptorRoute": name,
+                },
+            }
+        ]
         assert routes[name]["spec"]["target"] == {"service": f"{name}-predictor", "port": 80}
         assert routes[name]["spec"]["timeouts"]["readiness"] == "600s"
     # The route sends each version's share to the interceptor, tagged so that the version's InterceptorRoute matches.
@@ -138,7 +182,11 @@ def test_non_critical_min_zero_goes_through_the_interceptor() -> None:
     for backend in split["backendRefs"]:
         assert (backend["name"], backend["port"]) == ("keda-add-ons-http-interceptor-proxy", 8080)
         tag = backend["filters"][0]["requestHeaderModifier"]["set"][0]
-        target = [r for r in routes.values() if r["spec"]["rules"][0]["headers"][0] == {"name": BACKEND_HEADER, "value": tag["value"]}]
+        target = [
+            r
+            for r in routes.values()
+            if r["spec"]["rules"][0]["headers"][0] == {"name": BACKEND_HEADER, "value": tag["value"]}
+        ]
         assert len(target) == 1
     isvc = kind(objs, "InferenceService")[0]
     assert isvc["spec"]["predictor"]["minReplicas"] == 0
@@ -177,7 +225,8 @@ def test_a_critical_endpoint_scales_on_queue_depth_with_a_pdb() -> None:
 def test_concurrency_scaling_reads_in_flight_requests() -> None:
     so = kind(objects(make()), "ScaledObject")[0]
     assert so["spec"]["triggers"][0]["metadata"]["query"] == (
-        'sum(rest_server_requests_in_progress{namespace="ml-serving",pod=~"iris-v1-predictor-.*"})')
+        'sum(rest_server_requests_in_progress{namespace="ml-serving",pod=~"iris-v1-predictor-.*"})'
+    )
     assert so["spec"]["triggers"][0]["metadata"]["threshold"] == "4"
 
 
@@ -191,10 +240,17 @@ def test_probes_rollout_and_security_defaults() -> None:
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 900
     assert model["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
     assert model["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
-    assert predictor["deploymentStrategy"] == {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1}}
+    assert predictor["deploymentStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
+    }
     assert model["resources"] == {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "2", "memory": "4Gi"}}
     assert model["securityContext"]["runAsNonRoot"] and not model["securityContext"]["allowPrivilegeEscalation"]
-    assert (model["modelFormat"], model["protocolVersion"], model["runtime"]) == ({"name": "mlflow"}, "v2", "ml-platform-mlserver")
+    assert (model["modelFormat"], model["protocolVersion"], model["runtime"]) == (
+        {"name": "mlflow"},
+        "v2",
+        "ml-platform-mlserver",
+    )
     assert "nvidia.com/gpu" not in model["resources"]["limits"] and "tolerations" not in predictor
 
 

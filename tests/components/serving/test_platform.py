@@ -23,7 +23,9 @@ RELEASE = "kubernetes:helm.sh/v3:Release"
 
 @pytest.fixture
 def regs(mocked):
-    return mocked.run(lambda: ServingPlatform("serving", ServingPlatformArgs(tls_secret_name="tls", gateway_hostname="m.example.com")))
+    return mocked.run(
+        lambda: ServingPlatform("serving", ServingPlatformArgs(tls_secret_name="tls", gateway_hostname="m.example.com"))
+    )
 
 
 def test_every_chart_is_pinned(regs) -> None:
@@ -61,23 +63,30 @@ def test_custom_resources_validate_against_their_crds(regs) -> None:
 
 
 @pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
-@pytest.mark.parametrize("chart, values", [
-    ("kserve-resources", kserve_values),
-    ("keda", keda_values),
-    ("http-add-on", keda_http_values),
-    ("gateway-helm", envoy_gateway_values),
-])
+@pytest.mark.parametrize(
+    "chart, values",
+    [
+        ("kserve-resources", kserve_values),
+        ("keda", keda_values),
+        ("http-add-on", keda_http_values),
+        ("gateway-helm", envoy_gateway_values),
+    ],
+)
 def test_every_values_key_exists_in_the_chart(chart, values) -> None:
     assert k8s_schemas.unknown_values_keys(values(ServingPlatformArgs()), k8s_schemas.chart_values(chart)) == []
 
 
 def test_the_gateway_is_the_only_public_entry_and_takes_routes_from_labelled_namespaces(regs) -> None:
     gateway = one(regs, "kubernetes:gateway.networking.k8s.io/v1:Gateway").inputs["spec"]
-    assert [(l["name"], l["port"], l["protocol"], l["hostname"]) for l in gateway["listeners"]] == [
-        ("http", 80, "HTTP", "m.example.com"), ("https", 443, "HTTPS", "m.example.com")]
+    assert [(x["name"], x["port"], x["protocol"], x["hostname"]) for x in gateway["listeners"]] == [
+        ("http", 80, "HTTP", "m.example.com"),
+        ("https", 443, "HTTPS", "m.example.com"),
+    ]
     for listener in gateway["listeners"]:
         assert listener["allowedRoutes"]["namespaces"] == {
-            "from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}}
+            "from": "Selector",
+            "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}},
+        }
     services = [r for r in by_type(regs, "kubernetes:core/v1:Service")]
     assert not [s for s in services if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
     ns = one(regs, "kubernetes:core/v1:Namespace").inputs["metadata"]
@@ -94,8 +103,12 @@ def test_the_runtime_serves_mlflow_models_over_v2(regs) -> None:
 
 def test_bad_arguments_are_reported_together() -> None:
     with pytest.raises(ArgsError) as err:
-        ServingPlatform("serving", ServingPlatformArgs(serving_namespace="ML", interceptor_min_replicas=0,
-                                                       mlserver_image="seldonio/mlserver:latest"))
+        ServingPlatform(
+            "serving",
+            ServingPlatformArgs(
+                serving_namespace="ML", interceptor_min_replicas=0, mlserver_image="seldonio/mlserver:latest"
+            ),
+        )
     assert err.value.problems == [
         "serving.serving_namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'ML'",
         "serving.interceptor_min_replicas: must be >= 1, got 0",

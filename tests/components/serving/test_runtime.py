@@ -25,14 +25,23 @@ from pathlib import Path
 
 import pytest
 
-from components.serving import ModelEndpointArgs, ModelVersion, ScalingMetric
-from components.serving import build_objects, prometheus_query
-from components.serving import MLSERVER_HTTP_PORT, ServingPlatformArgs, mlserver_runtime_spec
+from components.serving import (
+    MLSERVER_HTTP_PORT,
+    ModelEndpointArgs,
+    ModelVersion,
+    ScalingMetric,
+    ServingPlatformArgs,
+    build_objects,
+    mlserver_runtime_spec,
+    prometheus_query,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE_REQUIREMENTS = ROOT / "images" / "mlserver-mlflow" / "requirements.txt"
 
-pytest.importorskip("mlserver_mlflow", reason="mlserver-mlflow is not installed (make setup installs requirements-test.txt)")
+pytest.importorskip(
+    "mlserver_mlflow", reason="mlserver-mlflow is not installed (make setup installs requirements-test.txt)"
+)
 pytest.importorskip("sklearn", reason="scikit-learn is not installed (make setup installs requirements-test.txt)")
 
 METRICS_FOR_MONITORING = {
@@ -75,15 +84,17 @@ def _free_port() -> int:
 
 
 def _get(url: str, timeout: float = 5) -> tuple[int, bytes]:
-    with urllib.request.urlopen(url, timeout=timeout) as resp:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(url, timeout=timeout) as resp:
         return resp.status, resp.read()
 
 
 def _endpoint_args() -> ModelEndpointArgs:
     return ModelEndpointArgs(
         model_name="iris",
-        versions=[ModelVersion(name="v1", storage_uri="s3://b/v1", weight=90),
-                  ModelVersion(name="v2", storage_uri="s3://b/v2", weight=10)],
+        versions=[
+            ModelVersion(name="v1", storage_uri="s3://b/v1", weight=90),
+            ModelVersion(name="v2", storage_uri="s3://b/v2", weight=10),
+        ],
         api_key_secret="iris-api-keys",
     )
 
@@ -97,20 +108,24 @@ def container_env(model_dir: str, models_dir: str, ports: dict[str, int]) -> dic
     env.update({e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]})
     assert env["MLSERVER_HTTP_PORT"] == str(MLSERVER_HTTP_PORT) and env["MLSERVER_MODEL_URI"] == "/mnt/models"
     # Only what differs on a laptop: where the model is mounted, and loopback ports.
-    env.update({
-        "MLSERVER_MODEL_URI": model_dir,
-        "MLSERVER_MODELS_DIR": models_dir,
-        "MLSERVER_HOST": "127.0.0.1",
-        "MLSERVER_HTTP_PORT": str(ports["http"]),
-        "MLSERVER_GRPC_PORT": str(ports["grpc"]),
-        "MLSERVER_METRICS_PORT": str(ports["metrics"]),
-    })
+    env.update(
+        {
+            "MLSERVER_MODEL_URI": model_dir,
+            "MLSERVER_MODELS_DIR": models_dir,
+            "MLSERVER_HOST": "127.0.0.1",
+            "MLSERVER_HTTP_PORT": str(ports["http"]),
+            "MLSERVER_GRPC_PORT": str(ports["grpc"]),
+            "MLSERVER_METRICS_PORT": str(ports["metrics"]),
+        }
+    )
     return env
 
 
 def test_the_test_environment_has_the_runtime_image_pins() -> None:
     pins = dict(
-        line.split("==") for line in IMAGE_REQUIREMENTS.read_text().splitlines() if "==" in line and not line.startswith("#")
+        line.split("==")
+        for line in IMAGE_REQUIREMENTS.read_text().splitlines()
+        if "==" in line and not line.startswith("#")
     )
     assert {name: metadata.version(name) for name in pins} == pins
 
@@ -119,17 +134,21 @@ def test_the_test_environment_has_the_runtime_image_pins() -> None:
 def served(tmp_path_factory):
     work = tmp_path_factory.mktemp("serving")
     env = dict(os.environ, MLFLOW_ALLOW_FILE_STORE="false", PYTHONWARNINGS="ignore")
-    subprocess.run([sys.executable, "-c", TRAIN, str(work)], check=True, env=env, timeout=300,
-                   capture_output=True)
+    subprocess.run([sys.executable, "-c", TRAIN, str(work)], check=True, env=env, timeout=300, capture_output=True)
     trained = json.loads((work / "trained.json").read_text())
     models_dir = work / "mnt-models"
     models_dir.mkdir()
     ports = {"http": _free_port(), "grpc": _free_port(), "metrics": _free_port()}
     server_env = dict(os.environ, **container_env(trained["model_dir"], str(models_dir), ports))
-    log = open(work / "mlserver.log", "wb")
+    log = open(work / "mlserver.log", "wb")  # noqa: SIM115 - held open for the server process, closed at teardown
     mlserver = Path(sys.executable).parent / "mlserver"
-    proc = subprocess.Popen([str(mlserver), "start", str(models_dir)], env=server_env, stdout=log,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [str(mlserver), "start", str(models_dir)],
+        env=server_env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 180
         while True:
@@ -160,13 +179,18 @@ def test_mlflow_3_writes_skops_which_the_sklearn_server_cannot_read(served) -> N
 def test_v2_inference_on_the_public_path_matches_the_models_own_predictions(served) -> None:
     prefix = build_objects("iris", _endpoint_args()).path_prefix
     rows = served["rows"]
-    body = {"inputs": [{"name": "input-0", "shape": [len(rows), 4], "datatype": "FP64",
-                        "data": [x for row in rows for x in row]}]}
+    body = {
+        "inputs": [
+            {"name": "input-0", "shape": [len(rows), 4], "datatype": "FP64", "data": [x for row in rows for x in row]}
+        ]
+    }
     request = urllib.request.Request(
-        f"http://127.0.0.1:{served['ports']['http']}{prefix}/infer", data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/json"}, method="POST",
+        f"http://127.0.0.1:{served['ports']['http']}{prefix}/infer",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json"},
+        method="POST",
     )
-    with urllib.request.urlopen(request, timeout=30) as resp:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request, timeout=30) as resp:
         answer = json.loads(resp.read())
     assert answer["model_name"] == "iris" and answer["model_version"] == "v2"
     assert [int(x) for x in answer["outputs"][0]["data"]] == served["predictions"]

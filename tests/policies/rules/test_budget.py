@@ -12,8 +12,16 @@ HOURS = 730
 def stack(max_size: int = 2) -> list:
     return [
         res("aws:eks/cluster:Cluster", "eks", {"version": "1.35"}),
-        res("aws:eks/nodeGroup:NodeGroup", "gpu", {"instanceTypes": ["g5.xlarge"], "capacityType": "ON_DEMAND",
-                                                   "diskSize": 100, "scalingConfig": {"minSize": 0, "maxSize": max_size}}),
+        res(
+            "aws:eks/nodeGroup:NodeGroup",
+            "gpu",
+            {
+                "instanceTypes": ["g5.xlarge"],
+                "capacityType": "ON_DEMAND",
+                "diskSize": 100,
+                "scalingConfig": {"minSize": 0, "maxSize": max_size},
+            },
+        ),
     ]
 
 
@@ -50,8 +58,14 @@ def test_missing_budget_fails_in_prod_only() -> None:
 
 
 def test_unknown_instance_type_is_a_violation_not_zero() -> None:
-    odd = stack() + [res("aws:eks/nodeGroup:NodeGroup", "odd", {"instanceTypes": ["x9.huge"],
-                                                                 "scalingConfig": {"minSize": 0, "maxSize": 1}})]
+    odd = [
+        *stack(),
+        res(
+            "aws:eks/nodeGroup:NodeGroup",
+            "odd",
+            {"instanceTypes": ["x9.huge"], "scalingConfig": {"minSize": 0, "maxSize": 1}},
+        ),
+    ]
     assert violations(COST_BUDGET, odd, facts=facts(10_000)) == [
         "[mandatory] cost-budget: cannot price aws:eks/nodeGroup:NodeGroup odd: no aws price for instance type "
         "'x9.huge' in cost/prices.yaml; add it to cost/prices.yaml or ml-platform:cost.price_overrides"

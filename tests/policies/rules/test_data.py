@@ -18,39 +18,71 @@ def s3_bucket(name: str = "artifacts", **pieces: Any) -> list[Res]:
     bucket = res(BUCKET, name, {"bucket": f"mlp-{name}"})
     link = (bucket.urn,)
     parts = {
-        "block": res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{name}-block",
-                     {"bucket": "[unknown]", "blockPublicAcls": True, "blockPublicPolicy": True,
-                      "ignorePublicAcls": True, "restrictPublicBuckets": True}, deps=link),
-        "sse": res("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
-                   f"{name}-sse", {"bucket": "[unknown]", "rules": [
-                       {"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]}, deps=link),
-        "versioning": res("aws:s3/bucketVersioning:BucketVersioning", f"{name}-versioning",
-                          {"bucket": f"mlp-{name}", "versioningConfiguration": {"status": "Enabled"}}),
+        "block": res(
+            "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            f"{name}-block",
+            {
+                "bucket": "[unknown]",
+                "blockPublicAcls": True,
+                "blockPublicPolicy": True,
+                "ignorePublicAcls": True,
+                "restrictPublicBuckets": True,
+            },
+            deps=link,
+        ),
+        "sse": res(
+            "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+            f"{name}-sse",
+            {"bucket": "[unknown]", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "aws:kms"}}]},
+            deps=link,
+        ),
+        "versioning": res(
+            "aws:s3/bucketVersioning:BucketVersioning",
+            f"{name}-versioning",
+            {"bucket": f"mlp-{name}", "versioningConfiguration": {"status": "Enabled"}},
+        ),
     }
     parts.update(pieces)
     return [bucket, *(p for p in parts.values() if p is not None)]
 
 
 def gcs_bucket(**changes: Any) -> Res:
-    props = {"name": "mlp-artifacts", "location": "US", "uniformBucketLevelAccess": True,
-             "publicAccessPrevention": "enforced", "versioning": {"enabled": True}}
+    props = {
+        "name": "mlp-artifacts",
+        "location": "US",
+        "uniformBucketLevelAccess": True,
+        "publicAccessPrevention": "enforced",
+        "versioning": {"enabled": True},
+    }
     props.update(changes)
     return res("gcp:storage/bucket:Bucket", "artifacts", props)
 
 
 def rds(**changes: Any) -> Res:
-    props = {"engine": "postgres", "instanceClass": "db.t4g.small", "storageEncrypted": True,
-             "publiclyAccessible": False, "backupRetentionPeriod": 14, "deletionProtection": True}
+    props = {
+        "engine": "postgres",
+        "instanceClass": "db.t4g.small",
+        "storageEncrypted": True,
+        "publiclyAccessible": False,
+        "backupRetentionPeriod": 14,
+        "deletionProtection": True,
+    }
     props.update(changes)
     return res("aws:rds/instance:Instance", "mlflow-db", props)
 
 
 def cloud_sql(**settings: Any) -> Res:
-    s = {"tier": "db-custom-1-3840", "ipConfiguration": {"ipv4Enabled": False, "privateNetwork": "vpc"},
-         "backupConfiguration": {"enabled": True, "backupRetentionSettings": {"retainedBackups": 14}}}
+    s = {
+        "tier": "db-custom-1-3840",
+        "ipConfiguration": {"ipv4Enabled": False, "privateNetwork": "vpc"},
+        "backupConfiguration": {"enabled": True, "backupRetentionSettings": {"retainedBackups": 14}},
+    }
     s.update(settings)
-    return res("gcp:sql/databaseInstance:DatabaseInstance", "mlflow-sql",
-               {"databaseVersion": "POSTGRES_16", "settings": s, "deletionProtection": True})
+    return res(
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "mlflow-sql",
+        {"databaseVersion": "POSTGRES_16", "settings": s, "deletionProtection": True},
+    )
 
 
 # --- bucket-security ------------------------------------------------------------------------------------------
@@ -80,10 +112,15 @@ def test_s3_pieces_of_another_bucket_do_not_count() -> None:
 def test_s3_partial_block_public_acl_and_open_policy() -> None:
     bucket = s3_bucket(block=with_props(s3_bucket()[1], blockPublicPolicy=False, restrictPublicBuckets=False))
     bucket[0] = with_props(bucket[0], acl="public-read")
-    policy = res("aws:s3/bucketPolicy:BucketPolicy", "artifacts-policy", {
-        "bucket": "mlp-artifacts",
-        "policy": '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}'})
-    messages = violations(BUCKET_SECURITY, bucket + [policy])
+    policy = res(
+        "aws:s3/bucketPolicy:BucketPolicy",
+        "artifacts-policy",
+        {
+            "bucket": "mlp-artifacts",
+            "policy": '{"Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject"}]}',
+        },
+    )
+    messages = violations(BUCKET_SECURITY, [*bucket, policy])
     assert [m.split(": ", 2)[2] for m in messages] == [
         "public access block leaves blockPublicPolicy, restrictPublicBuckets off",
         "has the public ACL 'public-read'",
@@ -92,17 +129,24 @@ def test_s3_partial_block_public_acl_and_open_policy() -> None:
 
 
 def test_s3_encryption_config_override_requires_kms() -> None:
-    aes = s3_bucket(sse=res(
-        "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2", "artifacts-sse",
-        {"bucket": "mlp-artifacts", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]}))
+    aes = s3_bucket(
+        sse=res(
+            "aws:s3/bucketServerSideEncryptionConfigurationV2:BucketServerSideEncryptionConfigurationV2",
+            "artifacts-sse",
+            {"bucket": "mlp-artifacts", "rules": [{"applyServerSideEncryptionByDefault": {"sseAlgorithm": "AES256"}}]},
+        )
+    )
     assert violations(BUCKET_SECURITY, aes) == []
     (message,) = violations(BUCKET_SECURITY, aes, {"requireKms": True})
     assert message.endswith("encrypts with AES256, not one of aws:kms, aws:kms:dsse")
 
 
 def test_gcs_public_and_unversioned() -> None:
-    grant = res("gcp:storage/bucketIAMMember:BucketIAMMember", "artifacts-public",
-                {"bucket": "mlp-artifacts", "role": "roles/storage.objectViewer", "member": "allUsers"})
+    grant = res(
+        "gcp:storage/bucketIAMMember:BucketIAMMember",
+        "artifacts-public",
+        {"bucket": "mlp-artifacts", "role": "roles/storage.objectViewer", "member": "allUsers"},
+    )
     bucket = gcs_bucket(publicAccessPrevention="inherited", uniformBucketLevelAccess=False, versioning=None)
     assert [m.split(": ", 2)[2] for m in violations(BUCKET_SECURITY, [bucket, grant])] == [
         "publicAccessPrevention must be 'enforced', got 'inherited'",
@@ -129,7 +173,8 @@ def test_databases_compliant() -> None:
 def test_rds_every_problem_at_once() -> None:
     bad = rds(storageEncrypted=False, publiclyAccessible=True, backupRetentionPeriod=1, deletionProtection=False)
     assert violations(DATABASE_SECURITY, bad, facts=PROD) == [
-        f"[mandatory] database-security: aws:rds/instance:Instance mlflow-db: {m}" for m in (
+        f"[mandatory] database-security: aws:rds/instance:Instance mlflow-db: {m}"
+        for m in (
             "storage is not encrypted (storageEncrypted: true)",
             "is publicly accessible (publiclyAccessible: true)",
             "keeps backups for 1 days, fewer than 7 (backupRetentionPeriod)",
@@ -154,13 +199,17 @@ def test_database_config_override_backup_days() -> None:
         "[mandatory] database-security: aws:rds/instance:Instance mlflow-db: keeps backups for 14 days, fewer than 30 "
         "(backupRetentionPeriod)"
     ]
-    assert violations(DATABASE_SECURITY, rds(deletionProtection=False), {"deletionProtectionEnvironments": []},
-                      facts=PROD) == []
+    assert (
+        violations(DATABASE_SECURITY, rds(deletionProtection=False), {"deletionProtectionEnvironments": []}, facts=PROD)
+        == []
+    )
 
 
 def test_cloud_sql_public_ip_no_backups() -> None:
-    bad = cloud_sql(ipConfiguration={"ipv4Enabled": True, "authorizedNetworks": [{"value": "0.0.0.0/0"}]},
-                    backupConfiguration={"enabled": False})
+    bad = cloud_sql(
+        ipConfiguration={"ipv4Enabled": True, "authorizedNetworks": [{"value": "0.0.0.0/0"}]},
+        backupConfiguration={"enabled": False},
+    )
     assert [m.split(": ", 2)[2] for m in violations(DATABASE_SECURITY, bad, facts=PROD)] == [
         "has a public IPv4 address (settings.ipConfiguration.ipv4Enabled: false; use private IP), open to 0.0.0.0/0",
         "has automated backups off (settings.backupConfiguration.enabled: true)",
@@ -168,8 +217,11 @@ def test_cloud_sql_public_ip_no_backups() -> None:
 
 
 def test_cloud_sql_missing_ip_configuration_means_public_ip() -> None:
-    bare = res("gcp:sql/databaseInstance:DatabaseInstance", "mlflow-sql",
-               {"settings": {"tier": "db-custom-1-3840", "backupConfiguration": {"enabled": True}}})
+    bare = res(
+        "gcp:sql/databaseInstance:DatabaseInstance",
+        "mlflow-sql",
+        {"settings": {"tier": "db-custom-1-3840", "backupConfiguration": {"enabled": True}}},
+    )
     assert [m.split(": ", 2)[2] for m in violations(DATABASE_SECURITY, bare, facts=PROD)] == [
         "has a public IPv4 address (settings.ipConfiguration.ipv4Enabled: false; use private IP)",
     ]  # 7 retained backups and deletion protection are the provider's defaults

@@ -11,9 +11,16 @@ def service(name: str = "iris", kind: str = "LoadBalancer", labels: dict | None 
 
 
 def route(name: str = "iris", gateway: str = "ml-gateway", namespace: str = "serving"):
-    return k8s("HTTPRoute", name, {"parentRefs": [{"name": gateway, "namespace": "gateway"}],
-                                   "rules": [{"backendRefs": [{"name": name, "port": 80}]}]},
-               namespace=namespace, group="gateway.networking.k8s.io/v1")
+    return k8s(
+        "HTTPRoute",
+        name,
+        {
+            "parentRefs": [{"name": gateway, "namespace": "gateway"}],
+            "rules": [{"backendRefs": [{"name": name, "port": 80}]}],
+        },
+        namespace=namespace,
+        group="gateway.networking.k8s.io/v1",
+    )
 
 
 def security_policy(name: str, target_kind: str, target: str, namespace: str = "serving", **auth):
@@ -52,8 +59,13 @@ def test_load_balancer_config_override_allows_a_service() -> None:
 
 def test_route_authenticated_by_a_policy_on_the_route_or_on_its_gateway() -> None:
     assert violations(ROUTE_AUTHENTICATION, [route(), security_policy("iris-auth", "HTTPRoute", "iris")]) == []
-    on_gateway = security_policy("gw-auth", "Gateway", "ml-gateway", namespace="gateway",
-                                 apiKeyAuth={"credentialRefs": [{"name": "keys"}], "extractFrom": [{"headers": ["x-api-key"]}]})
+    on_gateway = security_policy(
+        "gw-auth",
+        "Gateway",
+        "ml-gateway",
+        namespace="gateway",
+        apiKeyAuth={"credentialRefs": [{"name": "keys"}], "extractFrom": [{"headers": ["x-api-key"]}]},
+    )
     assert violations(ROUTE_AUTHENTICATION, [route(), on_gateway]) == []
 
 

@@ -12,17 +12,31 @@ from tests.policies.builders import DEV, PROD, res, violations
 TAINT = [{"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}]
 
 
-def eks_group(name: str = "inference", instance: str = "g5.xlarge", ami: str = "AL2023_x86_64_NVIDIA",
-              capacity: str = "SPOT", max_size: int = 2, **extra: Any):
-    props: dict[str, Any] = {"instanceTypes": [instance], "amiType": ami, "capacityType": capacity,
-                             "scalingConfig": {"minSize": 0, "maxSize": max_size, "desiredSize": 0}, "taints": TAINT}
+def eks_group(
+    name: str = "inference",
+    instance: str = "g5.xlarge",
+    ami: str = "AL2023_x86_64_NVIDIA",
+    capacity: str = "SPOT",
+    max_size: int = 2,
+    **extra: Any,
+):
+    props: dict[str, Any] = {
+        "instanceTypes": [instance],
+        "amiType": ami,
+        "capacityType": capacity,
+        "scalingConfig": {"minSize": 0, "maxSize": max_size, "desiredSize": 0},
+        "taints": TAINT,
+    }
     props.update(extra)
     return res("aws:eks/nodeGroup:NodeGroup", f"{name}-nodegroup", props)
 
 
 def gke_pool(name: str = "l4", machine: str = "g2-standard-8", spot: bool = True, **autoscaling: Any):
-    props = {"location": "us-central1", "autoscaling": autoscaling or {"totalMinNodeCount": 0, "totalMaxNodeCount": 2},
-             "nodeConfig": {"machineType": machine, "spot": spot, "taints": copy.deepcopy(TAINT)}}
+    props = {
+        "location": "us-central1",
+        "autoscaling": autoscaling or {"totalMinNodeCount": 0, "totalMaxNodeCount": 2},
+        "nodeConfig": {"machineType": machine, "spot": spot, "taints": copy.deepcopy(TAINT)},
+    }
     return res("gcp:container/nodePool:NodePool", f"{name}-nodepool", props)
 
 

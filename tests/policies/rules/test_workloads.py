@@ -25,10 +25,18 @@ from tests.policies.builders import container, deployment, k8s, pod_spec, violat
         ("StatefulSet", "apps/v1", {"template": {"spec": pod_spec()}}, "spec.template.spec"),
         ("DaemonSet", "apps/v1", {"template": {"spec": pod_spec()}}, "spec.template.spec"),
         ("Job", "batch/v1", {"template": {"spec": pod_spec()}}, "spec.template.spec"),
-        ("CronJob", "batch/v1", {"jobTemplate": {"spec": {"template": {"spec": pod_spec()}}}},
-         "spec.jobTemplate.spec.template.spec"),
-        ("ScaledJob", "keda.sh/v1alpha1", {"jobTargetRef": {"template": {"spec": pod_spec()}}},
-         "spec.jobTargetRef.template.spec"),
+        (
+            "CronJob",
+            "batch/v1",
+            {"jobTemplate": {"spec": {"template": {"spec": pod_spec()}}}},
+            "spec.jobTemplate.spec.template.spec",
+        ),
+        (
+            "ScaledJob",
+            "keda.sh/v1alpha1",
+            {"jobTargetRef": {"template": {"spec": pod_spec()}}},
+            "spec.jobTargetRef.template.spec",
+        ),
         ("InferenceService", "serving.kserve.io/v1beta1", {"predictor": pod_spec()}, "spec.predictor"),
     ],
 )
@@ -39,8 +47,12 @@ def test_pod_templates_are_found_in_every_workload_type(kind: str, group: str, s
 
 
 def test_kserve_model_container_counts_as_a_container() -> None:
-    isvc = k8s("InferenceService", "iris", {"predictor": {"model": {"modelFormat": {"name": "sklearn"}}}},
-               group="serving.kserve.io/v1beta1")
+    isvc = k8s(
+        "InferenceService",
+        "iris",
+        {"predictor": {"model": {"modelFormat": {"name": "sklearn"}}}},
+        group="serving.kserve.io/v1beta1",
+    )
     (pod,) = pod_specs(isvc)
     assert [(c.name, c.image_from_runtime) for c in pod.containers] == [("model", True)]
     assert violations(CONTAINER_RESOURCES, isvc) == [
@@ -123,10 +135,24 @@ def test_gpu_scheduling_compliant() -> None:
 
 
 def test_gpu_scheduling_node_affinity_counts_as_selection() -> None:
-    affinity = {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": [
-        {"matchExpressions": [{"key": "ml-platform.io/accelerator", "operator": "In", "values": ["nvidia-l4"]}]}]}}}
-    pod = pod_spec(container(gpu=1), tolerations=[{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present",
-                                                   "effect": "NoSchedule"}], affinity=affinity)
+    affinity = {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {
+                        "matchExpressions": [
+                            {"key": "ml-platform.io/accelerator", "operator": "In", "values": ["nvidia-l4"]}
+                        ]
+                    }
+                ]
+            }
+        }
+    }
+    pod = pod_spec(
+        container(gpu=1),
+        tolerations=[{"key": "nvidia.com/gpu", "operator": "Equal", "value": "present", "effect": "NoSchedule"}],
+        affinity=affinity,
+    )
     assert violations(GPU_SCHEDULING, deployment(pod=pod)) == []
 
 
@@ -156,17 +182,19 @@ def test_gpu_scheduling_ignores_pods_without_gpus() -> None:
 # --- image-pinned ---------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("image", ["ghcr.io/acme/iris:1.2.0", "localhost:5000/iris:v1",
-                                   "python@sha256:" + "a" * 64])
+@pytest.mark.parametrize("image", ["ghcr.io/acme/iris:1.2.0", "localhost:5000/iris:v1", "python@sha256:" + "a" * 64])
 def test_images_pinned(image: str) -> None:
     assert violations(IMAGE_PINNED, deployment(pod=pod_spec(container(image=image)))) == []
 
 
-@pytest.mark.parametrize("image,why", [
-    ("ghcr.io/acme/iris:latest", "uses the moving tag 'latest'"),
-    ("ghcr.io/acme/iris", "has no tag (it would pull :latest)"),
-    ("localhost:5000/iris", "has no tag (it would pull :latest)"),
-])
+@pytest.mark.parametrize(
+    "image,why",
+    [
+        ("ghcr.io/acme/iris:latest", "uses the moving tag 'latest'"),
+        ("ghcr.io/acme/iris", "has no tag (it would pull :latest)"),
+        ("localhost:5000/iris", "has no tag (it would pull :latest)"),
+    ],
+)
 def test_images_not_pinned(image: str, why: str) -> None:
     assert violations(IMAGE_PINNED, deployment(pod=pod_spec(container(image=image)))) == [
         f"[mandatory] image-pinned: Deployment serving/iris: container 'server' image {image!r} {why}"
@@ -223,7 +251,7 @@ def test_security_named_exceptions_are_listed_in_the_rule() -> None:
     assert violations(CONTAINER_SECURITY, dcgm) == []
     other = k8s("DaemonSet", "log-shipper", {"template": {"spec": privileged}})
     assert len(violations(CONTAINER_SECURITY, other)) == 3
-    assert PRIVILEGED_EXCEPTIONS == CONTAINER_SECURITY.config()["exceptions"]
+    assert CONTAINER_SECURITY.config()["exceptions"] == PRIVILEGED_EXCEPTIONS
 
 
 def test_security_config_override_adds_an_exception() -> None:
@@ -239,7 +267,11 @@ from tests.policies.builders import res  # noqa: E402
 
 
 def release(version=None, chart="kube-prometheus-stack"):
-    props = {"chart": chart, "name": "monitoring", "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"}}
+    props = {
+        "chart": chart,
+        "name": "monitoring",
+        "repositoryOpts": {"repo": "https://prometheus-community.github.io/helm-charts"},
+    }
     if version is not None:
         props["version"] = version
     return res("kubernetes:helm.sh/v3:Release", "monitoring", props)
