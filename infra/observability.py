@@ -13,6 +13,7 @@ from typing import Any
 
 import pulumi
 
+from components.cluster import GpuNodePoolArgs
 from components.common import MODEL_LABEL, Capacity, Cloud, Problems
 from components.observability import (
     DASHBOARD_LABEL,
@@ -30,8 +31,8 @@ from components.observability import (
 )
 from cost.prices import UnknownPrice, settings_from_config
 
-from .config import PROJECT, Environment, StackConfig
-from .config.observability import DriftModelConfig, ExporterInstall
+from .config import PROJECT, Environment, GpuPoolConfig, StackConfig, args_kwargs, component_default, key_paths
+from .config.observability import DriftModelConfig, ExporterInstall, ObservabilityConfig
 
 PASSWORD_KEY = "grafana_admin_password"
 DEFAULT_GATEWAY_NAMESPACE = "envoy-gateway-system"
@@ -83,6 +84,11 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
     return Peers(**out)
 
 
+def _capacity(pool: GpuPoolConfig) -> Capacity:
+    """How the pool buys its nodes: the stack file's choice or the node pool component's default."""
+    return pool.capacity or component_default(GpuNodePoolArgs, "capacity")
+
+
 def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str, float]:
     """Hourly price of one node of each GPU pool, from the cost model and the stack's ``cost.price_overrides``
     (unknown prices reported to ``problems``)."""
@@ -91,7 +97,7 @@ def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str,
     for name, pool in cfg.gpu_pools.items():
         try:
             prices[name] = table.instance_hourly(
-                cfg.cloud.value, cfg.region, pool.instance_type, spot=pool.capacity == Capacity.SPOT
+                cfg.cloud.value, cfg.region, pool.instance_type, spot=_capacity(pool) == Capacity.SPOT
             )
         except UnknownPrice as exc:
             if problems is not None:
@@ -109,42 +115,39 @@ def dcgm_wanted(cfg: StackConfig) -> bool:
     return cfg.cloud == Cloud.AWS and bool(cfg.gpu_pools)
 
 
+PROMETHEUS_MEMORY_GIB = {Environment.LOCAL: 1, Environment.PROD: 4}
+"""Where an environment class departs from the component's Prometheus memory (not a stack-file key)."""
+
+
 def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> MonitoringStackArgs:
-    o = cfg.observability
-    retention, storage, replicas = o.sized(cfg.environment)
+    o = cfg.observability.for_environment(cfg.environment)
+    memory = PROMETHEUS_MEMORY_GIB.get(cfg.environment)
     return MonitoringStackArgs(
-        namespace=o.namespace,
-        retention_days=retention,
-        storage_gib=storage,
-        storage_class=o.storage_class,
-        prometheus_replicas=replicas,
-        prometheus_memory_gib={Environment.LOCAL: 1, Environment.PROD: 4}.get(cfg.environment, 2),
         grafana_admin_password=password,
         dcgm_exporter=dcgm_wanted(cfg),
+        **({"prometheus_memory_gib": memory} if memory is not None else {}),
+        **args_kwargs(o, MonitoringStackArgs, nested=False),
     )
 
 
+def namespace(cfg: StackConfig) -> str:
+    """Where the monitoring stack runs; rules, scrape objects, dashboards and drift checks go there too."""
+    return stack_args(cfg).namespace
+
+
 def rules_args(cfg: StackConfig, p: Peers, selector: dict[str, str], prices: dict[str, float]) -> AlertRulesArgs:
-    o = cfg.observability
     return AlertRulesArgs(
-        latency_slo_seconds=o.latency_slo_ms / 1000,
-        latency_slo_seconds_by_model={m: ms / 1000 for m, ms in o.latency_slo_ms_by_model.items()},
-        error_ratio=o.error_rate_percent / 100,
-        canary_latency_ratio=1 + o.canary_latency_margin_percent / 100,
-        gpu_memory_ratio=o.gpu_memory_percent / 100,
-        gpu_idle_percent=o.gpu_idle_percent,
-        gpu_idle_minutes=o.gpu_idle_minutes,
-        scale_from_zero_budget_seconds=o.scale_from_zero_budget_seconds,
         mlflow_job=MLFLOW_JOB if p.mlflow_namespace else None,
         pool_hourly_prices_usd=prices,
-        namespace=o.namespace,
+        namespace=namespace(cfg),
         selector_labels=selector,
+        **args_kwargs(cfg.observability, AlertRulesArgs, nested=False),
     )
 
 
 def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeTargetsArgs:
     return ScrapeTargetsArgs(
-        namespace=cfg.observability.namespace,
+        namespace=namespace(cfg),
         selector_labels=selector,
         mlflow_namespace=p.mlflow_namespace,
         mlflow_pod_labels=p.mlflow_pod_labels,
@@ -159,16 +162,9 @@ def drift_args(cfg: StackConfig, model: str, d: DriftModelConfig, pushgateway_ur
     return DriftMonitorArgs(
         model=model,
         image=cfg.observability.drift.image or "",
-        reference_uri=d.reference_uri,
-        current_uri=d.current_uri,
         pushgateway_url=pushgateway_url,
-        schedule=d.schedule,
-        threshold=d.threshold,
-        window_hours=d.window_hours,
-        timestamp_column=d.timestamp_column,
-        columns=list(d.columns),
-        namespace=d.namespace or cfg.observability.namespace,
-        service_account=d.service_account,
+        namespace=d.namespace or namespace(cfg),
+        **args_kwargs(d, DriftMonitorArgs),
     )
 
 
@@ -189,22 +185,24 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         return
     _password_problems(problems)
     at = problems.at("observability")
-    stack_args(cfg).validate(at)
+    stack_args(cfg).validate(problems.at("observability", key_paths(ObservabilityConfig, MonitoringStackArgs)))
     prices = pool_prices(cfg, problems)
-    rules_args(cfg, Peers(), {}, prices).validate(at)
+    rules_args(cfg, Peers(), {}, prices).validate(
+        problems.at("observability", key_paths(ObservabilityConfig, AlertRulesArgs))
+    )
     if o.drift.models and not o.drift.image:
         at.add("drift.image", "is required when drift.models is set (build drift/Dockerfile)", None)
     for model, d in o.drift.models.items():
         args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY)
         if o.drift.image:
-            args.validate(at.at(f"drift.models.{model}"))
+            args.validate(at.at(f"drift.models.{model}", key_paths(DriftModelConfig, DriftMonitorArgs)))
 
 
 def unserved(cfg: StackConfig, p: Peers) -> list[str]:
     """Models named in the observability config (drift, per-model SLOs) that no endpoint serves."""
     if p.models is None:
         return []
-    named = set(cfg.observability.drift.models) | set(cfg.observability.latency_slo_ms_by_model)
+    named = set(cfg.observability.drift.models) | set(cfg.observability.latency_slo_ms_by_model or {})
     return sorted(named - p.models)
 
 
@@ -224,7 +222,7 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
     ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
     rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)
     dashboards = Dashboards(
-        "dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after
+        "dashboards", DashboardsArgs(namespace=stack.namespace, sidecar_label=DASHBOARD_LABEL), opts=after
     )
     out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
     for model, d in o.drift.models.items():

@@ -16,7 +16,6 @@ import pulumi
 from components.common import GpuSharing, Problems
 from components.serving import (
     MLSERVER_METRICS_PORT,
-    MLSERVER_RUNTIME,
     ModelEndpoint,
     ModelEndpointArgs,
     ModelVersion,
@@ -25,8 +24,8 @@ from components.serving import (
     VersionInfo,
 )
 
-from .config import StackConfig
-from .config.serving import EndpointConfig
+from .config import StackConfig, args_kwargs, component_default, key_paths
+from .config.serving import EndpointConfig, PlatformConfig
 
 PLACEHOLDER = "{artifact_root}"
 
@@ -64,19 +63,13 @@ class ServingLayer:
 
 
 def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
-    p = cfg.serving.platform
-    args = ServingPlatformArgs(
-        serving_namespace=p.namespace,
-        gateway_hostname=p.gateway_hostname,
-        tls_secret_name=p.tls_secret_name,
-        interceptor_min_replicas=p.interceptor_min_replicas,
-        interceptor_max_replicas=max(10, p.interceptor_min_replicas),
-        envoy_gateway_replicas=p.envoy_gateway_replicas or (2 if cfg.is_prod else 1),
-        labels={"environment": cfg.environment.value},
-    )
-    if p.mlserver_image:
-        args.mlserver_image = p.mlserver_image
-    return args
+    p = cfg.serving.platform.for_environment(cfg.environment)
+    kwargs = args_kwargs(p, ServingPlatformArgs)
+    # The interceptor may always grow beyond its floor: at least the component's default most.
+    most = component_default(ServingPlatformArgs, "interceptor_max_replicas")
+    if kwargs.get("interceptor_min_replicas", 0) > most:
+        kwargs["interceptor_max_replicas"] = kwargs["interceptor_min_replicas"]
+    return ServingPlatformArgs(labels={"environment": cfg.environment.value}, **kwargs)
 
 
 def _storage_uri(uri: str, artifact_root: Any) -> Any:
@@ -90,45 +83,27 @@ def _storage_uri(uri: str, artifact_root: Any) -> Any:
 
 
 def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: Any = None) -> ModelEndpointArgs:
-    p = cfg.serving.platform
+    """The endpoint's arguments: what the stack file sets, in the platform's namespace; the rest is the component's."""
+    namespace = platform_args(cfg).namespace
+    kwargs = {
+        "model_name": name,
+        "api_key_secret": f"{name}-api-keys",
+        **args_kwargs(cfg.serving.platform, ModelEndpointArgs, nested=False),
+        **args_kwargs(e, ModelEndpointArgs),
+    }
+    versions = [
+        ModelVersion(
+            name=vname,
+            **{**args_kwargs(v, ModelVersion), "storage_uri": _storage_uri(v.storage_uri, artifact_root)},
+        )
+        for vname, v in e.versions.items()
+    ]
     return ModelEndpointArgs(
-        model_name=e.model_name or name,
-        versions=[
-            ModelVersion(
-                name=vname,
-                storage_uri=_storage_uri(v.storage_uri, artifact_root),
-                weight=v.weight,
-                model_format=v.model_format,
-                runtime=v.runtime or MLSERVER_RUNTIME,
-            )
-            for vname, v in e.versions.items()
-        ],
-        namespace=p.namespace,
-        critical=e.critical,
-        min_replicas=e.min_replicas,
-        max_replicas=e.max_replicas,
-        scaling_metric=e.scaling_metric,
-        scaling_target=e.scaling_target,
-        cpu_request=e.cpu_request,
-        memory_request=e.memory_request,
-        cpu_limit=e.cpu_limit,
-        memory_limit=e.memory_limit,
-        gpu_count=e.gpu_count,
-        gpu_pool=e.gpu_pool,
-        model_load_timeout_seconds=e.model_load_timeout_seconds,
-        request_timeout_seconds=e.request_timeout_seconds,
-        scale_down_delay_seconds=e.scale_down_delay_seconds,
-        auth=e.auth.mode,
-        api_key_secret=e.auth.api_key_secret or f"{name}-api-keys",
-        jwt_issuer=e.auth.jwt_issuer,
-        jwt_jwks_uri=e.auth.jwt_jwks_uri,
-        jwt_audiences=list(e.auth.jwt_audiences),
-        rate_limit_requests=e.rate_limit.requests,
-        rate_limit_unit=e.rate_limit.unit,
-        hostnames=list(e.hostnames),
-        interceptor_namespace=p.namespace,
-        prometheus_address=p.prometheus_address,
+        versions=versions,
+        namespace=namespace,
+        interceptor_namespace=namespace,
         labels={"environment": cfg.environment.value},
+        **kwargs,
     )
 
 
@@ -141,12 +116,13 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 "serving.enabled", f"must be true when endpoints are configured ({', '.join(s.endpoints)})", False
             )
         return
-    platform_args(cfg).validate(problems.at("serving.platform"))
+    platform_args(cfg).validate(problems.at("serving.platform", key_paths(PlatformConfig, ServingPlatformArgs)))
     mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
     for name, e in s.endpoints.items():
-        at = problems.at(f"serving.endpoints.{name}")
+        at = problems.at(f"serving.endpoints.{name}", key_paths(EndpointConfig, ModelEndpointArgs))
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
-        endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
+        args = endpoint_args(cfg, name, e, artifact_root="s3://artifact-root")
+        args.validate(at)
         for vname, v in e.versions.items():
             if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
                 at.add(
@@ -160,14 +136,14 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 at.add(
                     "gpu_pool", f"must name a GPU pool of this stack ({', '.join(cfg.gpu_pools) or 'none'})", e.gpu_pool
                 )
-            elif pool.sharing.mode == GpuSharing.TIME_SLICING and e.gpu_count != 1:
+            elif pool.sharing.mode == GpuSharing.TIME_SLICING and args.gpu_count != 1:
                 at.add(
                     "gpu_count",
                     f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
-                    e.gpu_count,
+                    args.gpu_count,
                 )
-        if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
-            at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
+        if args.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
+            at.add("gpu_count", "needs a GPU pool in gpu_pools", args.gpu_count)
 
 
 def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer | None:

@@ -108,7 +108,7 @@ class ModelEndpointArgs:
     """Idle time before KEDA scales a version down (to zero for scale-to-zero versions). Default 300."""
     max_surge: int = 1
     """Extra replicas a rolling update may add (it never removes one first: maxUnavailable 0). Default 1."""
-    auth: AuthMode = AuthMode.API_KEY
+    auth_mode: AuthMode = AuthMode.API_KEY
     """Authentication at the gateway. Default ``api-key``."""
     api_key_secret: str | None = None
     """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``. Default None."""
@@ -231,7 +231,7 @@ class ModelEndpointArgs:
             "must be >= 1 (maxUnavailable is 0, so a rollout needs a surge)",
             self.max_surge,
         )
-        if self.auth == AuthMode.API_KEY:
+        if self.auth_mode == AuthMode.API_KEY:
             p.check(
                 bool(self.api_key_secret),
                 "api_key_secret",

@@ -55,7 +55,7 @@ MLSERVER_METRICS_PORT = 8082
 class ServingPlatformArgs:
     """Arguments of :class:`ServingPlatform`."""
 
-    serving_namespace: str = "ml-serving"
+    namespace: str = "ml-serving"
     """Namespace for model endpoints and the HTTP add-on interceptor (created here). Default ``ml-serving``."""
     keda_namespace: str = "keda"
     """Namespace of the KEDA operator. Default ``keda``."""
@@ -94,7 +94,7 @@ class ServingPlatformArgs:
 
     def validate(self, problems: Problems) -> None:
         for name in (
-            "serving_namespace",
+            "namespace",
             "keda_namespace",
             "kserve_namespace",
             "cert_manager_namespace",
@@ -257,13 +257,13 @@ class ServingPlatform(pulumi.ComponentResource):
         super().__init__("ml-platform:serving_platform:ServingPlatform", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = merge_labels(MANAGED_BY_LABELS, args.labels)
-        self.serving_namespace = args.serving_namespace
+        self.serving_namespace = args.namespace
         self.gateway_name = args.gateway_name
         self.gateway_namespace = args.gateway_namespace
         self.keda_namespace = args.keda_namespace
         self.interceptor_service = INTERCEPTOR_PROXY_SERVICE
         self.interceptor_port = INTERCEPTOR_PROXY_PORT
-        self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.serving_namespace}:{EXTERNAL_SCALER_PORT}"
+        self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.namespace}:{EXTERNAL_SCALER_PORT}"
         self.runtime_name = MLSERVER_RUNTIME
         self.releases = {}
 
@@ -301,7 +301,7 @@ class ServingPlatform(pulumi.ComponentResource):
         serving_ns = k8s.core.v1.Namespace(
             f"{name}-serving-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.serving_namespace,
+                name=args.namespace,
                 labels=merge_labels(
                     labels,
                     {
@@ -331,7 +331,7 @@ class ServingPlatform(pulumi.ComponentResource):
         keda = release("keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY)
         release(
             "keda-add-ons-http",
-            args.serving_namespace,
+            args.namespace,
             args.keda_http_chart_version,
             keda_http_values(args),
             repo=KEDA_REPOSITORY,
