@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import enum
+import re
 from pathlib import Path
 
 import pytest
@@ -51,3 +53,37 @@ def test_docstrings_are_read_from_the_source() -> None:
     docs = reference.attribute_docs(components.GpuNodePoolArgs)
     assert docs["sharing_replicas"].startswith("Pods per GPU")
     assert reference.args_of(components.ModelEndpoint) is components.ModelEndpointArgs
+
+
+STATED_DEFAULT = re.compile(r"Default (``[^`<]*``|-?[0-9][0-9.]*[0-9]|-?[0-9]|True|False|None)(?![0-9A-Za-z])")
+"""A literal default a field's docstring states: ``Default ``1.35``.``, ``Default 4.``, ``Default False.``"""
+
+
+def _agrees(stated: str, value: object) -> bool:
+    if isinstance(value, enum.Enum):
+        value = value.value
+    if stated == str(value):
+        return True
+    try:
+        return float(stated) == float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
+
+
+def test_a_default_stated_in_a_docstring_is_the_default() -> None:
+    """The docstring repeats the default for readers of the source; it must not disagree with the code."""
+    checked, wrong = 0, []
+    for domain, _ in reference.DOMAINS:
+        for obj in reference.public(domain):
+            if not (isinstance(obj, type) and dataclasses.is_dataclass(obj)):
+                continue
+            docs = reference.attribute_docs(obj)
+            for f in dataclasses.fields(obj):
+                match = STATED_DEFAULT.search(docs.get(f.name, ""))
+                if match is None or f.default is dataclasses.MISSING:
+                    continue
+                checked += 1
+                if not _agrees(match.group(1).strip("`"), f.default):
+                    wrong.append(f"{obj.__name__}.{f.name}: docstring says {match.group(1)}, code says {f.default!r}")
+    assert not wrong
+    assert checked > 150
