@@ -12,10 +12,11 @@ import ast
 import dataclasses
 import enum
 import inspect
+import itertools
 import sys
 import textwrap
 from types import ModuleType
-from typing import Any
+from typing import Any, TypeGuard
 
 import pulumi
 
@@ -46,7 +47,7 @@ def attribute_docs(cls: type) -> dict[str, str]:
         return {}
     body = tree.body[0].body if tree.body and isinstance(tree.body[0], ast.ClassDef) else []
     docs: dict[str, str] = {}
-    for node, following in zip(body, body[1:]):
+    for node, following in itertools.pairwise(body):
         if (
             isinstance(node, ast.AnnAssign | ast.Assign)
             and isinstance(following, ast.Expr)
@@ -64,6 +65,15 @@ def declared_outputs(cls: type) -> dict[str, str]:
     return {name: str(t) for name, t in vars(cls).get("__annotations__", {}).items() if not name.startswith("_")}
 
 
+def _is_public_self_attribute(node: ast.expr) -> TypeGuard[ast.Attribute]:
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.value.id == "self"
+        and not node.attr.startswith("_")
+    )
+
+
 def assigned_attributes(cls: type) -> set[str]:
     """Public attributes the component's own methods assign (``self.x = ...``, tuples included)."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(cls)))
@@ -79,9 +89,8 @@ def assigned_attributes(cls: type) -> set[str]:
             target = targets.pop()
             if isinstance(target, ast.Tuple):
                 targets += target.elts
-            elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and target.value.id == "self":
-                if not target.attr.startswith("_"):
-                    names.add(target.attr)
+            elif _is_public_self_attribute(target):
+                names.add(target.attr)
     return names
 
 
