@@ -130,7 +130,7 @@ def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> M
     )
 
 
-def namespace(cfg: StackConfig) -> str:
+def monitoring_namespace(cfg: StackConfig) -> str:
     """Where the monitoring stack runs; rules, scrape objects, dashboards and drift checks go there too."""
     return stack_args(cfg).namespace
 
@@ -139,7 +139,7 @@ def rules_args(cfg: StackConfig, p: Peers, selector: dict[str, str], prices: dic
     return AlertRulesArgs(
         mlflow_job=MLFLOW_JOB if p.mlflow_namespace else None,
         pool_hourly_prices_usd=prices,
-        namespace=namespace(cfg),
+        namespace=monitoring_namespace(cfg),
         selector_labels=selector,
         **args_kwargs(cfg.observability, AlertRulesArgs, nested=False),
     )
@@ -147,7 +147,7 @@ def rules_args(cfg: StackConfig, p: Peers, selector: dict[str, str], prices: dic
 
 def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeTargetsArgs:
     return ScrapeTargetsArgs(
-        namespace=namespace(cfg),
+        namespace=monitoring_namespace(cfg),
         selector_labels=selector,
         mlflow_namespace=p.mlflow_namespace,
         mlflow_pod_labels=p.mlflow_pod_labels,
@@ -163,7 +163,7 @@ def drift_args(cfg: StackConfig, model: str, d: DriftModelConfig, pushgateway_ur
         model=model,
         image=cfg.observability.drift.image or "",
         pushgateway_url=pushgateway_url,
-        namespace=d.namespace or namespace(cfg),
+        namespace=d.namespace or monitoring_namespace(cfg),
         **args_kwargs(d, DriftMonitorArgs),
     )
 
