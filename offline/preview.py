@@ -10,11 +10,16 @@ is invalid (printing every problem, no traceback) or, like ``pulumi preview``, w
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from . import costs, policy_run, render, runner
+from . import stack_file as stack_file_module
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user knows it: relative to the repository when it lies inside."""
+    return path.relative_to(runner.ROOT) if path.is_relative_to(runner.ROOT) else path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,14 +40,35 @@ def main(argv: list[str] | None = None) -> int:
     if args.stack_file is not None and not args.stack_file.exists():
         print(f"error: no stack file {args.stack_file}", file=sys.stderr)
         return 2
-    result = runner.run(args.stack, stack_file=args.stack_file)
+    stack_file = args.stack_file or _shown(runner.STACKS / f"Pulumi.{args.stack}.yaml")
+    document: dict = {}
+    if args.policy_pack_config is not None:  # checked before the program runs: a bad file costs no run
+        try:
+            document = policy_run.read_config_file(args.policy_pack_config)
+        except policy_run.PolicyConfigError as exc:
+            print(f"error: {args.policy_pack_config}: {exc}", file=sys.stderr)
+            return 1
+    try:
+        result = runner.run(args.stack, stack_file=args.stack_file)
+    except stack_file_module.StackFileError as exc:
+        print(f"error: {stack_file}: {exc}", file=sys.stderr)
+        return 1
     if result.error:
-        print(f"error: {result.error}", file=sys.stderr)
+        print(f"error: {stack_file}: {result.error}", file=sys.stderr)
         return 1
     out_dir = Path(args.out) / args.stack
     config_file = args.policy_pack_config or policy_run.config_path(result.config.get("ml-platform:environment"))
-    document = json.loads(config_file.read_text()) if config_file is not None else {}
-    report, budget = costs.stack_cost(result, document)
+    if args.policy_pack_config is None and config_file is not None:
+        try:
+            document = policy_run.read_config_file(config_file)
+        except policy_run.PolicyConfigError as exc:
+            print(f"error: {_shown(config_file)}: {exc}", file=sys.stderr)
+            return 1
+    try:
+        report, budget = costs.stack_cost(result, document)
+    except policy_run.PolicyConfigError as exc:
+        print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
+        return 1
     extra = {"cost": report.to_json(budget)}
     verdicts = None
     if not args.skip_policies:
@@ -50,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             verdicts = policy_run.run(result.stack, result.config, result.registrations, document)
         except policy_run.PolicyConfigError as exc:
             print(f"error: {config_file}: {exc}", file=sys.stderr)
-            return 2
+            return 1
         extra["policy"] = verdicts.to_json()
     counts = render.write(result, out_dir, extra)
     if not args.quiet:
