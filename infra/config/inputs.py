@@ -122,7 +122,7 @@ def check_cidr(p: Problems, key: str, value: str, example: str) -> None:
 
 
 def check_uri(p: Problems, key: str, value: str) -> None:
-    """A data location: a bucket URI must name its bucket and a path; a local path is left alone."""
+    """A data location: a bucket URI must name its bucket; a local path is left alone."""
     rest = value.replace(PLACEHOLDER, "s3://artifact-root", 1) if value.startswith(PLACEHOLDER) else value
     if "{" in rest or "}" in rest:
         p.add(key, f"the only placeholder is {PLACEHOLDER}, at the start", value)
@@ -130,14 +130,13 @@ def check_uri(p: Problems, key: str, value: str) -> None:
     scheme, sep, tail = rest.partition("://")
     if not sep:
         if not rest:
-            p.add(key, "must name a bucket and a path (s3://bucket/path)", value)
+            p.add(key, "must name a bucket or host (s3://bucket/path)", value)
         return
     if scheme not in STORAGE_SCHEMES:
         p.add(key, f"must start with {', '.join(s + '://' for s in STORAGE_SCHEMES)} or {PLACEHOLDER}", value)
         return
-    bucket, _, path = tail.partition("/")
-    if not bucket or not path.strip("/"):
-        p.add(key, f"must name a bucket and a path ({scheme}://bucket/path)", value)
+    if not tail.partition("/")[0]:
+        p.add(key, f"must name a bucket or host ({scheme}://bucket/path)", value)
 
 
 def check_s3_bucket(p: Problems, key: str, name: str) -> None:

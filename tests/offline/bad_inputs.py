@@ -502,7 +502,7 @@ CASES: list[Case] = [
         "storage-uri-bare-scheme",
         "storage-uri",
         (
-            "serving.endpoints.iris.versions.v1.storage_uri: must name a bucket and a path (s3://bucket/path), got 's3://'",
+            "serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got 's3://'",
         ),
         set={f"{IRIS}/versions/v1/storage_uri": "s3://"},
     ),
@@ -510,7 +510,7 @@ CASES: list[Case] = [
         "storage-uri-no-bucket",
         "storage-uri",
         (
-            "serving.endpoints.iris.versions.v1.storage_uri: must name a bucket and a path (s3://bucket/path), got 's3:///models/iris'",
+            "serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got 's3:///models/iris'",
         ),
         set={f"{IRIS}/versions/v1/storage_uri": "s3:///models/iris"},
     ),
@@ -533,14 +533,14 @@ CASES: list[Case] = [
     Case(
         "storage-uri-empty",
         "storage-uri",
-        ("serving.endpoints.iris.versions.v1.storage_uri: must name a bucket and a path (s3://bucket/path), got ''",),
+        ("serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got ''",),
         set={f"{IRIS}/versions/v1/storage_uri": ""},
     ),
     Case(
         "drift-uri-bare",
         "storage-uri",
         (
-            "observability.drift.models.iris.reference_uri: must name a bucket and a path (s3://bucket/path), got 's3://'",
+            "observability.drift.models.iris.reference_uri: must name a bucket or host (s3://bucket/path), got 's3://'",
         ),
         set={OBS: _drift(reference_uri="s3://")},
     ),
