@@ -501,9 +501,7 @@ CASES: list[Case] = [
     Case(
         "storage-uri-bare-scheme",
         "storage-uri",
-        (
-            "serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got 's3://'",
-        ),
+        ("serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got 's3://'",),
         set={f"{IRIS}/versions/v1/storage_uri": "s3://"},
     ),
     Case(
@@ -539,9 +537,7 @@ CASES: list[Case] = [
     Case(
         "drift-uri-bare",
         "storage-uri",
-        (
-            "observability.drift.models.iris.reference_uri: must name a bucket or host (s3://bucket/path), got 's3://'",
-        ),
+        ("observability.drift.models.iris.reference_uri: must name a bucket or host (s3://bucket/path), got 's3://'",),
         set={OBS: _drift(reference_uri="s3://")},
     ),
     Case(
