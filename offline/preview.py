@@ -41,12 +41,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: no stack file {args.stack_file}", file=sys.stderr)
         return 2
     stack_file = args.stack_file or _shown(runner.STACKS / f"Pulumi.{args.stack}.yaml")
-    document: dict = {}
+    document: dict | None = {}
     if args.policy_pack_config is not None:  # checked before the program runs: a bad file costs no run
-        try:
-            document = policy_run.read_config_file(args.policy_pack_config)
-        except policy_run.PolicyConfigError as exc:
-            print(f"error: {args.policy_pack_config}: {exc}", file=sys.stderr)
+        document = _policy_document(args.policy_pack_config)
+        if document is None:
             return 1
     try:
         result = runner.run(args.stack, stack_file=args.stack_file)
@@ -59,10 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out) / args.stack
     config_file = args.policy_pack_config or policy_run.config_path(result.config.get("ml-platform:environment"))
     if args.policy_pack_config is None and config_file is not None:
-        try:
-            document = policy_run.read_config_file(config_file)
-        except policy_run.PolicyConfigError as exc:
-            print(f"error: {_shown(config_file)}: {exc}", file=sys.stderr)
+        document = _policy_document(config_file)
+        if document is None:
             return 1
     try:
         report, budget = costs.stack_cost(result, document)
@@ -80,33 +76,9 @@ def main(argv: list[str] | None = None) -> int:
         extra["policy"] = verdicts.to_json()
     counts = render.write(result, out_dir, extra)
     if not args.quiet:
-        cfg = result.config
-        where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
-        print(
-            f"ml-platform · stack {args.stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
-            f"environment {cfg.get('ml-platform:environment')}"
-        )
-        for line in render.tree_lines(result.registrations):
-            print(line)
-        print()
-        print("Outputs:")
-        for key, value in result.outputs.items():
-            print(f"  {key}: {value}")
-        print()
+        _print_tree(args.stack, result)
     if verdicts is not None and (verdicts.violations or not args.quiet):
-        where = (
-            config_file.relative_to(runner.ROOT)
-            if config_file and config_file.is_relative_to(runner.ROOT)
-            else config_file
-        )
-        print(
-            f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, "
-            f"config {where or 'defaults'}"
-        )
-        for v in verdicts.violations:
-            print(f"  [{v.level}] {v.policy}: {v.message}")
-        if not verdicts.violations and not args.quiet:
-            print("  no violations")
+        _print_verdicts(verdicts, config_file, args.quiet)
     for line in costs.cost_lines(report, budget)[: 1 if args.quiet else None]:
         print(line)
     rel = out_dir.relative_to(runner.ROOT) if out_dir.is_relative_to(runner.ROOT) else out_dir
@@ -119,6 +91,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _policy_document(path: Path) -> dict | None:
+    """The policy config file's document, or None after printing what is wrong with it."""
+    try:
+        return policy_run.read_config_file(path)
+    except policy_run.PolicyConfigError as exc:
+        print(f"error: {_shown(path)}: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_tree(stack: str, result: runner.RunResult) -> None:
+    cfg = result.config
+    where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
+    print(
+        f"ml-platform · stack {stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
+        f"environment {cfg.get('ml-platform:environment')}"
+    )
+    for line in render.tree_lines(result.registrations):
+        print(line)
+    print()
+    print("Outputs:")
+    for key, value in result.outputs.items():
+        print(f"  {key}: {value}")
+    print()
+
+
+def _print_verdicts(verdicts: policy_run.PolicyResult, config_file: Path | None, quiet: bool) -> None:
+    where = _shown(config_file) if config_file else None
+    print(
+        f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, config {where or 'defaults'}"
+    )
+    for v in verdicts.violations:
+        print(f"  [{v.level}] {v.policy}: {v.message}")
+    if not verdicts.violations and not quiet:
+        print("  no violations")
 
 
 if __name__ == "__main__":
