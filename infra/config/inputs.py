@@ -74,15 +74,17 @@ def check_object_name(p: Problems, key: str, value: str | None) -> None:
         p.check(len(value) <= 253 and bool(DNS_SUBDOMAIN.match(value)), key, OBJECT_NAME, value)
 
 
-def check_hostname(p: Problems, key: str, value: str) -> None:
-    """A hostname as Gateway API and Host headers take it: no scheme, port or path; lowercase."""
+def check_hostname(p: Problems, key: str, value: str, port_ok: bool = False) -> None:
+    """A hostname as Gateway API takes it: no scheme, port or path; lowercase. ``port_ok``: a Host header
+    pattern (MLflow's ``--allowed-hosts``), which may end in ``:<port>``."""
+    host = re.sub(r":\d{1,5}$", "", value) if port_ok else value
     if "://" in value:
         p.add(key, "must be a hostname like models.example.com, not a URL", value)
-    elif ":" in value or "/" in value or " " in value:
+    elif ":" in host or "/" in host or " " in host:
         p.add(key, "must be a hostname like models.example.com, without a port or path", value)
-    elif value.lower() != value and HOSTNAME.match(value.lower()):
+    elif host.lower() != host and HOSTNAME.match(host.lower()):
         p.add(key, "must be a lowercase hostname like models.example.com", value)
-    elif len(value) > 253 or not HOSTNAME.match(value):
+    elif len(host) > 253 or not HOSTNAME.match(host):
         p.add(key, "must be a hostname like models.example.com (letters, digits, '-' and '.')", value)
 
 
@@ -276,7 +278,7 @@ def mlflow_problems(cfg: Any) -> list[str]:
     check_dns_label(p, "namespace", m.namespace)
     check_quantities(p, m)
     for i, host in enumerate(m.allowed_hosts):
-        check_hostname(p, f"allowed_hosts[{i}]", host)
+        check_hostname(p, f"allowed_hosts[{i}]", host, port_ok=True)
     if m.bucket_name is not None:
         {Cloud.AWS: check_s3_bucket, Cloud.GCP: check_gcs_bucket}.get(cfg.cloud, check_s3_bucket)(
             p, "bucket_name", m.bucket_name

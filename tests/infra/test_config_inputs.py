@@ -64,3 +64,17 @@ def test_user_facing_rewrites_internal_keys_and_keeps_one_problem_per_key() -> N
         "serving.platform.namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'A'",
         "gpu_pools.a.max_size: must be >= min_size (2), got 1",
     ]
+
+
+def test_hostnames_and_host_patterns() -> None:
+    p = Problems()
+    for ok in ("models.example.com", "*.example.com", "localhost"):
+        inputs.check_hostname(p, "h", ok)
+    inputs.check_hostname(p, "mlflow", "mlflow.example.com:5000", port_ok=True)
+    assert p.items == []
+    inputs.check_hostname(p, "route", "models.example.com:443")
+    inputs.check_hostname(p, "url", "https://mlflow.example.com", port_ok=True)
+    assert p.items == [
+        "route: must be a hostname like models.example.com, without a port or path, got 'models.example.com:443'",
+        "url: must be a hostname like models.example.com, not a URL, got 'https://mlflow.example.com'",
+    ]
