@@ -89,6 +89,18 @@ def key_paths(model: type[Model], args: type, prefix: str = "") -> dict[str, str
     return out
 
 
+def effective(model: Model, key: str) -> Any:
+    """The value ``key`` has for the component it feeds: the stack file's, else that argument's default."""
+    value = getattr(model, key)
+    if value is not None:
+        return value
+    for args, fields in type(model).feeds.items():
+        if key in fields:
+            default = component_default(args, fields[key])
+            return None if default is dataclasses.MISSING else default
+    return None
+
+
 def component_default(args: type, name: str) -> Any:
     """The default a component's Args dataclass declares for ``name`` (``dataclasses.MISSING`` when required)."""
     for f in dataclasses.fields(args):
@@ -147,6 +159,8 @@ def describe(error: dict[str, Any], prefix: tuple[Any, ...] = ()) -> str:
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()), "")
         return f"{_path(loc)}: must be {op} {bound}, got {_show(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{_path(loc)}: must be a mapping, got {_show(value)}"
     message = str(error.get("msg", "is invalid"))
     message = message[0].lower() + message[1:] if message else message
     message = message.replace("input should be", "must be").replace("Input should be", "must be")

@@ -37,9 +37,10 @@ class DriftModelConfig(Model):
     feeds: ClassVar[Feeds] = {DriftMonitorArgs: {k: k for k in ("reference_uri", "current_uri", *_DRIFT_KEYS)}}
 
     reference_uri: str
-    """Where the reference data (the training inputs) is: a CSV or Parquet file, ``s3://``, ``gs://`` or a path. Required."""
+    """Where the reference data (the training inputs) is: a CSV or Parquet file, ``s3://``, ``gs://`` or a path;
+    ``{artifact_root}`` is replaced by the MLflow layer's artifact root. Required."""
     current_uri: str
-    """Where the recent inputs are logged (same formats). Required."""
+    """Where the recent inputs are logged (same formats, or a folder of Parquet files). Required."""
     schedule: str | None = None
     """Cron schedule of the check (hourly)."""
     threshold: float | None = pydantic.Field(default=None, gt=0, le=1)
