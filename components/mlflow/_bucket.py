@@ -32,7 +32,6 @@ import pulumi_random as random
 from ..common import MANAGED_BY_LABELS, Cloud, Problems, irsa_trust_policy, merge_labels
 
 S3_PORT = 8333
-CREDENTIALS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
 @dataclass(kw_only=True)

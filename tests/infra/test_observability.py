@@ -233,7 +233,7 @@ def test_deployed_rules_are_the_tested_text(stack_run) -> None:
     parsed = parse("dev", c)
     mlflow_peer = observability.Peers(
         mlflow_namespace="mlflow",
-        mlflow_pod_labels={  # dev runs MLflow (issue #3)
+        mlflow_pod_labels={  # dev runs MLflow
             "app.kubernetes.io/name": "mlflow",
             "app.kubernetes.io/instance": "mlflow",
         },

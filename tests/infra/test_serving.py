@@ -5,8 +5,6 @@ from __future__ import annotations
 import json
 from types import SimpleNamespace
 
-import pytest
-
 from components.common import POOL_LABEL, Problems
 from infra import serving
 from infra.config import parse
@@ -188,9 +186,3 @@ def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output
         "iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
         "iris-v2": "s3://explicit-bucket/1/models/m-iris-v2/artifacts",
     }
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_stack_files_keep_serving_in_one_block(stack: str) -> None:
-    text = (runner.STACKS / f"Pulumi.{stack}.yaml").read_text()
-    assert text.count("# --- serving (issue #4) ---") == 1

@@ -80,7 +80,7 @@ def test_unknown_stack_exits_2() -> None:
     assert proc.stderr.startswith("error: no stack 'nope'; stacks: ")
 
 
-# --- policy verdicts and cost lines (issue #6) ---------------------------------------------------------------
+# --- policy verdicts and cost lines ---------------------------------------------------------------
 
 
 def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Path) -> None:
