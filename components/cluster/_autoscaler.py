@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..common import POOL_LABEL, Problems, chart_release, irsa_trust_policy
+from ..common import POOL_LABEL, ContainerSecurity, PodSecurity, Problems, chart_release, irsa_trust_policy
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
@@ -132,12 +132,8 @@ def chart_values(args: ClusterAutoscalerArgs, cluster_name: str, region: str, ro
         "priorityClassName": "system-cluster-critical",
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
         "podDisruptionBudget": {"maxUnavailable": 1},
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534},
+        "containerSecurityContext": ContainerSecurity().render(),
+        "securityContext": PodSecurity(run_as_user=65534, run_as_group=65534).render(),
     }
 
 

@@ -29,9 +29,21 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Cloud, Problems, irsa_trust_policy, merge_labels
+from ..common import (
+    MANAGED_BY_LABELS,
+    Cloud,
+    ContainerSecurity,
+    PodSecurity,
+    Problems,
+    ScratchDir,
+    irsa_trust_policy,
+    merge_labels,
+)
 
 S3_PORT = 8333
+SCRATCH = ScratchDir()
+"""SeaweedFS's one writable path besides its data volume: ``weed`` puts its local sockets
+(``/tmp/seaweedfs-*.sock``), its logs and the shell's history under the temporary folder."""
 
 
 @dataclass(kw_only=True)
@@ -348,14 +360,7 @@ class ArtifactBucket(pulumi.ComponentResource):
             opts=child,
         )
         pod_labels = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
-        security = {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
+        security = ContainerSecurity(run_as_user=1000, run_as_group=1000).render()
         probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10}
         claim_spec: dict[str, Any] = {
             "accessModes": ["ReadWriteOnce"],
@@ -373,7 +378,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
-                        "securityContext": {"fsGroup": 1000, "runAsNonRoot": True},
+                        "securityContext": PodSecurity(fs_group=1000).render(),
                         "automountServiceAccountToken": False,
                         "containers": [
                             {
@@ -401,6 +406,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                                 "volumeMounts": [
                                     {"name": "data", "mountPath": "/data"},
                                     {"name": "config", "mountPath": "/etc/seaweedfs", "readOnly": True},
+                                    SCRATCH.mount(),
                                 ],
                                 "startupProbe": {**probe, "failureThreshold": 30},
                                 "readinessProbe": probe,
@@ -414,7 +420,8 @@ class ArtifactBucket(pulumi.ComponentResource):
                                     "secretName": self.credentials_secret,
                                     "items": [{"key": "s3.json", "path": "s3.json"}],
                                 },
-                            }
+                            },
+                            SCRATCH.volume(),
                         ],
                     },
                 },
@@ -446,7 +453,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                     "spec": {
                         "restartPolicy": "OnFailure",
                         "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
+                        "securityContext": PodSecurity(run_as_user=1000).render(),
                         "containers": [
                             {
                                 "name": "create-bucket",
@@ -461,8 +468,10 @@ class ArtifactBucket(pulumi.ComponentResource):
                                     "limits": {"cpu": "500m", "memory": "256Mi"},
                                 },
                                 "securityContext": security,
+                                "volumeMounts": [SCRATCH.mount()],
                             }
                         ],
+                        "volumes": [SCRATCH.volume()],
                     },
                 },
             },

@@ -22,11 +22,13 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Problems, merge_labels
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, PodSecurity, Problems, ScratchDir, merge_labels
 
 APP_LABEL = "app.kubernetes.io/name"
 AUTH_CONFIG_PATH = "/etc/mlflow/auth/basic_auth.ini"
 PROMETHEUS_DIR = "/tmp/mlflow-metrics"
+SCRATCH = ScratchDir()
+"""The one writable path under the read-only root: MLflow's temporary files and its metrics folder."""
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/health"
 PRIVATE_HOST_PATTERNS = ["10.*", "192.168.*", *[f"172.{i}.*" for i in range(16, 32)]]
@@ -330,17 +332,9 @@ class MlflowServer(pulumi.ComponentResource):
             "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
             "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
         }
-        security = {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
-        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+        security = ContainerSecurity(run_as_user=1000, run_as_group=1000).render()
+        mounts: list[dict[str, Any]] = [SCRATCH.mount()]
+        volumes: list[dict[str, Any]] = [SCRATCH.volume()]
         if args.basic_auth:
             mounts.append({"name": "auth", "mountPath": "/etc/mlflow/auth", "readOnly": True})
             volumes.append(
@@ -375,7 +369,7 @@ class MlflowServer(pulumi.ComponentResource):
             "env": cmd.env,
             "resources": resources,
             "securityContext": security,
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            "volumeMounts": [SCRATCH.mount()],
         }
         return {
             "replicas": args.replicas,
@@ -387,11 +381,7 @@ class MlflowServer(pulumi.ComponentResource):
                     "serviceAccountName": sa.metadata.name,
                     # IRSA projects its own token and GKE answers through the metadata server: no API token needed.
                     "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "fsGroup": 1000,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": PodSecurity(fs_group=1000).render(),
                     "initContainers": [upgrade],
                     "containers": [container],
                     "volumes": volumes,

@@ -14,7 +14,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, PodSecurity, Problems, ScratchDir
+
+SCRATCH = ScratchDir()
+"""The job's one writable path under its read-only root (temporary files, HOME, matplotlib's cache)."""
 
 DRIFT_JOB = "ml-drift"
 """``job`` label the drift check pushes under."""
@@ -97,12 +100,7 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     memory = f"{args.memory_mib}Mi"
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 10001,
-            "runAsGroup": 10001,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": PodSecurity(run_as_user=10001, run_as_group=10001).render(),
         "containers": [
             {
                 "name": "drift",
@@ -110,15 +108,12 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
                 "command": command(args),
                 "env": [{"name": "HOME", "value": "/tmp"}, {"name": "MPLCONFIGDIR", "value": "/tmp"}],
                 "resources": {"requests": {"cpu": "500m", "memory": memory}, "limits": {"cpu": "2", "memory": memory}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
-                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                "securityContext": ContainerSecurity().render(),
+                # HOME and matplotlib's cache point here too: the only writable path.
+                "volumeMounts": [SCRATCH.mount()],
             }
         ],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volumes": [SCRATCH.volume()],
     }
     if args.service_account:
         pod["serviceAccountName"] = args.service_account

@@ -36,6 +36,7 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    ContainerSecurity,
     Problems,
     chart_release,
     gpu_node_affinity,
@@ -185,11 +186,7 @@ def pushgateway_values(args: MonitoringStackArgs) -> dict[str, Any]:
             "additionalLabels": selector_labels(args),
         },
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "containerSecurityContext": ContainerSecurity().render(),
     }
 
 

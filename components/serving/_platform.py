@@ -24,7 +24,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems, chart_release, merge_labels
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, Problems, ScratchDir, chart_release, merge_labels
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -49,6 +49,10 @@ EXTERNAL_SCALER_PORT = 9090
 MLSERVER_HTTP_PORT = 8080
 MLSERVER_METRICS_PORT = 8082
 """MLServer's REST port (KServe's container port) and its Prometheus port (``/metrics``)."""
+
+MLSERVER_SCRATCH = ScratchDir()
+"""MLServer's one writable path under its read-only root: temporary files, its environments folder and the
+metrics files its inference workers share. KServe merges the runtime's volumes and mounts into every model pod."""
 
 
 @dataclass(kw_only=True)
@@ -210,17 +214,18 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
                     # The image's command serves MLSERVER_MODELS_DIR; an MLflow model folder has no
                     # model-settings.json, so MLServer takes the model from the MLSERVER_MODEL_* variables.
                     {"name": "MLSERVER_MODELS_DIR", "value": "/mnt/models"},
+                    # MLServer creates these two folders (under its working directory by default): on the
+                    # scratch volume they leave the root filesystem read-only.
+                    {"name": "MLSERVER_ENVIRONMENTS_DIR", "value": f"{MLSERVER_SCRATCH.path}/envs"},
+                    {"name": "MLSERVER_METRICS_DIR", "value": f"{MLSERVER_SCRATCH.path}/metrics"},
                 ],
                 "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "privileged": False,
-                    "runAsNonRoot": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
+                "securityContext": ContainerSecurity().render(),
+                "volumeMounts": [MLSERVER_SCRATCH.mount()],
             }
         ],
+        "volumes": [MLSERVER_SCRATCH.volume()],
     }
 
 
