@@ -16,7 +16,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..common import POOL_LABEL, ContainerSecurity, PodSecurity, Problems, chart_release, irsa_trust_policy
+from ..common import (
+    POOL_LABEL,
+    ContainerSecurity,
+    PlatformComponent,
+    PodSecurity,
+    Problems,
+    chart_release,
+    irsa_trust_policy,
+)
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
@@ -137,7 +145,7 @@ def chart_values(args: ClusterAutoscalerArgs, cluster_name: str, region: str, ro
     }
 
 
-class ClusterAutoscaler(pulumi.ComponentResource):
+class ClusterAutoscaler(PlatformComponent):
     """IAM role (IRSA) and the pinned cluster-autoscaler chart, auto-discovering the cluster's node groups."""
 
     role_arn: pulumi.Output[str]
@@ -146,10 +154,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     """Name of the Helm release."""
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ClusterAutoscaler {name!r}")
-        super().__init__("ml-platform:cluster_autoscaler:ClusterAutoscaler", name, None, opts)
+        super().__init__("ml-platform:cluster_autoscaler:ClusterAutoscaler", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         role = aws.iam.Role(

@@ -21,6 +21,7 @@ import yaml
 
 from ..common import (
     GpuSharing,
+    PlatformComponent,
     Problems,
     chart_release,
     device_plugin_config,
@@ -81,7 +82,7 @@ def chart_values(args: NvidiaDevicePluginArgs) -> dict[str, Any]:
     }
 
 
-class NvidiaDevicePlugin(pulumi.ComponentResource):
+class NvidiaDevicePlugin(PlatformComponent):
     """The NVIDIA device plugin chart, pinned, tolerating the GPU taint and placed only on GPU nodes."""
 
     release_name: pulumi.Output[str]
@@ -92,10 +93,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
     """Helm values the release is installed with."""
 
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"NvidiaDevicePlugin {name!r}")
-        super().__init__("ml-platform:nvidia_device_plugin:NvidiaDevicePlugin", name, None, opts)
+        super().__init__("ml-platform:nvidia_device_plugin:NvidiaDevicePlugin", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = args.namespace
         self.values = chart_values(args)

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, Problems, irsa_trust_policy, merge_labels
+from ..common import POOL_LABEL, PlatformComponent, Problems, irsa_trust_policy, merge_labels
 
 
 @dataclass(kw_only=True)
@@ -123,7 +123,7 @@ def kubeconfig_for(cluster_name: str, endpoint: str, ca_data: str, region: str) 
     )
 
 
-class EksCluster(pulumi.ComponentResource):
+class EksCluster(PlatformComponent):
     """VPC, EKS control plane, system node group, OIDC provider for IRSA, core add-ons, kubeconfig and provider."""
 
     cluster_name: pulumi.Output[str]
@@ -152,10 +152,7 @@ class EksCluster(pulumi.ComponentResource):
     """CIDR of the VPC (for security group rules of services the cluster reaches)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"EksCluster {name!r}")
-        super().__init__("ml-platform:eks_cluster:EksCluster", name, None, opts)
+        super().__init__("ml-platform:eks_cluster:EksCluster", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         tags = merge_labels({"ml-platform.io/cluster": name}, args.tags)
 

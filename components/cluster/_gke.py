@@ -18,7 +18,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, Problems
+from ..common import POOL_LABEL, PlatformComponent, Problems
 
 
 class ReleaseChannel(str, enum.Enum):
@@ -108,7 +108,7 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
     )
 
 
-class GkeCluster(pulumi.ComponentResource):
+class GkeCluster(PlatformComponent):
     """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and provider."""
 
     cluster_name: pulumi.Output[str]
@@ -129,10 +129,7 @@ class GkeCluster(pulumi.ComponentResource):
     """Email of the least-privilege node service account shared by all pools."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"GkeCluster {name!r}")
-        super().__init__("ml-platform:gke_cluster:GkeCluster", name, None, opts)
+        super().__init__("ml-platform:gke_cluster:GkeCluster", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         network = gcp.compute.Network(f"{name}-vpc", project=args.project, auto_create_subnetworks=False, opts=child)

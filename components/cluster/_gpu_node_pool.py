@@ -33,6 +33,7 @@ from ..common import (
     Capacity,
     Cloud,
     GpuSharing,
+    PlatformComponent,
     Problems,
     device_plugin_config_name,
     merge_labels,
@@ -172,7 +173,7 @@ class GpuNodePoolArgs:
         return self.accelerator_count or machine.gpus
 
 
-class GpuNodePool(pulumi.ComponentResource):
+class GpuNodePool(PlatformComponent):
     """A pool of GPU nodes, tainted for GPU workloads only, scaling from ``min_size`` (0 allowed) to ``max_size``."""
 
     name: pulumi.Output[str]
@@ -187,10 +188,7 @@ class GpuNodePool(pulumi.ComponentResource):
     """``nvidia.com/gpu`` units one node advertises after sharing (time-slicing multiplies them)."""
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"GpuNodePool {name!r}")
-        super().__init__("ml-platform:gpu_node_pool:GpuNodePool", name, None, opts)
+        super().__init__("ml-platform:gpu_node_pool:GpuNodePool", name, args, opts)
 
         gpu = args.gpu_model()
         self.gpus_per_node = args.gpus_per_node()

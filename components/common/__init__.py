@@ -33,6 +33,7 @@ from ._base import (
     irsa_trust_policy,
     merge_labels,
 )
+from ._component import PlatformComponent, SelfValidating
 from ._security import ContainerSecurity, PodSecurity, ScratchDir
 
 __all__ = [
@@ -54,9 +55,11 @@ __all__ = [
     "Cloud",
     "ContainerSecurity",
     "GpuSharing",
+    "PlatformComponent",
     "PodSecurity",
     "Problems",
     "ScratchDir",
+    "SelfValidating",
     "chart_release",
     "device_plugin_config",
     "device_plugin_config_name",

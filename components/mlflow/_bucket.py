@@ -33,6 +33,7 @@ from ..common import (
     MANAGED_BY_LABELS,
     Cloud,
     ContainerSecurity,
+    PlatformComponent,
     PodSecurity,
     Problems,
     ScratchDir,
@@ -136,7 +137,7 @@ def s3_policy(bucket_arn: str) -> dict[str, Any]:
     }
 
 
-class ArtifactBucket(pulumi.ComponentResource):
+class ArtifactBucket(PlatformComponent):
     """A bucket plus the workload identity (or in-cluster credentials) that may use it."""
 
     bucket_name: pulumi.Output[str]
@@ -153,10 +154,7 @@ class ArtifactBucket(pulumi.ComponentResource):
     """AWS: the IRSA role."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ArtifactBucket {name!r}")
-        super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, None, opts)
+        super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, args, opts)
         self.endpoint_url, self.credentials_secret = None, None
         if args.cloud == Cloud.AWS:
             self._s3(name, args)

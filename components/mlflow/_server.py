@@ -22,7 +22,15 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, ContainerSecurity, PodSecurity, Problems, ScratchDir, merge_labels
+from ..common import (
+    MANAGED_BY_LABELS,
+    ContainerSecurity,
+    PlatformComponent,
+    PodSecurity,
+    Problems,
+    ScratchDir,
+    merge_labels,
+)
 
 APP_LABEL = "app.kubernetes.io/name"
 AUTH_CONFIG_PATH = "/etc/mlflow/auth/basic_auth.ini"
@@ -240,7 +248,7 @@ def _format(template: str, *parts: Any) -> Any:
     return template.format(*parts)
 
 
-class MlflowServer(pulumi.ComponentResource):
+class MlflowServer(PlatformComponent):
     """ServiceAccount, Secret, Deployment (schema upgrade first), Service and, with 2+ replicas, a PodDisruptionBudget."""
 
     namespace: str
@@ -259,10 +267,7 @@ class MlflowServer(pulumi.ComponentResource):
     """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic auth)."""
 
     def __init__(self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"MlflowServer {name!r}")
-        super().__init__("ml-platform:mlflow_server:MlflowServer", name, None, opts)
+        super().__init__("ml-platform:mlflow_server:MlflowServer", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
         self.namespace, self.service_name, self.port, self.metrics_port = ns, name, args.port, args.port

@@ -27,6 +27,7 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    PlatformComponent,
     Problems,
 )
 
@@ -419,7 +420,7 @@ def recorded_names(args: AlertRulesArgs) -> set[str]:
     return {r.name for g in rule_groups(args) for r in g.rules if isinstance(r, Record)}
 
 
-class AlertRules(pulumi.ComponentResource):
+class AlertRules(PlatformComponent):
     """The platform's rules as one ``PrometheusRule`` the chart's Prometheus loads."""
 
     name: pulumi.Output[str]
@@ -428,10 +429,7 @@ class AlertRules(pulumi.ComponentResource):
     """The rule file it carries (what the tests run through promtool)."""
 
     def __init__(self, name: str, args: AlertRulesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"AlertRules {name!r}")
-        super().__init__("ml-platform:alert_rules:AlertRules", name, None, opts)
+        super().__init__("ml-platform:alert_rules:AlertRules", name, args, opts)
         self.spec = rule_file(args)
         k8s.apiextensions.CustomResource(
             name,

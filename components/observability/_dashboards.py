@@ -21,7 +21,7 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, PlatformComponent, Problems
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 """The Prometheus datasource kube-prometheus-stack provisions (``grafana.sidecar.datasources.uid``)."""
@@ -371,17 +371,14 @@ class DashboardsArgs:
         problems.check(bool(self.sidecar_label[0]), "sidecar_label", "must name a label", self.sidecar_label)
 
 
-class Dashboards(pulumi.ComponentResource):
+class Dashboards(PlatformComponent):
     """One ConfigMap per dashboard, labelled for the Grafana sidecar."""
 
     uids: list[str]
     """Dashboard uids shipped."""
 
     def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"Dashboards {name!r}")
-        super().__init__("ml-platform:dashboards:Dashboards", name, None, opts)
+        super().__init__("ml-platform:dashboards:Dashboards", name, args, opts)
         self.uids = []
         for uid, model in all_dashboards().items():
             k8s.core.v1.ConfigMap(

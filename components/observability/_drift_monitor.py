@@ -14,7 +14,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, ContainerSecurity, PodSecurity, Problems, ScratchDir
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, PlatformComponent, PodSecurity, Problems, ScratchDir
 
 SCRATCH = ScratchDir()
 """The job's one writable path under its read-only root (temporary files, HOME, matplotlib's cache)."""
@@ -133,17 +133,14 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     }
 
 
-class DriftMonitor(pulumi.ComponentResource):
+class DriftMonitor(PlatformComponent):
     """A CronJob that checks one model's recent inputs for drift and pushes the result."""
 
     cronjob_name: str
     """Name of the CronJob."""
 
     def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"DriftMonitor {name!r}")
-        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, None, opts)
+        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, args, opts)
         self.cronjob_name = f"drift-{args.model}"[:52]
         k8s.batch.v1.CronJob(
             name,

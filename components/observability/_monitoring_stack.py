@@ -37,6 +37,7 @@ from ..common import (
     MODEL_VERSION_LABEL,
     POOL_LABEL,
     ContainerSecurity,
+    PlatformComponent,
     Problems,
     chart_release,
     gpu_node_affinity,
@@ -190,7 +191,7 @@ def pushgateway_values(args: MonitoringStackArgs) -> dict[str, Any]:
     }
 
 
-class MonitoringStack(pulumi.ComponentResource):
+class MonitoringStack(PlatformComponent):
     """kube-prometheus-stack (Prometheus, Alertmanager, Grafana), optionally dcgm-exporter, and a Pushgateway."""
 
     namespace: str
@@ -209,10 +210,7 @@ class MonitoringStack(pulumi.ComponentResource):
     """The kube-prometheus-stack release (its CRDs exist once it is ready: depend on it)."""
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"MonitoringStack {name!r}")
-        super().__init__("ml-platform:monitoring_stack:MonitoringStack", name, None, opts)
+        super().__init__("ml-platform:monitoring_stack:MonitoringStack", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
         self.namespace = ns

@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSION_LABEL, Problems
+from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSION_LABEL, PlatformComponent, Problems
 
 MLSERVER_METRICS_PORT = 8082
 """MLServer's default metrics port (``MLSERVER_METRICS_PORT``), which KServe's MLServer runtime keeps."""
@@ -144,17 +144,14 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
     return monitors
 
 
-class ScrapeTargets(pulumi.ComponentResource):
+class ScrapeTargets(PlatformComponent):
     """PodMonitors for everything the platform runs that exposes metrics but ships no monitor of its own."""
 
     names: list[str]
     """Names of the PodMonitors created."""
 
     def __init__(self, name: str, args: ScrapeTargetsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ScrapeTargets {name!r}")
-        super().__init__("ml-platform:scrape_targets:ScrapeTargets", name, None, opts)
+        super().__init__("ml-platform:scrape_targets:ScrapeTargets", name, args, opts)
         self.names = []
         for monitor, spec in pod_monitors(args).items():
             k8s.apiextensions.CustomResource(

@@ -24,7 +24,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, ContainerSecurity, Problems, ScratchDir, chart_release, merge_labels
+from ..common import (
+    MANAGED_BY_LABELS,
+    ContainerSecurity,
+    PlatformComponent,
+    Problems,
+    ScratchDir,
+    chart_release,
+    merge_labels,
+)
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -229,7 +237,7 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
     }
 
 
-class ServingPlatform(pulumi.ComponentResource):
+class ServingPlatform(PlatformComponent):
     """cert-manager, KServe (Standard mode), KEDA + HTTP add-on, Envoy Gateway, one Gateway, the MLServer runtime."""
 
     serving_namespace: str
@@ -256,10 +264,7 @@ class ServingPlatform(pulumi.ComponentResource):
     """What an endpoint must wait for: every release (its CRDs and controllers), the Gateway and the runtime."""
 
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ServingPlatform {name!r}")
-        super().__init__("ml-platform:serving_platform:ServingPlatform", name, None, opts)
+        super().__init__("ml-platform:serving_platform:ServingPlatform", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         labels = merge_labels(MANAGED_BY_LABELS, args.labels)
         self.serving_namespace = args.serving_namespace
