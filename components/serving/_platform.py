@@ -265,7 +265,6 @@ class ServingPlatform(PlatformComponent):
 
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-platform:serving_platform:ServingPlatform", name, args, opts)
-        child = pulumi.ResourceOptions(parent=self)
         labels = merge_labels(MANAGED_BY_LABELS, args.labels)
         self.serving_namespace = args.serving_namespace
         self.gateway_name = args.gateway_name
@@ -276,39 +275,67 @@ class ServingPlatform(PlatformComponent):
         self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.serving_namespace}:{EXTERNAL_SCALER_PORT}"
         self.runtime_name = MLSERVER_RUNTIME
         self.releases = {}
+        serving_ns = self._namespace(name, args, labels)
+        kserve_crd = self._kserve(name, args)
+        self._keda(name, args, serving_ns)
+        self._gateway(name, args, labels)
+        runtime = k8s.apiextensions.CustomResource(
+            f"{name}-mlserver-runtime",
+            api_version="serving.kserve.io/v1alpha1",
+            kind="ClusterServingRuntime",
+            metadata={"name": MLSERVER_RUNTIME, "labels": labels},
+            spec=mlserver_runtime_spec(args),
+            opts=self._after(kserve_crd),
+        )
+        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
+        self.register_outputs(
+            {
+                "serving_namespace": self.serving_namespace,
+                "gateway_name": self.gateway_name,
+                "gateway_namespace": self.gateway_namespace,
+                "external_scaler_address": self.external_scaler_address,
+            }
+        )
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+    def _after(self, *deps: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
-        def release(
-            chart: str,
-            namespace: str,
-            version: str,
-            values: dict[str, Any],
-            repo: str | None = None,
-            deps: tuple[pulumi.Resource, ...] = (),
-            create_namespace: bool = True,
-        ) -> k8s.helm.v3.Release:
-            rel = chart_release(
-                f"{name}-{chart}",
-                release_name=chart,
-                chart=chart
-                if repo
-                else f"{KSERVE_CHARTS}/{chart}"
-                if chart.startswith("kserve")
-                else ENVOY_GATEWAY_CHART,
-                version=version,
-                repo=repo,
-                namespace=namespace,
-                create_namespace=create_namespace,
-                values=values,
-                timeout_seconds=900,
-                opts=after(*deps),
-            )
-            self.releases[chart] = rel
-            return rel
+    def _release(
+        self,
+        name: str,
+        chart: str,
+        namespace: str,
+        version: str,
+        values: dict[str, Any],
+        repo: str | None = None,
+        deps: tuple[pulumi.Resource, ...] = (),
+        create_namespace: bool = True,
+    ) -> k8s.helm.v3.Release:
+        """A pinned chart from its repository (KServe's and Envoy Gateway's are OCI references)."""
+        if repo:
+            reference = chart
+        elif chart.startswith("kserve"):
+            reference = f"{KSERVE_CHARTS}/{chart}"
+        else:
+            reference = ENVOY_GATEWAY_CHART
+        rel = chart_release(
+            f"{name}-{chart}",
+            release_name=chart,
+            chart=reference,
+            version=version,
+            repo=repo,
+            namespace=namespace,
+            create_namespace=create_namespace,
+            values=values,
+            timeout_seconds=900,
+            opts=self._after(*deps),
+        )
+        self.releases[chart] = rel
+        return rel
 
-        serving_ns = k8s.core.v1.Namespace(
+    def _namespace(self, name: str, args: ServingPlatformArgs, labels: dict[str, str]) -> k8s.core.v1.Namespace:
+        """The serving namespace: its routes may attach to the Gateway; pods held to the baseline standard."""
+        return k8s.core.v1.Namespace(
             f"{name}-serving-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.serving_namespace,
@@ -321,25 +348,39 @@ class ServingPlatform(PlatformComponent):
                     },
                 ),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        cert_manager = release(
+
+    def _kserve(self, name: str, args: ServingPlatformArgs) -> k8s.helm.v3.Release:
+        """cert-manager, then KServe's CRDs and controller; returns the CRD release custom resources wait for."""
+        cert_manager = self._release(
+            name,
             "cert-manager",
             args.cert_manager_namespace,
             args.cert_manager_chart_version,
             cert_manager_values(args),
             repo=CERT_MANAGER_REPOSITORY,
         )
-        kserve_crd = release("kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,))
-        release(
+        kserve_crd = self._release(
+            name, "kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,)
+        )
+        self._release(
+            name,
             "kserve-resources",
             args.kserve_namespace,
             args.kserve_chart_version,
             kserve_values(args),
             deps=(cert_manager, kserve_crd),
         )
-        keda = release("keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY)
-        release(
+        return kserve_crd
+
+    def _keda(self, name: str, args: ServingPlatformArgs, serving_ns: k8s.core.v1.Namespace) -> None:
+        """KEDA, and its HTTP add-on inside the serving namespace."""
+        keda = self._release(
+            name, "keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY
+        )
+        self._release(
+            name,
             "keda-add-ons-http",
             args.serving_namespace,
             args.keda_http_chart_version,
@@ -348,59 +389,49 @@ class ServingPlatform(PlatformComponent):
             deps=(keda, serving_ns),
             create_namespace=False,
         )
-        envoy = release(
-            "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
-        )
 
+    def _gateway(self, name: str, args: ServingPlatformArgs, labels: dict[str, str]) -> None:
+        """Envoy Gateway, its GatewayClass and the one platform Gateway."""
+        envoy = self._release(
+            name, "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
+        )
         gateway_class = k8s.apiextensions.CustomResource(
             f"{name}-gatewayclass",
             api_version="gateway.networking.k8s.io/v1",
             kind="GatewayClass",
             metadata={"name": args.gateway_name, "labels": labels},
             spec={"controllerName": GATEWAY_CONTROLLER},
-            opts=after(envoy),
+            opts=self._after(envoy),
         )
-        allowed = {
-            "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
-            "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
-        }
-        listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
-        listeners = [listener]
-        if args.tls_secret_name:
-            listeners.append(
-                {
-                    "name": "https",
-                    "port": 443,
-                    "protocol": "HTTPS",
-                    "allowedRoutes": allowed,
-                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
-                }
-            )
-        if args.gateway_hostname:
-            for item in listeners:
-                item["hostname"] = args.gateway_hostname
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
             kind="Gateway",
             metadata={"name": args.gateway_name, "namespace": args.gateway_namespace, "labels": labels},
-            spec={"gatewayClassName": args.gateway_name, "listeners": listeners},
-            opts=after(envoy, gateway_class),
+            spec={"gatewayClassName": args.gateway_name, "listeners": gateway_listeners(args)},
+            opts=self._after(envoy, gateway_class),
         )
-        runtime = k8s.apiextensions.CustomResource(
-            f"{name}-mlserver-runtime",
-            api_version="serving.kserve.io/v1alpha1",
-            kind="ClusterServingRuntime",
-            metadata={"name": MLSERVER_RUNTIME, "labels": labels},
-            spec=mlserver_runtime_spec(args),
-            opts=after(kserve_crd),
-        )
-        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
-        self.register_outputs(
+
+
+def gateway_listeners(args: ServingPlatformArgs) -> list[dict[str, Any]]:
+    """HTTP, and HTTPS when a certificate is given; routes attach from namespaces labelled for gateway access."""
+    allowed = {
+        "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
+        "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
+    }
+    listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
+    listeners = [listener]
+    if args.tls_secret_name:
+        listeners.append(
             {
-                "serving_namespace": self.serving_namespace,
-                "gateway_name": self.gateway_name,
-                "gateway_namespace": self.gateway_namespace,
-                "external_scaler_address": self.external_scaler_address,
+                "name": "https",
+                "port": 443,
+                "protocol": "HTTPS",
+                "allowedRoutes": allowed,
+                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
             }
         )
+    if args.gateway_hostname:
+        for item in listeners:
+            item["hostname"] = args.gateway_hostname
+    return listeners
