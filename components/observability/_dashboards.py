@@ -53,7 +53,6 @@ class Board:
 
 
 def serving_board() -> Board:
-    by = "sum by (model, model_version)"
     return Board(
         "ml-platform-serving",
         "Model serving",
@@ -62,90 +61,86 @@ def serving_board() -> Board:
             ("namespace", "label_values(ml_platform:model_requests:rate5m, namespace)"),
             ("model", 'label_values(ml_platform:model_requests:rate5m{namespace=~"$namespace"}, model)'),
         ),
-        rows=(
-            (
-                "Traffic and latency",
+        rows=(("Traffic and latency", _traffic_graphs()), ("Gateway and autoscaling", _gateway_graphs())),
+    )
+
+
+def _traffic_graphs() -> tuple[Graph, ...]:
+    by = "sum by (model, model_version)"
+    return (
+        Graph(
+            "Requests per second",
+            "reqps",
+            ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
+        ),
+        Graph(
+            "Latency p50 / p95 / p99",
+            "s",
+            tuple(
                 (
-                    Graph(
-                        "Requests per second",
-                        "reqps",
-                        ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
-                    ),
-                    Graph(
-                        "Latency p50 / p95 / p99",
-                        "s",
-                        tuple(
-                            (
-                                f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
-                                f"p{q} {{{{model}}}} {{{{model_version}}}}",
-                            )
-                            for q in ("50", "95", "99")
-                        ),
-                    ),
-                    Graph(
-                        "Error rate",
-                        "percentunit",
-                        ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
-                    ),
-                    Graph(
-                        "Ready replicas",
-                        "short",
-                        (
-                            (
-                                f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
-                                '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
-                                "{{model}} {{model_version}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Average batch size",
-                        "short",
-                        (
-                            (
-                                f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
-                                f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
-                                "{{model}} {{model_version}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Stable version p95 per endpoint",
-                        "s",
-                        (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
-                    ),
+                    f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
+                    f"p{q} {{{{model}}}} {{{{model_version}}}}",
+                )
+                for q in ("50", "95", "99")
+            ),
+        ),
+        Graph(
+            "Error rate",
+            "percentunit",
+            ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
+        ),
+        Graph(
+            "Ready replicas",
+            "short",
+            (
+                (
+                    f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
+                    '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
+                    "{{model}} {{model_version}}",
                 ),
             ),
+        ),
+        Graph(
+            "Average batch size",
+            "short",
             (
-                "Gateway and autoscaling",
                 (
-                    Graph(
-                        "Gateway 5xx responses per second",
-                        "reqps",
-                        (
-                            (
-                                'sum by (envoy_cluster_name) (rate(envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}[5m]))',
-                                "{{envoy_cluster_name}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Requests held during cold start",
-                        "short",
-                        (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
-                    ),
-                    Graph(
-                        "KEDA scaler metric",
-                        "short",
-                        (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
-                    ),
-                    Graph(
-                        "KEDA scaler errors per second",
-                        "short",
-                        (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
-                    ),
+                    f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
+                    f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
+                    "{{model}} {{model_version}}",
                 ),
             ),
+        ),
+        Graph(
+            "Stable version p95 per endpoint",
+            "s",
+            (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
+        ),
+    )
+
+
+def _gateway_graphs() -> tuple[Graph, ...]:
+    upstream_5xx = 'envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}'
+    return (
+        Graph(
+            "Gateway 5xx responses per second",
+            "reqps",
+            ((f"sum by (envoy_cluster_name) (rate({upstream_5xx}[5m]))", "{{envoy_cluster_name}}"),),
+        ),
+        Graph(
+            "Requests held during cold start",
+            "short",
+            (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
+        ),
+        Graph(
+            "KEDA scaler metric",
+            "short",
+            (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
+        ),
+        Graph(
+            "KEDA scaler errors per second",
+            "short",
+            (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
         ),
     )
 

@@ -150,6 +150,12 @@ class ModelEndpointArgs:
             self.model_name,
         )
         p.check(is_dns_label(self.namespace), "namespace", "must be a DNS label", self.namespace)
+        self._validate_versions(p)
+        self._validate_scaling(p)
+        self._validate_access(p)
+
+    def _validate_versions(self, p: Problems) -> None:
+        """Names, weights (summing to 100), storage URIs and protocols of the versions."""
         if not self.versions:
             p.add("versions", "must list at least one version", self.versions)
         seen: set[str] = set()
@@ -183,6 +189,9 @@ class ModelEndpointArgs:
                 "weights must sum to 100 " + ", ".join(f"({v.name}: {v.weight})" for v in self.versions),
                 total,
             )
+
+    def _validate_scaling(self, p: Problems) -> None:
+        """Replica bounds (a critical endpoint keeps two), GPUs, probes, timeouts and rollout surge."""
         if self.critical and self.min_replicas == 0:
             p.add(
                 "min_replicas", "a critical endpoint cannot scale to zero; set min_replicas >= 2 or critical: false", 0
@@ -231,6 +240,9 @@ class ModelEndpointArgs:
             "must be >= 1 (maxUnavailable is 0, so a rollout needs a surge)",
             self.max_surge,
         )
+
+    def _validate_access(self, p: Problems) -> None:
+        """Authentication, the interceptor's namespace for endpoints at zero, and the rate limit."""
         if self.auth == AuthMode.API_KEY:
             p.check(
                 bool(self.api_key_secret),
