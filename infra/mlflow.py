@@ -20,6 +20,7 @@ import pulumi
 from components.common import Cloud, Problems
 from components.mlflow import Mlflow, MlflowArgs
 
+from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.base import Environment
 from .config.mlflow import ADMIN_PASSWORD_KEY
@@ -116,7 +117,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         )
         password = "x" * 12  # reported above with its config key; not again by the component
     placeholder = "-"
-    cloud_inputs = {
+    cloud_inputs: dict[str, Any] = {
         Cloud.AWS: dict(
             vpc_id=placeholder,
             private_subnet_ids=[],
@@ -129,13 +130,13 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs).validate(p)
 
 
-def deploy(cfg: StackConfig, cluster_layer: Any) -> MlflowLayer | None:
+def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
     """Create the mlflow layer on the cluster layer; None when the stack has no MLflow."""
     if not cfg.mlflow.enabled:
         return None
     m = cfg.mlflow.resolved(cfg.environment)
     cloud_inputs: dict[str, Any] = {}
-    if cfg.cloud == Cloud.AWS:
+    if cluster_layer.eks is not None:
         eks = cluster_layer.eks
         cloud_inputs = dict(
             vpc_id=eks.vpc_id,
@@ -144,7 +145,7 @@ def deploy(cfg: StackConfig, cluster_layer: Any) -> MlflowLayer | None:
             oidc_provider_arn=eks.oidc_provider_arn,
             oidc_issuer=eks.oidc_issuer,
         )
-    elif cfg.cloud == Cloud.GCP:
+    elif cluster_layer.gke is not None:
         gke = cluster_layer.gke
         cloud_inputs = dict(network_id=gke.network_id, workload_pool=gke.workload_pool)
     admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if m.basic_auth else None

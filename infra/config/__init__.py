@@ -206,4 +206,3 @@ def read_raw() -> tuple[str, dict[str, Any]]:
     raw = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
     return pulumi.get_stack(), raw
-
