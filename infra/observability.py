@@ -2,7 +2,8 @@
 
 It composes :class:`MonitoringStack`, :class:`ScrapeTargets`, :class:`AlertRules`, :class:`Dashboards` and one
 :class:`DriftMonitor` per model with drift enabled. What it reads from the other layers (MLflow's pods, the serving
-layer's gateway and KEDA namespaces) goes through :func:`peers` alone, typed by the layers' own dataclasses. Node-pool prices for the cost rules come from the cost model (``cost/prices.yaml``).
+layer's gateway and KEDA namespaces) goes through :func:`peers` alone, typed by the layers' own dataclasses.
+Node-pool prices for the cost rules come from the cost model (``cost/prices.yaml``).
 """
 
 from __future__ import annotations

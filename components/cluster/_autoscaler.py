@@ -55,7 +55,8 @@ class ClusterAutoscalerArgs:
     scale_down_unneeded_minutes: int = 10
     """How long a node must be unneeded before removal, 1 to 120. Default 10."""
     expander: str = "least-waste"
-    """How to choose among pools that fit (``least-waste``, ``priority``, ``random``, ``most-pods``). Default least-waste."""
+    """How to choose among pools that fit (``least-waste``, ``priority``, ``random``, ``most-pods``).
+    Default least-waste."""
 
     def validate(self, problems: Problems) -> None:
         p = problems

@@ -48,7 +48,8 @@ class NvidiaDevicePluginArgs:
     """Arguments of :class:`NvidiaDevicePlugin`."""
 
     sharing_modes: list[SharingMode] = field(default_factory=list)
-    """Sharing modes used by the cluster's GPU pools; ``none`` is always offered and is the default. Default none extra."""
+    """Sharing modes used by the cluster's GPU pools; ``none`` is always offered and is the default.
+    Default none extra."""
     namespace: str = "nvidia-device-plugin"
     """Namespace of the plugin. Default ``nvidia-device-plugin``."""
     chart_version: str = CHART_VERSION

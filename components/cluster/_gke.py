@@ -99,7 +99,8 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "gke-gcloud-auth-plugin",
                             "provideClusterInfo": True,
-                            "installHint": "Install gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin).",
+                            "installHint": "Install gke-gcloud-auth-plugin "
+                            "(gcloud components install gke-gcloud-auth-plugin).",
                         }
                     },
                 }
@@ -109,7 +110,8 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
 
 
 class GkeCluster(PlatformComponent):
-    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and provider."""
+    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and
+    provider."""
 
     cluster_name: pulumi.Output[str]
     """Name of the GKE cluster."""
@@ -240,7 +242,8 @@ class GkeCluster(PlatformComponent):
     def _nodes(
         self, name: str, args: GkeClusterArgs, cluster: gcp.container.Cluster, node_sa: gcp.serviceaccount.Account
     ) -> gcp.container.NodePool:
-        """The autoscaled system pool (controllers, gateway, monitoring) on shielded nodes with GKE's metadata server."""
+        """The autoscaled system pool (controllers, gateway, monitoring) on shielded nodes with GKE's metadata
+        server."""
         return gcp.container.NodePool(
             f"{name}-system",
             name="system",

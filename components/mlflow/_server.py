@@ -59,7 +59,8 @@ class MlflowServerArgs:
     namespace: str = "mlflow"
     """Namespace the server runs in; must exist. Default ``mlflow``."""
     image: str = "ghcr.io/mlflow/mlflow:v3.17.2-full"
-    """Server image pinned by tag; needs the PostgreSQL driver and the S3/GCS client. Default ``ghcr.io/mlflow/mlflow:v3.17.2-full``."""
+    """Server image pinned by tag; needs the PostgreSQL driver and the S3/GCS client.
+    Default ``ghcr.io/mlflow/mlflow:v3.17.2-full``."""
     replicas: int = 1
     """Server pods; with 2 or more a PodDisruptionBudget keeps one serving. Default 1."""
     workers: int = 2
@@ -93,7 +94,8 @@ class MlflowServerArgs:
     s3_endpoint_url: pulumi.Input[str] | None = None
     """S3 endpoint of an S3-compatible store (not AWS). Default none (AWS S3)."""
     s3_credentials_secret: str | None = None
-    """Secret with ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` for an in-cluster store. Default none (workload identity)."""
+    """Secret with ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` for an in-cluster store.
+    Default none (workload identity)."""
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Extra plain environment (e.g. ``AWS_DEFAULT_REGION``). Default none."""
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -107,7 +109,8 @@ class MlflowServerArgs:
     default_permission: Permission = Permission.READ
     """Basic-auth permission of users on resources not granted to them. Default ``READ``."""
     allowed_hosts: list[str] = field(default_factory=list)
-    """Extra Host headers to accept (gateway hostnames); Service names, localhost and pod IPs always are. Default none."""
+    """Extra Host headers to accept (gateway hostnames); Service names, localhost and pod IPs always are.
+    Default none."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on every object. Default none."""
 
@@ -249,7 +252,8 @@ def _format(template: str, *parts: Any) -> Any:
 
 
 class MlflowServer(PlatformComponent):
-    """ServiceAccount, Secret, Deployment (schema upgrade first), Service and, with 2+ replicas, a PodDisruptionBudget."""
+    """ServiceAccount, Secret, Deployment (schema upgrade first), Service and, with 2+ replicas, a
+    PodDisruptionBudget."""
 
     namespace: str
     """Namespace of the server."""
@@ -264,7 +268,8 @@ class MlflowServer(PlatformComponent):
     pod_labels: dict[str, str]
     """Labels of the server pods (``app.kubernetes.io/name: mlflow``)."""
     secret_name: str
-    """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic auth)."""
+    """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic
+    auth)."""
 
     def __init__(self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-platform:mlflow_server:MlflowServer", name, args, opts)

@@ -240,8 +240,8 @@ def gpu_group(a: AlertRulesArgs) -> RuleGroup:
                 f"ml_platform:gpu_memory_used:ratio > {num(a.gpu_memory_ratio)}",
                 "10m",
                 Severity.TICKET,
-                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses {{ $value | humanizePercentage }}"
-                " of its memory",
+                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses "
+                "{{ $value | humanizePercentage }} of its memory",
                 "Near the limit a larger batch or a second model fails with CUDA out-of-memory: lower the batch size, "
                 "give time-sliced pods fewer replicas per GPU, or move the model to a larger GPU.",
             ),
@@ -251,8 +251,8 @@ def gpu_group(a: AlertRulesArgs) -> RuleGroup:
                 f"{a.gpu_idle_minutes}m",
                 Severity.TICKET,
                 "{{ $labels.pod }} holds GPU {{ $labels.gpu }} on {{ $labels.Hostname }} but uses {{ $value }}% of it",
-                "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the model "
-                "to CPU; a stuck job → delete it.",
+                "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the "
+                "model to CPU; a stuck job → delete it.",
             ),
         ),
     )
@@ -307,9 +307,10 @@ def drift_group(a: AlertRulesArgs) -> RuleGroup:
                 "unless on (namespace, cronjob) kube_cronjob_status_last_successful_time))",
                 "1h",
                 Severity.TICKET,
-                "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last schedule",
-                "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of its "
-                "service account, out of memory); exit 1 is unreadable data or a failed push.",
+                "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last "
+                "schedule",
+                "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of "
+                "its service account, out of memory); exit 1 is unreadable data or a failed push.",
             ),
         ),
         interval="1m",
@@ -330,7 +331,8 @@ def mlflow_group(a: AlertRulesArgs) -> RuleGroup | None:
                 Severity.PAGE,
                 "MLflow tracking server and model registry are unreachable",
                 "kubectl -n <mlflow namespace> get pods,events: crash-looping → read its logs (database credentials, "
-                "migrations); not scheduled → node capacity. Deployments that load models from the registry fail meanwhile.",
+                "migrations); not scheduled → node capacity. Deployments that load models from the registry fail "
+                "meanwhile.",
             ),
         ),
     )

@@ -11,7 +11,8 @@ from typing import Any
 
 
 def ksm_label(label: str) -> str:
-    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` → ``label_ml_platform_io_model``)."""
+    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` →
+    ``label_ml_platform_io_model``)."""
     return "label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 

@@ -25,7 +25,8 @@ MLFLOW_JOB = "mlflow"
 
 
 def meta_label(label: str) -> str:
-    """Prometheus's service-discovery name of a pod label (``ml-platform.io/model`` → ``__meta_..._ml_platform_io_model``)."""
+    """Prometheus's service-discovery name of a pod label (``ml-platform.io/model`` →
+    ``__meta_..._ml_platform_io_model``)."""
     return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 

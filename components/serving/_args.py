@@ -26,7 +26,8 @@ class ScalingMetric(str, enum.Enum):
     """What a version's replicas follow."""
 
     CONCURRENCY = "concurrency"
-    """In-flight requests per replica (MLServer ``rest_server_requests_in_progress``; the interceptor's count at zero)."""
+    """In-flight requests per replica (MLServer ``rest_server_requests_in_progress``; the interceptor's count at
+    zero)."""
     QUEUE_DEPTH = "queue-depth"
     """Requests waiting for an inference worker per replica (MLServer ``parallel_request_queue``)."""
 
@@ -111,7 +112,8 @@ class ModelEndpointArgs:
     auth: AuthMode = AuthMode.API_KEY
     """Authentication at the gateway. Default ``api-key``."""
     api_key_secret: str | None = None
-    """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``. Default None."""
+    """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``.
+    Default None."""
     jwt_issuer: str | None = None
     """JWT issuer; required for ``jwt``. Default None."""
     jwt_jwks_uri: str | None = None
@@ -135,7 +137,8 @@ class ModelEndpointArgs:
     interceptor_port: int = INTERCEPTOR_PROXY_PORT
     """Port of the interceptor proxy. Default 8080."""
     external_scaler_address: str | None = None
-    """HTTP add-on external scaler ``host:port``. Default ``keda-add-ons-http-external-scaler.<interceptor_namespace>:9090``."""
+    """HTTP add-on external scaler ``host:port``.
+    Default ``keda-add-ons-http-external-scaler.<interceptor_namespace>:9090``."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
     """Prometheus the scaling queries run on. Default ``http://kube-prometheus-stack-prometheus.monitoring:9090``."""
     labels: dict[str, str] = field(default_factory=dict)

@@ -30,7 +30,8 @@ from ._objects import VersionInfo, build_objects
 
 
 class ModelEndpoint(PlatformComponent):
-    """InferenceService + ScaledObject (+ InterceptorRoute or PDB) per version, one HTTPRoute with auth and rate limit."""
+    """InferenceService + ScaledObject (+ InterceptorRoute or PDB) per version, one HTTPRoute with auth and rate
+    limit."""
 
     name: str
     """Endpoint name (the ``ml-platform.io/endpoint`` label)."""

@@ -82,7 +82,8 @@ class ServingPlatformArgs:
     gateway_hostname: str | None = None
     """Hostname the listeners accept (``models.example.com``); None accepts any. Default None."""
     tls_secret_name: str | None = None
-    """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only. Default None."""
+    """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only.
+    Default None."""
     cert_manager_chart_version: str = "v1.19.1"
     """Pinned cert-manager chart. Default ``v1.19.1``."""
     kserve_chart_version: str = "v0.20.0"
@@ -94,7 +95,8 @@ class ServingPlatformArgs:
     envoy_gateway_chart_version: str = "v1.9.0"
     """Pinned Envoy Gateway chart (``gateway-helm``, brings the Gateway API CRDs). Default ``v1.9.0``."""
     mlserver_image: str = "docker.io/seldonio/mlserver:1.7.1"
-    """Image of the MLServer runtime; must carry an MLflow that reads the models' format (see docs/serving.md). Default ``docker.io/seldonio/mlserver:1.7.1``."""
+    """Image of the MLServer runtime; must carry an MLflow that reads the models' format (see docs/serving.md).
+    Default ``docker.io/seldonio/mlserver:1.7.1``."""
     interceptor_min_replicas: int = 2
     """Minimum HTTP add-on interceptor replicas (it is on the path of every cold request). Default 2."""
     interceptor_max_replicas: int = 10

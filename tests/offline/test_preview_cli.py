@@ -116,8 +116,8 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
     assert proc.returncode == 1
     assert (
-        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 (idle $1,762.01)"
-        in proc.stdout
+        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 "
+        "(idle $1,762.01)" in proc.stdout
     )
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
     plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())
