@@ -2,7 +2,7 @@
 
 Why a component around a chart: the chart alone lands on the wrong nodes or none. Its default node affinity
 wants Node Feature Discovery labels, and setting ``tolerations`` replaces its defaults, so the platform sets
-both from the one GPU scheduling contract in :mod:`.common`. GPU sharing is per node pool: the plugin gets one
+both from the one GPU scheduling contract in :mod:`..common`. GPU sharing is per node pool: the plugin gets one
 named configuration per sharing mode in use, and each node picks its configuration through the
 ``nvidia.com/device-plugin.config`` label its pool sets (the chart's config-manager sidecar reads it).
 

@@ -4,7 +4,7 @@ Why one component for two clouds: the platform team thinks in "a pool of A10G no
 four ways", not in managed node groups versus node pools. Each cloud realises the same promise its own way:
 
 * every node carries the taint ``nvidia.com/gpu=present:NoSchedule`` and the label
-  ``nvidia.com/gpu.present=true`` (see :mod:`.common`), so only GPU workloads land there and they can find it;
+  ``nvidia.com/gpu.present=true`` (see :mod:`..common`), so only GPU workloads land there and they can find it;
 * ``min_size`` may be 0: the pool scales from zero. On EKS the Cluster Autoscaler cannot see a node that does
   not exist yet, so the pool tags its Auto Scaling group with the node template (labels, taint, GPU count);
 * GPU sharing is one setting. On EKS the node is labelled with the device plugin configuration that

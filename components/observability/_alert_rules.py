@@ -4,7 +4,7 @@ Why one definition: the rule text that reaches the cluster (a ``PrometheusRule``
 proves are the same string, produced by :func:`rule_groups`. A threshold changed in a stack file changes both, so a
 rule that no longer fires on a bad canary fails the tests before it reaches production.
 
-Label contract of the series the rules read (set by the scrape objects in :mod:`.scrape_targets`):
+Label contract of the series the rules read (set by the scrape objects in :mod:`._scrape_targets`):
 ``namespace``, ``pod``, ``model``, ``model_version``, ``endpoint`` on every model-server series (from the pod's
 ``ml-platform.io/*`` labels); dcgm-exporter series keep the ``namespace``/``pod`` of the workload holding the GPU.
 The stable version of an endpoint is the one serving the most requests, so the canary rule needs no knowledge of
@@ -35,7 +35,7 @@ SERIES = "namespace, model, model_version, endpoint"
 """The labels that identify one model version's series."""
 
 DRIFT_CRONJOBS = "drift-.+"
-"""Names of the drift checks' CronJobs (see :mod:`.drift_monitor`)."""
+"""Names of the drift checks' CronJobs (see :mod:`._drift_monitor`)."""
 
 INFER_PATHS = 'path=~"/v2/models/.+/infer"'
 """MLServer's REST inference routes (its histogram labels the route template, not the model)."""

@@ -5,7 +5,7 @@ be checked against the metric names the exporters and recording rules really pro
 panel silently empty), and the four dashboards share one way of building panels. The SDK is pinned with its
 epoch (``1769699379!11.6.0``, the Grafana 11.6 schema): without the epoch pip picks an older schema.
 
-The dashboards read the recording rules of :mod:`.alert_rules` where one exists, so a panel and the alert about
+The dashboards read the recording rules of :mod:`._alert_rules` where one exists, so a panel and the alert about
 the same thing show the same number.
 """
 

@@ -5,7 +5,7 @@ charts that do not all declare a named metrics port or a metrics Service; a PodM
 pod by its labels and port alone. Model-server targets get the platform's labels as ``model``, ``model_version`` and
 ``endpoint`` (from the pod's ``ml-platform.io/*`` labels), the label contract every rule and dashboard relies on.
 dcgm-exporter and the Pushgateway are scraped through their charts' own ServiceMonitors (see
-:mod:`.monitoring_stack`).
+:mod:`._monitoring_stack`).
 """
 
 from __future__ import annotations
