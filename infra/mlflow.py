@@ -23,6 +23,7 @@ from components.mlflow import Mlflow, MlflowArgs
 from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.base import Environment
+from .config.inputs import PLACEHOLDER as ARTIFACT_ROOT
 from .config.mlflow import ADMIN_PASSWORD_KEY
 
 PROD_MIN_BACKUP_DAYS = 7
@@ -51,6 +52,16 @@ class MlflowLayer:
     """In-cluster S3 endpoint on ``existing`` clusters (model servers pulling artifacts need it), else None."""
     s3_credentials_secret: str | None = None
     """On ``existing`` clusters: Secret (in ``namespace``) with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``."""
+
+
+def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pulumi.Input[str]:
+    """``uri`` with ``{artifact_root}`` replaced by the MLflow layer's artifact root (an Output when deployed);
+    unchanged without the placeholder or without an MLflow layer (validation names that case)."""
+    if ARTIFACT_ROOT not in uri or artifact_root is None:
+        return uri
+    if isinstance(artifact_root, str):
+        return uri.replace(ARTIFACT_ROOT, artifact_root.rstrip("/"))
+    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(ARTIFACT_ROOT, root.rstrip("/")))
 
 
 def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = None, **cloud_inputs: Any) -> MlflowArgs:

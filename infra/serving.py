@@ -27,9 +27,7 @@ from components.serving import (
 from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.serving import EndpointConfig
-from .mlflow import MlflowLayer
-
-PLACEHOLDER = "{artifact_root}"
+from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 
 @dataclass
@@ -79,16 +77,6 @@ def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
     return args
 
 
-def _storage_uri(uri: str, artifact_root: pulumi.Input[str] | None) -> pulumi.Input[str]:
-    if PLACEHOLDER not in uri:
-        return uri
-    if artifact_root is None:
-        return uri  # left unresolved: validation names it
-    if isinstance(artifact_root, str):
-        return uri.replace(PLACEHOLDER, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(PLACEHOLDER, root.rstrip("/")))
-
-
 def endpoint_args(
     cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
 ) -> ModelEndpointArgs:
@@ -98,7 +86,7 @@ def endpoint_args(
         versions=[
             ModelVersion(
                 name=vname,
-                storage_uri=_storage_uri(v.storage_uri, artifact_root),
+                storage_uri=with_artifact_root(v.storage_uri, artifact_root),
                 weight=v.weight,
                 model_format=v.model_format,
                 runtime=v.runtime or MLSERVER_RUNTIME,
@@ -150,7 +138,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
         endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
         for vname, v in e.versions.items():
-            if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
+            if ARTIFACT_ROOT in v.storage_uri and not mlflow_enabled:
                 at.add(
                     f"versions.{vname}.storage_uri",
                     "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)",

@@ -7,6 +7,7 @@ import json
 from components.common import POOL_LABEL, Problems
 from infra import serving
 from infra.config import parse
+from infra.mlflow import with_artifact_root
 from offline import render, runner
 from tests.conftest import by_type
 from tests.infra.layers import cluster_layer, mlflow_layer
@@ -136,8 +137,8 @@ def test_artifact_root_placeholder_needs_the_mlflow_layer_and_is_filled_from_it(
         "serving.endpoints.iris.versions.v1.storage_uri: uses {artifact_root} but the stack has no MLflow layer "
         "(mlflow.enabled: false), got '{artifact_root}/1/models/m-1/artifacts'",
     ]
-    assert serving._storage_uri("{artifact_root}/1/m", "s3://bucket/") == "s3://bucket/1/m"
-    assert serving._storage_uri("s3://other/1/m", "s3://bucket") == "s3://other/1/m"
+    assert with_artifact_root("{artifact_root}/1/m", "s3://bucket/") == "s3://bucket/1/m"
+    assert with_artifact_root("s3://other/1/m", "s3://bucket") == "s3://other/1/m"
 
 
 def test_deploy_returns_what_monitoring_needs(mocked) -> None:
