@@ -212,8 +212,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY, artifact_root="s3://artifact-root")
         if o.drift.image:
             args.validate(at.at(f"drift.models.{model}"))
-        for key in ("reference_uri", "current_uri"):
-            uri = getattr(d, key)
+        for key, uri in (("reference_uri", d.reference_uri), ("current_uri", d.current_uri)):
             if ARTIFACT_ROOT in uri and not cfg.mlflow.enabled:
                 at.add(
                     f"drift.models.{model}.{key}",
