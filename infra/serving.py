@@ -9,7 +9,6 @@ names, whether it is critical or uses GPUs) is returned as a :class:`ServingLaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 
@@ -24,10 +23,10 @@ from components.serving import (
     VersionInfo,
 )
 
+from .cluster import ClusterLayer
 from .config import StackConfig, args_kwargs, component_default, key_paths
 from .config.serving import EndpointConfig, PlatformConfig
-
-PLACEHOLDER = "{artifact_root}"
+from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 
 @dataclass
@@ -49,7 +48,6 @@ class ServingEndpoint:
 class ServingLayer:
     """What the serving layer hands to the monitoring layer."""
 
-    platform: ServingPlatform
     namespace: str
     gateway_name: str
     gateway_namespace: str
@@ -72,17 +70,9 @@ def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
     return ServingPlatformArgs(labels={"environment": cfg.environment.value}, **kwargs)
 
 
-def _storage_uri(uri: str, artifact_root: Any) -> Any:
-    if PLACEHOLDER not in uri:
-        return uri
-    if artifact_root is None:
-        return uri  # left unresolved: validation names it
-    if isinstance(artifact_root, str):
-        return uri.replace(PLACEHOLDER, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(PLACEHOLDER, root.rstrip("/")))
-
-
-def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: Any = None) -> ModelEndpointArgs:
+def endpoint_args(
+    cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
+) -> ModelEndpointArgs:
     """The endpoint's arguments: what the stack file sets, in the platform's namespace; the rest is the component's."""
     namespace = platform_args(cfg).namespace
     kwargs = {
@@ -94,7 +84,7 @@ def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root:
     versions = [
         ModelVersion(
             name=vname,
-            **{**args_kwargs(v, ModelVersion), "storage_uri": _storage_uri(v.storage_uri, artifact_root)},
+            **{**args_kwargs(v, ModelVersion), "storage_uri": with_artifact_root(v.storage_uri, artifact_root)},
         )
         for vname, v in e.versions.items()
     ]
@@ -117,14 +107,14 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform", key_paths(PlatformConfig, ServingPlatformArgs)))
-    mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
+    mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}", key_paths(EndpointConfig, ModelEndpointArgs))
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
         args = endpoint_args(cfg, name, e, artifact_root="s3://artifact-root")
         args.validate(at)
         for vname, v in e.versions.items():
-            if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
+            if ARTIFACT_ROOT in v.storage_uri and not mlflow_enabled:
                 at.add(
                     f"versions.{vname}.storage_uri",
                     "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)",
@@ -146,7 +136,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             at.add("gpu_count", "needs a GPU pool in gpu_pools", args.gpu_count)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer | None:
+def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None = None) -> ServingLayer | None:
     """Create the serving platform and the endpoints; None when the stack has no serving."""
     if not cfg.serving.enabled:
         return None
@@ -155,14 +145,13 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer |
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
     out = ServingLayer(
-        platform=platform,
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,
         gateway_namespace=platform.gateway_namespace,
         keda_namespace=platform.keda_namespace,
         interceptor_namespace=platform.serving_namespace,
     )
-    artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
+    artifact_root = tracking.artifact_root if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(
             name,

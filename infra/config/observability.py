@@ -23,7 +23,8 @@ class ExporterInstall(str, enum.Enum):
     """Whether to install NVIDIA's dcgm-exporter."""
 
     AUTO = "auto"
-    """On GPU pools of clouds that do not export DCGM metrics themselves (not on GKE, whose managed DCGM package does)."""
+    """On GPU pools of clouds that do not export DCGM metrics themselves (not on GKE, whose managed DCGM package
+    does)."""
     ALWAYS = "always"
     NEVER = "never"
 
