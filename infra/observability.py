@@ -37,8 +37,6 @@ from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 from .serving import ServingEndpoint, ServingLayer
 
 PASSWORD_KEY = "grafana_admin_password"
-DEFAULT_GATEWAY_NAMESPACE = "envoy-gateway-system"
-DEFAULT_KEDA_NAMESPACE = "keda"
 PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
 """Placeholder in a drift model's data URIs for the MLflow layer's artifact root (as in serving's storage URIs)."""
 
@@ -59,7 +57,8 @@ class Peers:
 
     mlflow_namespace: str | None = None
     mlflow_pod_labels: dict[str, str] = field(default_factory=dict)
-    mlflow_port: int = 5000
+    mlflow_port: int | None = None
+    """Port of MLflow's ``/metrics`` (None: no MLflow layer; the scrape component's default stands)."""
     mlflow_basic_auth_secret: str | None = None
     gateway_namespace: str | None = None
     keda_namespace: str | None = None
@@ -82,8 +81,8 @@ def peers(tracking: MlflowLayer | None, endpoints: ServingLayer | None) -> Peers
     return replace(
         mlflow,
         models=frozenset(name for e in endpoints.endpoints for name in served_models(e)),
-        gateway_namespace=endpoints.gateway_namespace or DEFAULT_GATEWAY_NAMESPACE,
-        keda_namespace=endpoints.keda_namespace or DEFAULT_KEDA_NAMESPACE,
+        gateway_namespace=endpoints.gateway_namespace,
+        keda_namespace=endpoints.keda_namespace,
     )
 
 
@@ -159,7 +158,7 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
         selector_labels=selector,
         mlflow_namespace=p.mlflow_namespace,
         mlflow_pod_labels=p.mlflow_pod_labels,
-        mlflow_port=p.mlflow_port,
+        **({"mlflow_port": p.mlflow_port} if p.mlflow_port is not None else {}),
         mlflow_basic_auth_secret=p.mlflow_basic_auth_secret,
         gateway_namespace=p.gateway_namespace,
         keda_namespace=p.keda_namespace,

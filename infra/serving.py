@@ -51,9 +51,9 @@ class ServingLayer:
     namespace: str
     gateway_name: str
     gateway_namespace: str
-    keda_namespace: str = "keda"
+    keda_namespace: str
     """Namespace of the KEDA operator and metrics server."""
-    interceptor_namespace: str = "ml-serving"
+    interceptor_namespace: str
     """Namespace of the KEDA HTTP add-on (interceptor, external scaler): the serving namespace."""
     metrics_port: int = MLSERVER_METRICS_PORT
     """Port of MLServer's Prometheus endpoint (``/metrics``) on every model pod."""
