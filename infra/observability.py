@@ -19,6 +19,7 @@ from components.observability import (
     MLFLOW_JOB,
     AlertRules,
     AlertRulesArgs,
+    ClusterDns,
     Dashboards,
     DashboardsArgs,
     DriftMonitor,
@@ -59,6 +60,7 @@ class Peers:
     mlflow_basic_auth_secret: str | None = None
     gateway_namespace: str | None = None
     keda_namespace: str | None = None
+    interceptor_namespace: str | None = None
     models: frozenset[str] | None = None
     """Models the serving layer serves (None: no serving layer, nothing to compare with)."""
 
@@ -80,6 +82,9 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
         )
         out["gateway_namespace"] = getattr(endpoints, "gateway_namespace", None) or DEFAULT_GATEWAY_NAMESPACE
         out["keda_namespace"] = getattr(endpoints, "keda_namespace", None) or DEFAULT_KEDA_NAMESPACE
+        out["interceptor_namespace"] = getattr(endpoints, "interceptor_namespace", None) or getattr(
+            endpoints, "namespace", None
+        )
     return Peers(**out)
 
 
@@ -121,6 +126,7 @@ def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> M
         prometheus_memory_gib={Environment.LOCAL: 1, Environment.PROD: 4}.get(cfg.environment, 2),
         grafana_admin_password=password,
         dcgm_exporter=dcgm_wanted(cfg),
+        cluster_dns=ClusterDns.KUBE_DNS if cfg.cloud == Cloud.GCP else ClusterDns.COREDNS,
     )
 
 
@@ -152,6 +158,8 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
         mlflow_basic_auth_secret=p.mlflow_basic_auth_secret,
         gateway_namespace=p.gateway_namespace,
         keda_namespace=p.keda_namespace,
+        interceptor_namespace=p.interceptor_namespace,
+        model_servers=p.models is not None,
     )
 
 

@@ -47,6 +47,13 @@ class EksClusterArgs:
     """CIDRs allowed to reach the public endpoint. Default everywhere; narrow it in production."""
     log_types: list[str] = field(default_factory=lambda: ["api", "audit", "authenticator"])
     """Control plane log types sent to CloudWatch. Default api, audit, authenticator."""
+    admin_principal_arns: list[str] = field(default_factory=list)
+    """IAM users or roles (ARNs) given cluster-admin through EKS access entries, beside the identity that creates
+    the cluster. Default none."""
+    addon_versions: dict[str, str] = field(default_factory=lambda: dict(ADDON_VERSIONS))
+    """Pinned version of each EKS add-on (``vpc-cni``, ``kube-proxy``, ``coredns``, ``eks-pod-identity-agent``,
+    ``aws-ebs-csi-driver``); an add-on left out gets EKS's default for the cluster version. Default
+    :data:`ADDON_VERSIONS`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on every AWS resource. Default none."""
 
@@ -73,6 +80,28 @@ class EksClusterArgs:
         p.check(
             _is_version(self.kubernetes_version), "kubernetes_version", "must look like 1.35", self.kubernetes_version
         )
+        for i, arn in enumerate(self.admin_principal_arns):
+            p.check(
+                arn.startswith("arn:aws") and (":role/" in arn or ":user/" in arn),
+                f"admin_principal_arns[{i}]",
+                "must be the ARN of an IAM role or user",
+                arn,
+            )
+
+
+ADDON_VERSIONS = {
+    "vpc-cni": "v1.20.4-eksbuild.1",
+    "kube-proxy": "v1.35.0-eksbuild.2",
+    "coredns": "v1.12.4-eksbuild.1",
+    "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
+}
+"""Add-on versions for Kubernetes 1.35, pinned so that a re-run never upgrades an add-on behind the team's back
+(``aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name <name>`` lists the others)."""
+
+DEFAULT_STORAGE_CLASS = "gp3"
+"""Default StorageClass the cluster gets: EKS 1.30 and later mark none as default, so a claim without a class
+(Prometheus, CloudNativePG) would stay Pending."""
 
 
 def _is_version(v: str) -> bool:
@@ -301,6 +330,7 @@ class EksCluster(pulumi.ComponentResource):
                 f"{name}-{addon}",
                 cluster_name=cluster.name,
                 addon_name=addon,
+                addon_version=args.addon_versions.get(addon),
                 resolve_conflicts_on_update="OVERWRITE",
                 opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_nodes])),
             )
@@ -318,10 +348,11 @@ class EksCluster(pulumi.ComponentResource):
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
             opts=child,
         )
-        aws.eks.Addon(
+        ebs_addon = aws.eks.Addon(
             f"{name}-aws-ebs-csi-driver",
             cluster_name=cluster.name,
             addon_name="aws-ebs-csi-driver",
+            addon_version=args.addon_versions.get("aws-ebs-csi-driver"),
             service_account_role_arn=ebs_role.arn,
             resolve_conflicts_on_update="OVERWRITE",
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_nodes])),
@@ -340,6 +371,31 @@ class EksCluster(pulumi.ComponentResource):
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_nodes])),
+        )
+        for i, principal in enumerate(args.admin_principal_arns):
+            entry = aws.eks.AccessEntry(
+                f"{name}-admin-{i}", cluster_name=cluster.name, principal_arn=principal, type="STANDARD", opts=child
+            )
+            aws.eks.AccessPolicyAssociation(
+                f"{name}-admin-{i}",
+                cluster_name=cluster.name,
+                principal_arn=principal,
+                policy_arn="arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy",
+                access_scope=aws.eks.AccessPolicyAssociationAccessScopeArgs(type="cluster"),
+                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[entry])),
+            )
+        k8s.storage.v1.StorageClass(
+            f"{name}-{DEFAULT_STORAGE_CLASS}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=DEFAULT_STORAGE_CLASS,
+                annotations={"storageclass.kubernetes.io/is-default-class": "true"},
+            ),
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true"},
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Delete",
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider, depends_on=[ebs_addon]),
         )
         self.vpc_id = vpc.id
         self.private_subnet_ids = [s.id for s in private_subnets]

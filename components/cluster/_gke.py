@@ -57,6 +57,10 @@ class GkeClusterArgs:
     """Refuse to delete the cluster. Default False; set it in production."""
     master_authorized_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
     """CIDRs allowed to reach the control plane endpoint. Default everywhere; narrow it in production."""
+    webhook_ports: list[int] = field(default_factory=lambda: [6443, 9443])
+    """Node ports the private control plane must reach beyond GKE's own 443 and 10250: admission webhooks and
+    aggregated APIs (KServe, KEDA and Envoy Gateway webhooks on 9443, KEDA's metrics API on 6443). Default
+    ``[6443, 9443]``."""
     labels: dict[str, str] = field(default_factory=dict)
     """Resource labels on the cluster. Default none."""
 
@@ -71,6 +75,8 @@ class GkeClusterArgs:
             except ValueError:
                 p.add(key, "must be an IPv4 network in CIDR form", value)
         p.check(self.master_cidr.endswith("/28"), "master_cidr", "must be a /28", self.master_cidr)
+        for i, port in enumerate(self.webhook_ports):
+            p.check(1 <= port <= 65535, f"webhook_ports[{i}]", "must be a port number (1-65535)", port)
         p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
         p.check(
             self.system_max_size >= self.system_min_size,
@@ -123,8 +129,9 @@ class GkeCluster(pulumi.ComponentResource):
     """Kubernetes provider for this cluster."""
     network_id: pulumi.Output[str]
     """Self link of the VPC network (Cloud SQL private IP peers with it)."""
-    workload_pool: str
-    """Workload Identity pool, ``<project>.svc.id.goog``."""
+    workload_pool: pulumi.Output[str]
+    """Workload Identity pool, ``<project>.svc.id.goog``, as the cluster's output: a binding that names it waits
+    for the cluster that creates the pool."""
     node_service_account: pulumi.Output[str]
     """Email of the least-privilege node service account shared by all pools."""
 
@@ -183,7 +190,7 @@ class GkeCluster(pulumi.ComponentResource):
                 opts=child,
             )
 
-        self.workload_pool = f"{args.project}.svc.id.goog"
+        workload_pool = f"{args.project}.svc.id.goog"
         cluster = gcp.container.Cluster(
             f"{name}-gke",
             name=name,
@@ -206,7 +213,7 @@ class GkeCluster(pulumi.ComponentResource):
                     for c in args.master_authorized_cidrs
                 ]
             ),
-            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=self.workload_pool),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=workload_pool),
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
             addons_config=gcp.container.ClusterAddonsConfigArgs(
                 gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
@@ -244,6 +251,21 @@ class GkeCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
         )
 
+        # The private control plane reaches nodes only on 443 and 10250 by default: open the ports of the
+        # admission webhooks and aggregated APIs the platform's charts run (KServe, KEDA, Envoy Gateway, ...).
+        gcp.compute.Firewall(
+            f"{name}-control-plane-webhooks",
+            project=args.project,
+            network=network.id,
+            direction="INGRESS",
+            source_ranges=[args.master_cidr],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in args.webhook_ports])],
+            description="GKE control plane to admission webhooks and aggregated APIs on the nodes",
+            opts=child,
+        )
+        self.workload_pool = cluster.workload_identity_config.apply(
+            lambda c: (c.workload_pool if c is not None else None) or workload_pool
+        )
         self.cluster_name = cluster.name
         self.location = cluster.location
         self.endpoint = cluster.endpoint

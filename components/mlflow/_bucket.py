@@ -45,6 +45,9 @@ class ArtifactBucketArgs:
     """Namespace of the Kubernetes service account granted access. Required."""
     service_account_name: str
     """Name of the Kubernetes service account granted access. Required."""
+    reader_service_account: str | None = None
+    """``namespace/name`` of a Kubernetes service account that may only read the bucket (model servers and their
+    storage initializer), through its own cloud identity (AWS, GCP). Default none."""
     bucket_name: str | None = None
     """Bucket name. Default generated and unique (``existing``: ``mlflow``)."""
     force_destroy: bool = False
@@ -61,8 +64,9 @@ class ArtifactBucketArgs:
     """GCP: project. Required on GCP."""
     location: str | None = None
     """GCP: bucket location (the cluster's region). Required on GCP."""
-    workload_pool: str | None = None
-    """GCP: the cluster's Workload Identity pool, ``<project>.svc.id.goog``. Required on GCP."""
+    workload_pool: pulumi.Input[str] | None = None
+    """GCP: the cluster's Workload Identity pool, ``<project>.svc.id.goog``, as the cluster's output (a binding
+    needs the pool to exist). Required on GCP."""
     image: str = "chrislusf/seaweedfs:4.47"
     """existing: SeaweedFS image, pinned. Default ``chrislusf/seaweedfs:4.47``."""
     storage_gib: int = 20
@@ -74,6 +78,14 @@ class ArtifactBucketArgs:
 
     def validate(self, problems: Problems) -> None:
         p = problems
+        if self.reader_service_account is not None:
+            ns, _, sa = self.reader_service_account.partition("/")
+            p.check(
+                bool(ns) and bool(sa) and "/" not in sa,
+                "reader_service_account",
+                "must be namespace/name",
+                self.reader_service_account,
+            )
         name = self.bucket_name
         if name is not None:
             ok = (
@@ -102,6 +114,17 @@ class ArtifactBucketArgs:
                 "must be pinned to a tag other than latest",
                 self.image,
             )
+
+
+def s3_read_policy(bucket_arn: str) -> dict[str, Any]:
+    """Read-only access for model servers: list that bucket and read its objects."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Sid": "ListTheBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
+            {"Sid": "ReadObjects", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket_arn}/*"},
+        ],
+    }
 
 
 def s3_policy(bucket_arn: str) -> dict[str, Any]:
@@ -140,6 +163,8 @@ class ArtifactBucket(pulumi.ComponentResource):
     """Secret with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` for the in-cluster store (``existing`` only)."""
     role_arn: pulumi.Output[str] | None = None
     """AWS: the IRSA role."""
+    reader_annotations: dict[str, pulumi.Output[str]]
+    """Annotations that give ``reader_service_account`` its read-only cloud identity (empty when none)."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         problems = Problems(prefix=name)
@@ -147,6 +172,7 @@ class ArtifactBucket(pulumi.ComponentResource):
         problems.raise_if_any(f"ArtifactBucket {name!r}")
         super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, None, opts)
         self.endpoint_url, self.credentials_secret = None, None
+        self.reader_annotations = {}
         if args.cloud == Cloud.AWS:
             self._s3(name, args)
         elif args.cloud == Cloud.GCP:
@@ -253,6 +279,23 @@ class ArtifactBucket(pulumi.ComponentResource):
         self.bucket_name, self.role_arn = bucket.bucket, role.arn
         self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
         self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
+        if args.reader_service_account:
+            reader_ns, _, reader_sa = args.reader_service_account.partition("/")
+            reader = aws.iam.Role(
+                f"{name}-reader-irsa",
+                assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+                    lambda a: irsa_trust_policy(a[0], a[1], reader_ns, reader_sa)
+                ),
+                tags=tags,
+                opts=child,
+            )
+            aws.iam.RolePolicy(
+                f"{name}-reader-irsa",
+                role=reader.id,
+                policy=bucket.arn.apply(lambda arn: json.dumps(s3_read_policy(arn))),
+                opts=child,
+            )
+            self.reader_annotations = {"eks.amazonaws.com/role-arn": reader.arn}
 
     def _gcs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -304,12 +347,41 @@ class ArtifactBucket(pulumi.ComponentResource):
             f"{name}-workload-identity",
             service_account_id=account.name,
             role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{args.workload_pool}[{args.service_account_namespace}/{args.service_account_name}]",
+            member=pulumi.Output.concat(
+                "serviceAccount:",
+                args.workload_pool,
+                f"[{args.service_account_namespace}/{args.service_account_name}]",
+            ),
             opts=child,
         )
         self.bucket_name = bucket.name
         self.url = bucket.name.apply(lambda b: f"gs://{b}")
         self.service_account_annotations = {"iam.gke.io/gcp-service-account": account.email}
+        if args.reader_service_account:
+            reader = gcp.serviceaccount.Account(
+                f"{name}-reader",
+                project=args.project,
+                account_id=f"{name[:22]}-rd",
+                display_name=f"Read-only workload identity of {name}",
+                opts=child,
+            )
+            gcp.storage.BucketIAMMember(
+                f"{name}-object-viewer",
+                bucket=bucket.name,
+                role="roles/storage.objectViewer",
+                member=reader.email.apply(lambda e: f"serviceAccount:{e}"),
+                opts=child,
+            )
+            gcp.serviceaccount.IAMMember(
+                f"{name}-reader-workload-identity",
+                service_account_id=reader.name,
+                role="roles/iam.workloadIdentityUser",
+                member=pulumi.Output.concat(
+                    "serviceAccount:", args.workload_pool, f"[{args.reader_service_account}]"
+                ),
+                opts=child,
+            )
+            self.reader_annotations = {"iam.gke.io/gcp-service-account": reader.email}
 
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -437,13 +509,16 @@ class ArtifactBucket(pulumi.ComponentResource):
             opts=child,
         )
         host = f"{name}.{ns}.svc.cluster.local"
+        # The Job's pods must not carry the server's selector labels, or the Service would route to them too.
+        job_labels = {k: v for k, v in labels.items() if k != "app.kubernetes.io/instance"}
+        job_labels["app.kubernetes.io/component"] = "create-bucket"
         k8s.batch.v1.Job(
             f"{name}-create-bucket",
             metadata=meta(f"{name}-create-bucket"),
             spec={
                 "backoffLimit": 20,
                 "template": {
-                    "metadata": {"labels": labels},
+                    "metadata": {"labels": job_labels},
                     "spec": {
                         "restartPolicy": "OnFailure",
                         "automountServiceAccountToken": False,

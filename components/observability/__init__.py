@@ -26,6 +26,7 @@ from ._drift_monitor import (
 from ._monitoring_stack import (
     DASHBOARD_LABEL,
     MonitoringStack,
+    ClusterDns,
     MonitoringStackArgs,
     dcgm_values,
     kps_values,
@@ -48,6 +49,7 @@ __all__ = [
     "DriftMonitor",
     "DriftMonitorArgs",
     "MonitoringStack",
+    "ClusterDns",
     "MonitoringStackArgs",
     "ScrapeTargets",
     "ScrapeTargetsArgs",

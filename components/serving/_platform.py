@@ -25,6 +25,14 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..common import MANAGED_BY_LABELS, Problems, chart_release, merge_labels
+from ._network import (
+    EXTERNAL_SCALER_PORT,
+    INTERCEPTOR_PROXY_PORT,
+    MLSERVER_HTTP_PORT,
+    MLSERVER_METRICS_PORT,
+    https_redirect_spec,
+    network_policy_specs,
+)
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -41,14 +49,12 @@ MLSERVER_RUNTIME = "ml-platform-mlserver"
 """Name of the ClusterServingRuntime that serves MLflow models with MLServer's MLflow runtime (protocol v2)."""
 
 INTERCEPTOR_PROXY_SERVICE = "keda-add-ons-http-interceptor-proxy"
-INTERCEPTOR_PROXY_PORT = 8080
 EXTERNAL_SCALER_SERVICE = "keda-add-ons-http-external-scaler"
-EXTERNAL_SCALER_PORT = 9090
 """Service names the ``keda-add-ons-http`` chart gives its interceptor and external scaler (chart name + suffix)."""
 
-MLSERVER_HTTP_PORT = 8080
-MLSERVER_METRICS_PORT = 8082
-"""MLServer's REST port (KServe's container port) and its Prometheus port (``/metrics``)."""
+MODEL_SERVICE_ACCOUNT = "model-server"
+"""ServiceAccount (in the serving namespace) model pods run as; its annotations carry the identity that reads models."""
+
 
 
 @dataclass(kw_only=True)
@@ -89,6 +95,12 @@ class ServingPlatformArgs:
     """Maximum HTTP add-on interceptor replicas. Default 10."""
     envoy_gateway_replicas: int = 1
     """Envoy Gateway controller replicas. Default 1."""
+    model_service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations of the model servers' ServiceAccount (``model-server``): the cloud identity that reads models
+    (IRSA role, Google service account). Default none."""
+    metrics_namespace: str | None = None
+    """Namespace of the Prometheus that scrapes model servers and the HTTP add-on; None admits no scraper through
+    the serving namespace's NetworkPolicies. Default None."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the objects created here. Default none."""
 
@@ -146,8 +158,9 @@ def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
         "kserve": {
             "controller": {
                 "deploymentMode": "Standard",
-                # Routing is the platform's own HTTPRoute per endpoint; KServe must not add one per version.
-                "gateway": {"disableIngressCreation": True, "ingressGateway": {"enableGatewayApi": True}},
+                # Routing is the platform's own HTTPRoute per endpoint; KServe creates no ingress and no route, so its
+                # Gateway API mode (which watches Gateway API kinds) is not needed.
+                "gateway": {"disableIngressCreation": True},
             },
         }
     }
@@ -211,7 +224,11 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
                     # model-settings.json, so MLServer takes the model from the MLSERVER_MODEL_* variables.
                     {"name": "MLSERVER_MODELS_DIR", "value": "/mnt/models"},
                 ],
-                "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
+                # The metrics port is declared so that Prometheus (PodMonitor portNumber) can scrape it.
+                "ports": [
+                    {"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"},
+                    {"containerPort": MLSERVER_METRICS_PORT, "name": "metrics", "protocol": "TCP"},
+                ],
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
                 "securityContext": {
                     "allowPrivilegeEscalation": False,
@@ -247,6 +264,8 @@ class ServingPlatform(pulumi.ComponentResource):
     """The Helm releases by chart name."""
     gateway: k8s.apiextensions.CustomResource
     """The Gateway."""
+    listener_name: str
+    """Listener endpoint routes attach to: ``https`` with TLS (plain HTTP only redirects), else ``http``."""
     dependencies: list[pulumi.Resource]
     """What an endpoint must wait for: every release (its CRDs and controllers), the Gateway and the runtime."""
 
@@ -321,7 +340,7 @@ class ServingPlatform(pulumi.ComponentResource):
             repo=CERT_MANAGER_REPOSITORY,
         )
         kserve_crd = release("kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,))
-        release(
+        kserve = release(
             "kserve-resources",
             args.kserve_namespace,
             args.kserve_chart_version,
@@ -355,7 +374,11 @@ class ServingPlatform(pulumi.ComponentResource):
             "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
         }
         listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
+        if args.tls_secret_name:
+            # Plain HTTP only redirects to HTTPS: only the redirect route (in the gateway namespace) attaches to it.
+            listener["allowedRoutes"] = {"namespaces": {"from": "Same"}, "kinds": allowed["kinds"]}
         listeners = [listener]
+        self.listener_name = "https" if args.tls_secret_name else "http"
         if args.tls_secret_name:
             listeners.append(
                 {
@@ -383,9 +406,45 @@ class ServingPlatform(pulumi.ComponentResource):
             kind="ClusterServingRuntime",
             metadata={"name": MLSERVER_RUNTIME, "labels": labels},
             spec=mlserver_runtime_spec(args),
-            opts=after(kserve_crd),
+            # KServe's webhook validates ClusterServingRuntimes: it must be running, not only its CRD installed.
+            opts=after(kserve_crd, kserve),
         )
-        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
+        extra: list[pulumi.Resource] = []
+        if args.tls_secret_name:
+            extra.append(
+                k8s.apiextensions.CustomResource(
+                    f"{name}-https-redirect",
+                    api_version="gateway.networking.k8s.io/v1",
+                    kind="HTTPRoute",
+                    metadata={"name": "https-redirect", "namespace": args.gateway_namespace, "labels": labels},
+                    spec=https_redirect_spec(args),
+                    opts=after(envoy, self.gateway),
+                )
+            )
+        extra.append(
+            k8s.core.v1.ServiceAccount(
+                f"{name}-model-server-sa",
+                metadata=k8s.meta.v1.ObjectMetaArgs(
+                    name=MODEL_SERVICE_ACCOUNT,
+                    namespace=args.serving_namespace,
+                    labels=labels,
+                    annotations=args.model_service_account_annotations or None,
+                ),
+                # Model servers never call the Kubernetes API (IRSA and GKE's metadata server need no API token).
+                automount_service_account_token=False,
+                opts=after(serving_ns),
+            )
+        )
+        for policy, spec in network_policy_specs(args).items():
+            extra.append(
+                k8s.networking.v1.NetworkPolicy(
+                    f"{name}-{policy}",
+                    metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=args.serving_namespace, labels=labels),
+                    spec=spec,
+                    opts=after(serving_ns),
+                )
+            )
+        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime, *extra]
         self.register_outputs(
             {
                 "serving_namespace": self.serving_namespace,
