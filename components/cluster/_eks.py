@@ -20,6 +20,20 @@ import pulumi_kubernetes as k8s
 
 from ..common import POOL_LABEL, Problems, irsa_trust_policy, merge_labels
 
+ADDON_VERSIONS = {
+    "vpc-cni": "v1.20.4-eksbuild.1",
+    "kube-proxy": "v1.35.0-eksbuild.2",
+    "coredns": "v1.12.4-eksbuild.1",
+    "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+    "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
+}
+"""Add-on versions for Kubernetes 1.35, pinned so that a re-run never upgrades an add-on behind the team's back
+(``aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name <name>`` lists the others)."""
+
+DEFAULT_STORAGE_CLASS = "gp3"
+"""Default StorageClass the cluster gets: EKS 1.30 and later mark none as default, so a claim without a class
+(Prometheus, CloudNativePG) would stay Pending."""
+
 
 @dataclass(kw_only=True)
 class EksClusterArgs:
@@ -87,21 +101,6 @@ class EksClusterArgs:
                 "must be the ARN of an IAM role or user",
                 arn,
             )
-
-
-ADDON_VERSIONS = {
-    "vpc-cni": "v1.20.4-eksbuild.1",
-    "kube-proxy": "v1.35.0-eksbuild.2",
-    "coredns": "v1.12.4-eksbuild.1",
-    "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
-    "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
-}
-"""Add-on versions for Kubernetes 1.35, pinned so that a re-run never upgrades an add-on behind the team's back
-(``aws eks describe-addon-versions --kubernetes-version 1.35 --addon-name <name>`` lists the others)."""
-
-DEFAULT_STORAGE_CLASS = "gp3"
-"""Default StorageClass the cluster gets: EKS 1.30 and later mark none as default, so a claim without a class
-(Prometheus, CloudNativePG) would stay Pending."""
 
 
 def _is_version(v: str) -> bool:

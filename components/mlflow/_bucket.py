@@ -121,7 +121,12 @@ def s3_read_policy(bucket_arn: str) -> dict[str, Any]:
     return {
         "Version": "2012-10-17",
         "Statement": [
-            {"Sid": "ListTheBucket", "Effect": "Allow", "Action": ["s3:ListBucket", "s3:GetBucketLocation"], "Resource": bucket_arn},
+            {
+                "Sid": "ListTheBucket",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                "Resource": bucket_arn,
+            },
             {"Sid": "ReadObjects", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket_arn}/*"},
         ],
     }
@@ -349,7 +354,7 @@ class ArtifactBucket(pulumi.ComponentResource):
             role="roles/iam.workloadIdentityUser",
             member=pulumi.Output.concat(
                 "serviceAccount:",
-                args.workload_pool,
+                args.workload_pool or "",
                 f"[{args.service_account_namespace}/{args.service_account_name}]",
             ),
             opts=child,
@@ -377,7 +382,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                 service_account_id=reader.name,
                 role="roles/iam.workloadIdentityUser",
                 member=pulumi.Output.concat(
-                    "serviceAccount:", args.workload_pool, f"[{args.reader_service_account}]"
+                    "serviceAccount:", args.workload_pool or "", f"[{args.reader_service_account}]"
                 ),
                 opts=child,
             )

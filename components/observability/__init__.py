@@ -25,8 +25,8 @@ from ._drift_monitor import (
 )
 from ._monitoring_stack import (
     DASHBOARD_LABEL,
-    MonitoringStack,
     ClusterDns,
+    MonitoringStack,
     MonitoringStackArgs,
     dcgm_values,
     kps_values,
@@ -44,12 +44,12 @@ __all__ = [
     "MLFLOW_JOB",
     "AlertRules",
     "AlertRulesArgs",
+    "ClusterDns",
     "Dashboards",
     "DashboardsArgs",
     "DriftMonitor",
     "DriftMonitorArgs",
     "MonitoringStack",
-    "ClusterDns",
     "MonitoringStackArgs",
     "ScrapeTargets",
     "ScrapeTargetsArgs",

@@ -96,5 +96,3 @@ def network_policy_specs(args: Any) -> dict[str, dict[str, Any]]:
             ],
         }
     return specs
-
-

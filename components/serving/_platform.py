@@ -56,7 +56,6 @@ MODEL_SERVICE_ACCOUNT = "model-server"
 """ServiceAccount (in the serving namespace) model pods run as; its annotations carry the identity that reads models."""
 
 
-
 @dataclass(kw_only=True)
 class ServingPlatformArgs:
     """Arguments of :class:`ServingPlatform`."""

@@ -26,7 +26,10 @@ KSERVE_KINDS = {
 KEDA_KINDS = {
     ("keda.sh", k) for k in ("ScaledObject", "ScaledJob", "TriggerAuthentication", "ClusterTriggerAuthentication")
 } | {("eventing.keda.sh", k) for k in ("CloudEventSource", "ClusterCloudEventSource")}
-PROMETHEUS_OPERATOR_KINDS = {("monitoring.coreos.com", "PrometheusRule"), ("monitoring.coreos.com", "AlertmanagerConfig")}
+PROMETHEUS_OPERATOR_KINDS = {
+    ("monitoring.coreos.com", "PrometheusRule"),
+    ("monitoring.coreos.com", "AlertmanagerConfig"),
+}
 CNPG_KINDS = {
     ("postgresql.cnpg.io", k)
     for k in ("Cluster", "Backup", "ScheduledBackup", "Pooler", "Database", "Publication", "Subscription")
@@ -60,20 +63,40 @@ class _Chart:
         self.render.pods.append(pod)
         return pod
 
-    def obj(self, kind: str, api_version: str, name: str, spec: dict[str, Any], labels: dict[str, str] | None = None,
-            ns: str | None = None) -> Obj:
+    def obj(
+        self,
+        kind: str,
+        api_version: str,
+        name: str,
+        spec: dict[str, Any],
+        labels: dict[str, str] | None = None,
+        ns: str | None = None,
+    ) -> Obj:
         meta = {"name": name, "namespace": ns or self.ns, "labels": labels or {}}
         o = Obj(kind, api_version, ns or self.ns, name, {"metadata": meta, "spec": spec}, self.source, self.rel.urn)
         self.render.objects.append(o)
         return o
 
-    def service(self, name: str, selector: dict[str, str], ports: list[tuple[str, int, int | str]],
-                labels: dict[str, str] | None = None, ns: str | None = None) -> Obj:
+    def service(
+        self,
+        name: str,
+        selector: dict[str, str],
+        ports: list[tuple[str, int, int | str]],
+        labels: dict[str, str] | None = None,
+        ns: str | None = None,
+    ) -> Obj:
         spec = {"selector": selector, "ports": [{"name": n, "port": p, "targetPort": t} for n, p, t in ports]}
         return self.obj("Service", "v1", name, spec, labels or selector, ns)
 
-    def service_monitor(self, name: str, labels: dict[str, str], namespaces: list[str], selector: dict[str, str],
-                        port: str, ns: str | None = None) -> Obj:
+    def service_monitor(
+        self,
+        name: str,
+        labels: dict[str, str],
+        namespaces: list[str],
+        selector: dict[str, str],
+        port: str,
+        ns: str | None = None,
+    ) -> Obj:
         spec = {
             "namespaceSelector": {"matchNames": namespaces},
             "selector": {"matchLabels": selector},
@@ -93,13 +116,29 @@ class _Chart:
 
 def _cert_manager(c: _Chart) -> None:
     inst = {"app.kubernetes.io/instance": c.name}
-    c.pod({"app": "cert-manager", "app.kubernetes.io/name": "cert-manager", "app.kubernetes.io/component": "controller", **inst},
-          {"http-metrics": 9402, "http-healthz": 9403})
+    c.pod(
+        {
+            "app": "cert-manager",
+            "app.kubernetes.io/name": "cert-manager",
+            "app.kubernetes.io/component": "controller",
+            **inst,
+        },
+        {"http-metrics": 9402, "http-healthz": 9403},
+    )
     port = int(c.v("webhook.securePort", 10250))
-    c.pod({"app": "webhook", "app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook", **inst},
-          {"https": port, "healthcheck": 6080, "http-metrics": 9402})
-    c.pod({"app": "cainjector", "app.kubernetes.io/name": "cainjector", "app.kubernetes.io/component": "cainjector", **inst},
-          {"http-metrics": 9402})
+    c.pod(
+        {"app": "webhook", "app.kubernetes.io/name": "webhook", "app.kubernetes.io/component": "webhook", **inst},
+        {"https": port, "healthcheck": 6080, "http-metrics": 9402},
+    )
+    c.pod(
+        {
+            "app": "cainjector",
+            "app.kubernetes.io/name": "cainjector",
+            "app.kubernetes.io/component": "cainjector",
+            **inst,
+        },
+        {"http-metrics": 9402},
+    )
     c.webhook(port, CERT_MANAGER_KINDS)
     if c.v("crds.enabled") or c.v("installCRDs"):
         c.crds("cert-manager.io", "acme.cert-manager.io")
@@ -110,10 +149,17 @@ def _kserve_crd(c: _Chart) -> None:
 
 
 def _kserve_resources(c: _Chart) -> None:
-    c.pod({"app.kubernetes.io/name": "kserve-controller-manager", "control-plane": "kserve-controller-manager",
-           "controller-tools.k8s.io": "1.0"}, {"webhook-server": 9443, "https": 8443})
-    c.service("kserve-webhook-server-service", {"control-plane": "kserve-controller-manager"},
-              [("", 443, "webhook-server")])
+    c.pod(
+        {
+            "app.kubernetes.io/name": "kserve-controller-manager",
+            "control-plane": "kserve-controller-manager",
+            "controller-tools.k8s.io": "1.0",
+        },
+        {"webhook-server": 9443, "https": 8443},
+    )
+    c.service(
+        "kserve-webhook-server-service", {"control-plane": "kserve-controller-manager"}, [("", 443, "webhook-server")]
+    )
     # Validating and defaulting webhooks for KServe's kinds, and the pod mutator that injects the storage initializer.
     c.webhook(9443, KSERVE_KINDS | {("", "Pod")})
     # The chart's own Certificate and Issuer for the webhook, and the controller's watches.
@@ -134,7 +180,9 @@ def _keda(c: _Chart) -> None:
         metrics_server["metrics"] = int(c.v("prometheus.metricServer.port", 8080))
     c.pod({"app": f"{op}-metrics-apiserver", "app.kubernetes.io/name": f"{op}-metrics-apiserver"}, metrics_server)
     if c.v("webhooks.enabled", True):
-        c.pod({"app": hooks, "name": hooks, "app.kubernetes.io/name": hooks}, {"http": int(c.v("webhooks.port") or 9443)})
+        c.pod(
+            {"app": hooks, "name": hooks, "app.kubernetes.io/name": hooks}, {"http": int(c.v("webhooks.port") or 9443)}
+        )
         c.webhook(int(c.v("webhooks.port") or 9443), KEDA_KINDS)
     c.webhook(metrics_server["https"], set(), "aggregated API v1beta1.external.metrics.k8s.io")
     c.crds("keda.sh", "eventing.keda.sh")
@@ -142,8 +190,12 @@ def _keda(c: _Chart) -> None:
 
 def _keda_http(c: _Chart) -> None:
     chart = "keda-add-ons-http"
-    base = {"app.kubernetes.io/name": "http-add-on", "app.kubernetes.io/part-of": chart,
-            "app.kubernetes.io/instance": c.name, "app.kubernetes.io/managed-by": "Helm"}
+    base = {
+        "app.kubernetes.io/name": "http-add-on",
+        "app.kubernetes.io/part-of": chart,
+        "app.kubernetes.io/instance": c.name,
+        "app.kubernetes.io/managed-by": "Helm",
+    }
     admin, proxy = int(c.v("interceptor.admin.port", 9090)), int(c.v("interceptor.proxy.port", 8080))
     # The interceptor serves Prometheus metrics on 2223 (KEDA_HTTP_OTEL_PROM_EXPORTER_PORT) without declaring it.
     c.pod({"app.kubernetes.io/component": "interceptor", **base}, {"admin": admin, "proxy": proxy}, listens={2223})
@@ -153,22 +205,42 @@ def _keda_http(c: _Chart) -> None:
     c.pod({"app.kubernetes.io/component": "scaler", **base}, scaler_ports)
     c.pod({"app.kubernetes.io/component": "operator", **base}, {"metrics": 8443})
     sel = lambda comp: {"app.kubernetes.io/component": comp, **base}  # noqa: E731
-    c.service(f"{chart}-{c.v('interceptor.proxy.service', 'interceptor-proxy')}", sel("interceptor"),
-              [("proxy", proxy, "proxy")])
-    c.service(f"{chart}-{c.v('interceptor.admin.service', 'interceptor-admin')}", sel("interceptor"),
-              [("admin", admin, "admin")])
-    c.service(f"{chart}-{c.v('scaler.service', 'external-scaler')}", sel("scaler"),
-              [("grpc", scaler_ports["grpc"], "grpc")] + ([("metrics", 2223, "metrics")] if "metrics" in scaler_ports else []))
+    c.service(
+        f"{chart}-{c.v('interceptor.proxy.service', 'interceptor-proxy')}",
+        sel("interceptor"),
+        [("proxy", proxy, "proxy")],
+    )
+    c.service(
+        f"{chart}-{c.v('interceptor.admin.service', 'interceptor-admin')}",
+        sel("interceptor"),
+        [("admin", admin, "admin")],
+    )
+    c.service(
+        f"{chart}-{c.v('scaler.service', 'external-scaler')}",
+        sel("scaler"),
+        [("grpc", scaler_ports["grpc"], "grpc")]
+        + ([("metrics", 2223, "metrics")] if "metrics" in scaler_ports else []),
+    )
     c.crds("http.keda.sh")
     c.needs("keda.sh")  # the chart's ScaledObject that scales the interceptor
 
 
 def _gateway_helm(c: _Chart) -> None:
     ports = {p["name"]: int(p["targetPort"]) for p in c.v("deployment.ports") or [] if "name" in p} or {
-        "grpc": 18000, "ratelimit": 18001, "wasm": 18002, "metrics": 19001}
+        "grpc": 18000,
+        "ratelimit": 18001,
+        "wasm": 18002,
+        "metrics": 19001,
+    }
     ports["webhook"] = 9443
-    c.pod({"control-plane": "envoy-gateway", "app.kubernetes.io/name": "gateway-helm",
-           "app.kubernetes.io/instance": c.name}, ports)
+    c.pod(
+        {
+            "control-plane": "envoy-gateway",
+            "app.kubernetes.io/name": "gateway-helm",
+            "app.kubernetes.io/instance": c.name,
+        },
+        ports,
+    )
     version = c.render.kubernetes_version
     if c.v("topologyInjector.enabled", True) and not (version and _minor(version) >= 35):
         c.webhook(9443, {("", "Pod")}, "admission webhook (topology injector)")
@@ -179,23 +251,44 @@ def _gateway_helm(c: _Chart) -> None:
 def _kube_prometheus_stack(c: _Chart) -> None:
     rel = c.name
     spec = c.v("prometheus.prometheusSpec", {}) or {}
-    c.pod({"app.kubernetes.io/name": "prometheus", "prometheus": f"{rel}-prometheus", "operator.prometheus.io/name": f"{rel}-prometheus"},
-          {"http-web": 9090, "reloader-web": 8080}, service_account=f"{rel}-prometheus")
+    c.pod(
+        {
+            "app.kubernetes.io/name": "prometheus",
+            "prometheus": f"{rel}-prometheus",
+            "operator.prometheus.io/name": f"{rel}-prometheus",
+        },
+        {"http-web": 9090, "reloader-web": 8080},
+        service_account=f"{rel}-prometheus",
+    )
     c.pod({"app.kubernetes.io/name": "alertmanager", "alertmanager": f"{rel}-alertmanager"}, {"http-web": 9093})
-    c.pod({"app": f"{rel}-operator", "app.kubernetes.io/name": f"{rel}-prometheus-operator", "release": rel}, {"https": 10250})
+    c.pod(
+        {"app": f"{rel}-operator", "app.kubernetes.io/name": f"{rel}-prometheus-operator", "release": rel},
+        {"https": 10250},
+    )
     c.pod({"app.kubernetes.io/name": "grafana", "app.kubernetes.io/instance": rel}, {"grafana": 3000})
     c.pod({"app.kubernetes.io/name": "kube-state-metrics", "app.kubernetes.io/instance": rel}, {"http": 8080})
-    c.pod({"app.kubernetes.io/name": "prometheus-node-exporter", "app.kubernetes.io/instance": rel}, {"http-metrics": 9100})
+    c.pod(
+        {"app.kubernetes.io/name": "prometheus-node-exporter", "app.kubernetes.io/instance": rel},
+        {"http-metrics": 9100},
+    )
     if c.v("prometheusOperator.admissionWebhooks.enabled", True):
         c.webhook(int(c.v("prometheusOperator.tls.internalPort", 10250)), PROMETHEUS_OPERATOR_KINDS)
     claim = get(spec, "storageSpec.volumeClaimTemplate.spec")
     if claim is not None:
-        c.render.claims.append(Claim(f"Prometheus {c.ns}/{rel}-prometheus (from {c.source})", claim.get("storageClassName"), c.rel.urn))
+        c.render.claims.append(
+            Claim(f"Prometheus {c.ns}/{rel}-prometheus (from {c.source})", claim.get("storageClassName"), c.rel.urn)
+        )
     am_claim = c.v("alertmanager.alertmanagerSpec.storage.volumeClaimTemplate.spec")
     if am_claim is not None:
-        c.render.claims.append(Claim(f"Alertmanager {c.ns}/{rel}-alertmanager (from {c.source})", am_claim.get("storageClassName"), c.rel.urn))
+        c.render.claims.append(
+            Claim(
+                f"Alertmanager {c.ns}/{rel}-alertmanager (from {c.source})", am_claim.get("storageClassName"), c.rel.urn
+            )
+        )
     if c.v("grafana.persistence.enabled"):
-        c.render.claims.append(Claim(f"Grafana {c.ns} (from {c.source})", c.v("grafana.persistence.storageClassName"), c.rel.urn))
+        c.render.claims.append(
+            Claim(f"Grafana {c.ns} (from {c.source})", c.v("grafana.persistence.storageClassName"), c.rel.urn)
+        )
     labels = {"release": rel}
     # The control-plane and DNS monitors the chart creates: a Service in kube-system selecting the component's pods.
     components = {
@@ -211,8 +304,13 @@ def _kube_prometheus_stack(c: _Chart) -> None:
             continue
         target = c.v(f"{key}.service.targetPort", port) if key != "kubeDns" else port
         name = f"{rel}-{short}"
-        c.service(name, selector, [("http-metrics", int(c.v(f"{key}.service.port", port) or port), int(target))],
-                  {"app": name, **labels}, "kube-system")
+        c.service(
+            name,
+            selector,
+            [("http-metrics", int(c.v(f"{key}.service.port", port) or port), int(target))],
+            {"app": name, **labels},
+            "kube-system",
+        )
         c.service_monitor(name, {"app": name, **labels}, ["kube-system"], {"app": name, **labels}, "http-metrics")
     if c.v("crds.enabled", True):
         c.crds("monitoring.coreos.com")
@@ -223,7 +321,9 @@ def _dcgm_exporter(c: _Chart) -> None:
     c.pod(sel, {"metrics": 9400})
     c.service("dcgm-exporter", sel, [("metrics", 9400, 9400)], sel)
     if c.v("serviceMonitor.enabled", True):
-        c.service_monitor("dcgm-exporter", {**sel, **(c.v("serviceMonitor.additionalLabels") or {})}, [c.ns], sel, "metrics")
+        c.service_monitor(
+            "dcgm-exporter", {**sel, **(c.v("serviceMonitor.additionalLabels") or {})}, [c.ns], sel, "metrics"
+        )
         c.needs("monitoring.coreos.com")
 
 
@@ -238,8 +338,10 @@ def _pushgateway(c: _Chart) -> None:
 
 
 def _cloudnative_pg(c: _Chart) -> None:
-    c.pod({"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": c.name},
-          {"metrics": 8080, "webhook-server": 9443})
+    c.pod(
+        {"app.kubernetes.io/name": "cloudnative-pg", "app.kubernetes.io/instance": c.name},
+        {"metrics": 8080, "webhook-server": 9443},
+    )
     c.webhook(9443, CNPG_KINDS)
     if c.v("crds.create", True):
         c.crds("postgresql.cnpg.io")
@@ -282,11 +384,19 @@ def cluster_builtins(render: Render) -> None:
     render.namespace_labels.setdefault(system, {"kubernetes.io/metadata.name": system})
     if render.cloud == "gcp":
         # GKE runs kube-dns (dnsmasq and sidecar), not CoreDNS.
-        render.pods.append(Pod(system, {"k8s-app": "kube-dns"}, "GKE kube-dns", None,
-                               ports={"dns": 53, "dns-tcp": 53, "dns-local": 10053, "metrics": 10055, "#10054": 10054}))
+        render.pods.append(
+            Pod(
+                system,
+                {"k8s-app": "kube-dns"},
+                "GKE kube-dns",
+                None,
+                ports={"dns": 53, "dns-tcp": 53, "dns-local": 10053, "metrics": 10055, "#10054": 10054},
+            )
+        )
     else:
-        render.pods.append(Pod(system, {"k8s-app": "kube-dns"}, "CoreDNS", None,
-                               ports={"dns": 53, "dns-tcp": 53, "metrics": 9153}))
+        render.pods.append(
+            Pod(system, {"k8s-app": "kube-dns"}, "CoreDNS", None, ports={"dns": 53, "dns-tcp": 53, "metrics": 9153})
+        )
     # kube-proxy binds its metrics to 127.0.0.1 on EKS, GKE and kind: the pods exist but declare no metrics port.
     render.pods.append(Pod(system, {"k8s-app": "kube-proxy"}, "kube-proxy", None))
     if render.cloud == "existing":

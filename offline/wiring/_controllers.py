@@ -33,7 +33,9 @@ def model(render: Render, o: Obj) -> None:
 def pod_from_template(render: Render, o: Obj, template: dict[str, Any], workload: str) -> Pod:
     spec = template.get("spec") or {}
     labels = dict((template.get("metadata") or {}).get("labels") or {})
-    pod = Pod(o.namespace or "default", labels, workload, o.urn, service_account=spec.get("serviceAccountName") or "default")
+    pod = Pod(
+        o.namespace or "default", labels, workload, o.urn, service_account=spec.get("serviceAccountName") or "default"
+    )
     for c in spec.get("containers") or []:
         _container(pod, c)
     for c in spec.get("initContainers") or []:
@@ -97,8 +99,13 @@ def _inference_service(render: Render, o: Obj) -> None:
         "component": "predictor",
         "app": f"isvc.{name}",
     }
-    pod = Pod(o.namespace or "default", labels, f"{o.ref} (predictor pods)", o.urn,
-              service_account=predictor.get("serviceAccountName") or "default")
+    pod = Pod(
+        o.namespace or "default",
+        labels,
+        f"{o.ref} (predictor pods)",
+        o.urn,
+        service_account=predictor.get("serviceAccountName") or "default",
+    )
     container = _runtime_container(render, predictor)
     ports = container.get("ports") or model.get("ports") or [{"containerPort": KSERVE_DEFAULT_PORT, "name": "http1"}]
     _container(pod, {**container, "ports": ports})
@@ -115,7 +122,10 @@ def _inference_service(render: Render, o: Obj) -> None:
             name,
             {
                 "metadata": {"name": name, "namespace": o.namespace, "labels": labels},
-                "spec": {"selector": {"app": f"isvc.{name}"}, "ports": [{"name": "http", "port": 80, "targetPort": target}]},
+                "spec": {
+                    "selector": {"app": f"isvc.{name}"},
+                    "ports": [{"name": "http", "port": 80, "targetPort": target}],
+                },
             },
             f"controller {o.kind}",
             o.urn,
@@ -155,8 +165,13 @@ def _gateway_controller_namespace(render: Render) -> str | None:
 def _cnpg_cluster(render: Render, o: Obj) -> None:
     labels = {"cnpg.io/cluster": o.name, "cnpg.io/podRole": "instance"}
     render.pods.append(
-        Pod(o.namespace or "default", labels, f"{o.ref} (instances)", o.urn,
-            ports={"postgresql": 5432, "metrics": 9187, "status": 8000})
+        Pod(
+            o.namespace or "default",
+            labels,
+            f"{o.ref} (instances)",
+            o.urn,
+            ports={"postgresql": 5432, "metrics": 9187, "status": 8000},
+        )
     )
     storage = o.spec.get("storage") or {}
     render.claims.append(Claim(f"{o.ref} instance volumes", storage.get("storageClass"), o.urn))

@@ -285,7 +285,11 @@ def _res(r: Any) -> Res:
 
 
 def _is_kubernetes_object(t: str) -> bool:
-    return t.startswith("kubernetes:") and "/" in t.split(":")[1] and not t.startswith(("kubernetes:helm.sh", "kubernetes:yaml"))
+    return (
+        t.startswith("kubernetes:")
+        and "/" in t.split(":")[1]
+        and not t.startswith(("kubernetes:helm.sh", "kubernetes:yaml"))
+    )
 
 
 def _object(r: Res) -> Obj:

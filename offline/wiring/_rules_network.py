@@ -62,12 +62,23 @@ def flows(render: Render) -> list[Flow]:
             for r in route.spec.get("rules") or []:
                 for ref in r.get("backendRefs") or []:
                     for src in proxies:
-                        out += _to_service(render, src, ref.get("namespace", route.namespace), ref.get("name"), ref.get("port"), f"{gw.ref} -> {route.ref}")
-    interceptors = _pods(render, {"app.kubernetes.io/component": "interceptor", "app.kubernetes.io/part-of": "keda-add-ons-http"})
+                        out += _to_service(
+                            render,
+                            src,
+                            ref.get("namespace", route.namespace),
+                            ref.get("name"),
+                            ref.get("port"),
+                            f"{gw.ref} -> {route.ref}",
+                        )
+    interceptors = _pods(
+        render, {"app.kubernetes.io/component": "interceptor", "app.kubernetes.io/part-of": "keda-add-ons-http"}
+    )
     for ir in render.of_kind("InterceptorRoute"):
         target = ir.spec.get("target") or {}
         for src in interceptors:
-            out += _to_service(render, src, ir.namespace, target.get("service"), target.get("port"), f"interceptor -> {ir.ref}")
+            out += _to_service(
+                render, src, ir.namespace, target.get("service"), target.get("port"), f"interceptor -> {ir.ref}"
+            )
     prometheus = _pods(render, {"app.kubernetes.io/name": "prometheus"})
     for t in targets(render):
         for dst in t.pods:
@@ -80,13 +91,19 @@ def flows(render: Render) -> list[Flow]:
             meta = trig.get("metadata") or {}
             address = meta.get("scalerAddress") or meta.get("serverAddress") or ""
             for src in keda:
-                out += _env_flows(render, src, [address if "://" in address else f"http://{address}"], f"KEDA for {so.ref}")
+                out += _env_flows(
+                    render, src, [address if "://" in address else f"http://{address}"], f"KEDA for {so.ref}"
+                )
     for src in render.pods:
         out += _env_flows(render, src, src.env_values, f"environment or arguments of {src.workload}")
-    for scaler in _pods(render, {"app.kubernetes.io/component": "scaler", "app.kubernetes.io/part-of": "keda-add-ons-http"}):
+    for scaler in _pods(
+        render, {"app.kubernetes.io/component": "scaler", "app.kubernetes.io/part-of": "keda-add-ons-http"}
+    ):
         for admin in render.of_kind("Service"):
             if admin.name.endswith("-interceptor-admin") and admin.namespace == scaler.namespace:
-                out += _to_service(render, scaler, admin.namespace, admin.name, None, "external scaler polls the interceptors")
+                out += _to_service(
+                    render, scaler, admin.namespace, admin.name, None, "external scaler polls the interceptors"
+                )
     operators = _pods(render, {"app.kubernetes.io/name": "cloudnative-pg"})
     for dst in _pods(render, {"cnpg.io/podRole": "instance"}):
         out += [Flow(src, dst, 8000, "CloudNativePG operator -> instance status") for src in operators]
@@ -141,14 +158,18 @@ def allowed(render: Render, flow: Flow) -> tuple[bool, list[Obj]]:
     for np in selecting:
         for ingress in np.spec.get("ingress") or []:
             peers = ingress.get("from")
-            if (not peers or any(_peer_matches(render, p, np.namespace or "default", flow.src) for p in peers)) and _port_matches(
-                ingress.get("ports"), flow.dst, flow.port
-            ):
+            if (
+                not peers or any(_peer_matches(render, p, np.namespace or "default", flow.src) for p in peers)
+            ) and _port_matches(ingress.get("ports"), flow.dst, flow.port):
                 return True, selecting
     return False, selecting
 
 
-@rule("network-flows", "network isolation", "Every flow the platform needs (gateway and interceptor to model servers, Prometheus to metrics ports, KEDA to its scaler, clients to the Services their environment names) is allowed by the NetworkPolicies.")
+@rule(
+    "network-flows",
+    "network isolation",
+    "Every flow the platform needs (gateway and interceptor to model servers, Prometheus to metrics ports, KEDA to its scaler, clients to the Services their environment names) is allowed by the NetworkPolicies.",
+)
 def network_flows(render: Render) -> list[Finding]:
     found: dict[tuple[str, str, int], Finding] = {}
     for flow in flows(render):
@@ -163,17 +184,29 @@ def network_flows(render: Render) -> list[Finding]:
     return list(found.values())
 
 
-@rule("serving-isolated", "network isolation", "The serving and MLflow namespaces deny ingress by default, so no pod in the cluster reaches a model server or MLflow around the gateway.")
+@rule(
+    "serving-isolated",
+    "network isolation",
+    "The serving and MLflow namespaces deny ingress by default, so no pod in the cluster reaches a model server or MLflow around the gateway.",
+)
 def serving_isolated(render: Render) -> list[Finding]:
     found = []
     namespaces = {p.namespace for p in render.pods if "ml-platform.io/model" in p.labels}
     namespaces |= {p.namespace for p in render.pods if p.labels.get("app.kubernetes.io/name") == "mlflow"}
     for ns in sorted(namespaces):
         deny_all = any(
-            np.namespace == ns and not (np.spec.get("podSelector") or {}) and "Ingress" in (np.spec.get("policyTypes") or ["Ingress"])
+            np.namespace == ns
+            and not (np.spec.get("podSelector") or {})
+            and "Ingress" in (np.spec.get("policyTypes") or ["Ingress"])
             and not np.spec.get("ingress")
             for np in render.of_kind("NetworkPolicy")
         )
         if not deny_all:
-            found.append(Finding("serving-isolated", f"namespace {ns} has no default-deny ingress NetworkPolicy", (f"Namespace {ns}",)))
+            found.append(
+                Finding(
+                    "serving-isolated",
+                    f"namespace {ns} has no default-deny ingress NetworkPolicy",
+                    (f"Namespace {ns}",),
+                )
+            )
     return found

@@ -37,7 +37,11 @@ GKE_DEFAULT_MASTER_PORTS = {443, 10250}
 """Ports GKE's own firewall rule opens from a private control plane to the nodes."""
 
 
-@rule("crd-before-use", "ordering", "Every custom resource, and every chart that creates them, waits for the release that installs the CRD.")
+@rule(
+    "crd-before-use",
+    "ordering",
+    "Every custom resource, and every chart that creates them, waits for the release that installs the CRD.",
+)
 def crd_before_use(render: Render) -> list[Finding]:
     providers: dict[str, set[str]] = {}
     for rel, groups in render.crd_groups.items():
@@ -49,22 +53,50 @@ def crd_before_use(render: Render) -> list[Finding]:
             continue
         rels = providers.get(o.group, set())
         if not rels:
-            found.append(Finding("crd-before-use", f"is a {o.group} resource, and no release of the stack installs that CRD", (o.ref,)))
+            found.append(
+                Finding(
+                    "crd-before-use",
+                    f"is a {o.group} resource, and no release of the stack installs that CRD",
+                    (o.ref,),
+                )
+            )
         elif not any(render.waits_for(o.urn, r) for r in rels):
-            found.append(Finding("crd-before-use", f"does not wait for the release that installs the {o.group} CRDs", (o.ref, *map(render.release_label, sorted(rels)))))
+            found.append(
+                Finding(
+                    "crd-before-use",
+                    f"does not wait for the release that installs the {o.group} CRDs",
+                    (o.ref, *map(render.release_label, sorted(rels))),
+                )
+            )
     for rel, groups in render.needs_groups.items():
         for g in sorted(groups):
             rels = providers.get(g, set()) - {rel}
             if g in render.crd_groups.get(rel, set()):
                 continue
             if not rels:
-                found.append(Finding("crd-before-use", f"needs the {g} CRDs, which no release of the stack installs", (render.release_label(rel),)))
+                found.append(
+                    Finding(
+                        "crd-before-use",
+                        f"needs the {g} CRDs, which no release of the stack installs",
+                        (render.release_label(rel),),
+                    )
+                )
             elif not any(render.waits_for(rel, r) for r in rels):
-                found.append(Finding("crd-before-use", f"needs the {g} CRDs but does not wait for the release that installs them", (render.release_label(rel), *map(render.release_label, sorted(rels)))))
+                found.append(
+                    Finding(
+                        "crd-before-use",
+                        f"needs the {g} CRDs but does not wait for the release that installs them",
+                        (render.release_label(rel), *map(render.release_label, sorted(rels))),
+                    )
+                )
     return found
 
 
-@rule("webhook-before-use", "ordering", "Every custom resource whose kind an admission webhook validates or mutates waits for the release that runs the webhook, not only for the CRD.")
+@rule(
+    "webhook-before-use",
+    "ordering",
+    "Every custom resource whose kind an admission webhook validates or mutates waits for the release that runs the webhook, not only for the CRD.",
+)
 def webhook_before_use(render: Render) -> list[Finding]:
     found = []
     for hook in render.webhooks:
@@ -72,11 +104,23 @@ def webhook_before_use(render: Render) -> list[Finding]:
             if o.source != "render" or o.urn is None or (o.group, o.kind) not in hook.kinds:
                 continue
             if not render.waits_for(o.urn, hook.release):
-                found.append(Finding("webhook-before-use", f"is admitted by the {hook.release_name} {hook.what} but does not wait for that release", (o.ref, render.release_label(hook.release))))
+                found.append(
+                    Finding(
+                        "webhook-before-use",
+                        f"is admitted by the {hook.release_name} {hook.what} but does not wait for that release",
+                        (o.ref, render.release_label(hook.release)),
+                    )
+                )
         groups = {g for g, _ in hook.kinds}
         for rel, needed in render.needs_groups.items():
             if rel != hook.release and needed & groups and not render.waits_for(rel, hook.release):
-                found.append(Finding("webhook-before-use", f"creates {sorted(needed & groups)} resources admitted by the {hook.release_name} {hook.what} but does not wait for it", (render.release_label(rel), render.release_label(hook.release))))
+                found.append(
+                    Finding(
+                        "webhook-before-use",
+                        f"creates {sorted(needed & groups)} resources admitted by the {hook.release_name} {hook.what} but does not wait for it",
+                        (render.release_label(rel), render.release_label(hook.release)),
+                    )
+                )
     return found
 
 
@@ -86,19 +130,33 @@ def _pool_of(member: str) -> str | None:
     return member.split(":", 1)[-1].split("[", 1)[0]
 
 
-@rule("binding-after-target", "ordering", "Every cloud binding waits for the resource that creates what it names (a Workload Identity pool, an IRSA OIDC provider).")
+@rule(
+    "binding-after-target",
+    "ordering",
+    "Every cloud binding waits for the resource that creates what it names (a Workload Identity pool, an IRSA OIDC provider).",
+)
 def binding_after_target(render: Render) -> list[Finding]:
     found = []
     clusters = render.of_type("gcp:container/cluster:Cluster")
-    for b in render.of_type("gcp:serviceaccount/iAMMember:IAMMember") + render.of_type("gcp:projects/iAMMember:IAMMember"):
+    for b in render.of_type("gcp:serviceaccount/iAMMember:IAMMember") + render.of_type(
+        "gcp:projects/iAMMember:IAMMember"
+    ):
         pool = _pool_of(str(b.inputs.get("member", "")))
         if pool is None or not clusters:
             continue
         owners = [c for c in clusters if ((c.inputs.get("workloadIdentityConfig") or {}).get("workloadPool")) == pool]
         if not owners:
-            found.append(Finding("binding-after-target", f"binds pool {pool}, which no cluster of the stack enables", (b.label,)))
+            found.append(
+                Finding("binding-after-target", f"binds pool {pool}, which no cluster of the stack enables", (b.label,))
+            )
         elif not any(render.waits_for(b.urn, c.urn) for c in owners):
-            found.append(Finding("binding-after-target", f"binds Workload Identity pool {pool} but does not wait for the cluster that creates it", (b.label, owners[0].label)))
+            found.append(
+                Finding(
+                    "binding-after-target",
+                    f"binds Workload Identity pool {pool} but does not wait for the cluster that creates it",
+                    (b.label, owners[0].label),
+                )
+            )
     providers = {p.outputs.get("arn"): p for p in render.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")}
     for role in render.of_type("aws:iam/role:Role"):
         from ._rules_storage import _statements
@@ -107,7 +165,13 @@ def binding_after_target(render: Render) -> list[Finding]:
             federated = (st.get("Principal") or {}).get("Federated")
             provider = providers.get(federated)
             if provider is not None and not render.waits_for(role.urn, provider.urn):
-                found.append(Finding("binding-after-target", "trusts an OIDC provider it does not wait for", (role.label, provider.label)))
+                found.append(
+                    Finding(
+                        "binding-after-target",
+                        "trusts an OIDC provider it does not wait for",
+                        (role.label, provider.label),
+                    )
+                )
     return found
 
 
@@ -141,7 +205,11 @@ def _opened(render: Render, network: Any, master: str) -> set[int] | None:
     return opened
 
 
-@rule("control-plane-reaches-webhooks", "reachability", "On a private GKE cluster a firewall rule lets the control plane reach every webhook and aggregated API port the charts run.")
+@rule(
+    "control-plane-reaches-webhooks",
+    "reachability",
+    "On a private GKE cluster a firewall rule lets the control plane reach every webhook and aggregated API port the charts run.",
+)
 def control_plane_reaches_webhooks(render: Render) -> list[Finding]:
     found = []
     for cluster in render.of_type("gcp:container/cluster:Cluster"):
@@ -164,7 +232,11 @@ def control_plane_reaches_webhooks(render: Render) -> list[Finding]:
     return found
 
 
-@rule("chart-modelled", "ordering", "Every Helm release the stack installs has a wiring model, so nothing a chart creates escapes the rules.")
+@rule(
+    "chart-modelled",
+    "ordering",
+    "Every Helm release the stack installs has a wiring model, so nothing a chart creates escapes the rules.",
+)
 def chart_modelled(render: Render) -> list[Finding]:
     return [
         Finding("chart-modelled", f"chart {chart_name(rel)!r} has no model in offline/wiring/_charts.py", (rel.label,))

@@ -19,7 +19,11 @@ def _service(render: Render, namespace: str | None, name: str) -> Obj | None:
     return next((s for s in render.of_kind("Service") if s.namespace == namespace and s.name == name), None)
 
 
-@rule("service-target-port", "services and routes", "Every Service selects pods, and its targetPort is a port those pods declare.")
+@rule(
+    "service-target-port",
+    "services and routes",
+    "Every Service selects pods, and its targetPort is a port those pods declare.",
+)
 def service_target_port(render: Render) -> list[Finding]:
     found = []
     for svc in render.of_kind("Service"):
@@ -33,7 +37,13 @@ def service_target_port(render: Render) -> list[Finding]:
             target = port.get("targetPort", port.get("port"))
             for pod in pods:
                 if pod.port(target) is None:
-                    found.append(Finding("service-target-port", f"targetPort {target!r} is not declared on the pods", (svc.ref, pod.workload)))
+                    found.append(
+                        Finding(
+                            "service-target-port",
+                            f"targetPort {target!r} is not declared on the pods",
+                            (svc.ref, pod.workload),
+                        )
+                    )
     return found
 
 
@@ -51,7 +61,11 @@ def _granted(render: Render, route: Obj, ns: str, kind: str, name: str) -> bool:
     return False
 
 
-@rule("route-backend", "services and routes", "Every HTTPRoute backendRef resolves to a Service port, in the route's namespace or through a ReferenceGrant.")
+@rule(
+    "route-backend",
+    "services and routes",
+    "Every HTTPRoute backendRef resolves to a Service port, in the route's namespace or through a ReferenceGrant.",
+)
 def route_backend(render: Render) -> list[Finding]:
     found = []
     for route in render.of_kind("HTTPRoute", GATEWAY_GROUP):
@@ -63,13 +77,27 @@ def route_backend(render: Render) -> list[Finding]:
                 if kind != "Service" or ref.get("group", "") != "":
                     continue
                 if ns != route.namespace and not _granted(render, route, ns, kind, name):
-                    found.append(Finding("route-backend", f"refers to Service {ns}/{name} in another namespace without a ReferenceGrant", (route.ref,)))
+                    found.append(
+                        Finding(
+                            "route-backend",
+                            f"refers to Service {ns}/{name} in another namespace without a ReferenceGrant",
+                            (route.ref,),
+                        )
+                    )
                     continue
                 svc = _service(render, ns, name)
                 if svc is None:
-                    found.append(Finding("route-backend", f"refers to Service {ns}/{name}, which nothing creates", (route.ref,)))
+                    found.append(
+                        Finding("route-backend", f"refers to Service {ns}/{name}, which nothing creates", (route.ref,))
+                    )
                 elif not any(p.get("port") == ref.get("port") for p in svc.spec.get("ports") or []):
-                    found.append(Finding("route-backend", f"refers to port {ref.get('port')} of Service {ns}/{name}, which it does not have", (route.ref, svc.ref)))
+                    found.append(
+                        Finding(
+                            "route-backend",
+                            f"refers to port {ref.get('port')} of Service {ns}/{name}, which it does not have",
+                            (route.ref, svc.ref),
+                        )
+                    )
     return found
 
 
@@ -109,37 +137,68 @@ def _admits(render: Render, gw: Obj, listener: dict[str, Any], route: Obj) -> bo
     return render.namespace_matches(route.namespace or "default", (allowed.get("namespaces") or {}).get("selector"))
 
 
-@rule("route-parent", "services and routes", "Every HTTPRoute attaches to a listener of a Gateway that exists and admits it.")
+@rule(
+    "route-parent",
+    "services and routes",
+    "Every HTTPRoute attaches to a listener of a Gateway that exists and admits it.",
+)
 def route_parent(render: Render) -> list[Finding]:
     found = []
     for route in render.of_kind("HTTPRoute", GATEWAY_GROUP):
         for parent in route.spec.get("parentRefs") or []:
             key = (parent.get("namespace", route.namespace), parent.get("name"))
             if key not in gateways(render):
-                found.append(Finding("route-parent", f"names Gateway {key[0]}/{key[1]}, which nothing creates", (route.ref,)))
+                found.append(
+                    Finding("route-parent", f"names Gateway {key[0]}/{key[1]}, which nothing creates", (route.ref,))
+                )
         if not attached_listeners(render, route) and all(
-            (p.get("namespace", route.namespace), p.get("name")) in gateways(render) for p in route.spec.get("parentRefs") or []
+            (p.get("namespace", route.namespace), p.get("name")) in gateways(render)
+            for p in route.spec.get("parentRefs") or []
         ):
-            found.append(Finding("route-parent", "no listener of its Gateway admits it (section, port, namespace or kind)", (route.ref,)))
+            found.append(
+                Finding(
+                    "route-parent",
+                    "no listener of its Gateway admits it (section, port, namespace or kind)",
+                    (route.ref,),
+                )
+            )
     return found
 
 
 def _policies(render: Render) -> list[Obj]:
-    return [o for o in render.objects if o.group == "gateway.envoyproxy.io" and o.kind in ("SecurityPolicy", "BackendTrafficPolicy")]
+    return [
+        o
+        for o in render.objects
+        if o.group == "gateway.envoyproxy.io" and o.kind in ("SecurityPolicy", "BackendTrafficPolicy")
+    ]
 
 
-@rule("policy-target", "services and routes", "Every Envoy Gateway SecurityPolicy and BackendTrafficPolicy targets a route that exists.")
+@rule(
+    "policy-target",
+    "services and routes",
+    "Every Envoy Gateway SecurityPolicy and BackendTrafficPolicy targets a route that exists.",
+)
 def policy_target(render: Render) -> list[Finding]:
     routes = {(r.namespace, r.name) for r in render.of_kind("HTTPRoute", GATEWAY_GROUP)}
     found = []
     for pol in _policies(render):
         for ref in pol.spec.get("targetRefs") or []:
             if ref.get("kind") == "HTTPRoute" and (pol.namespace, ref.get("name")) not in routes:
-                found.append(Finding("policy-target", f"targets HTTPRoute {pol.namespace}/{ref.get('name')}, which nothing creates", (pol.ref,)))
+                found.append(
+                    Finding(
+                        "policy-target",
+                        f"targets HTTPRoute {pol.namespace}/{ref.get('name')}, which nothing creates",
+                        (pol.ref,),
+                    )
+                )
     return found
 
 
-@rule("credentials-over-tls", "services and routes", "A route that takes credentials attaches to no plain-HTTP listener of a Gateway that has an HTTPS one.")
+@rule(
+    "credentials-over-tls",
+    "services and routes",
+    "A route that takes credentials attaches to no plain-HTTP listener of a Gateway that has an HTTPS one.",
+)
 def credentials_over_tls(render: Render) -> list[Finding]:
     found = []
     protected = {

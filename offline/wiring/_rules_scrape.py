@@ -78,7 +78,9 @@ def targets(render: Render) -> list[Target]:
                     t.problems.append(f"Service {svc.namespace}/{svc.name} has no port named {ep['port']!r}")
                     continue
                 t.port = (sp or {}).get("targetPort") or (sp or {}).get("port") or ep.get("targetPort")
-                t.pods += render.pods_matching({svc.namespace or "default"}, {"matchLabels": svc.spec.get("selector") or {}})
+                t.pods += render.pods_matching(
+                    {svc.namespace or "default"}, {"matchLabels": svc.spec.get("selector") or {}}
+                )
             out.append(t)
     return out
 
@@ -111,16 +113,30 @@ def prometheus_selects(render: Render, o: Obj) -> bool | None:
     return answer
 
 
-@rule("monitor-selected", "scraping", "Every PodMonitor and ServiceMonitor is loaded by the Prometheus the stack installs.")
+@rule(
+    "monitor-selected",
+    "scraping",
+    "Every PodMonitor and ServiceMonitor is loaded by the Prometheus the stack installs.",
+)
 def monitor_selected(render: Render) -> list[Finding]:
     found = []
     for o in monitors(render):
         if prometheus_selects(render, o) is False:
-            found.append(Finding("monitor-selected", "no Prometheus of the stack selects this monitor (labels or namespace)", (o.ref,)))
+            found.append(
+                Finding(
+                    "monitor-selected",
+                    "no Prometheus of the stack selects this monitor (labels or namespace)",
+                    (o.ref,),
+                )
+            )
     return found
 
 
-@rule("scrape-target-exists", "scraping", "Every monitor selects pods that the render or an installed chart runs, in the namespaces it selects.")
+@rule(
+    "scrape-target-exists",
+    "scraping",
+    "Every monitor selects pods that the render or an installed chart runs, in the namespaces it selects.",
+)
 def scrape_target_exists(render: Render) -> list[Finding]:
     found = []
     for t in targets(render):
@@ -145,9 +161,21 @@ def scrape_port_declared(render: Render) -> list[Finding]:
         for pod in t.pods:
             if t.address_port is not None:
                 if t.address_port not in set(pod.ports.values()) | pod.listens:
-                    found.append(Finding("scrape-port-declared", f"scrapes port {t.address_port}, where nothing listens", (t.monitor.ref, pod.workload)))
+                    found.append(
+                        Finding(
+                            "scrape-port-declared",
+                            f"scrapes port {t.address_port}, where nothing listens",
+                            (t.monitor.ref, pod.workload),
+                        )
+                    )
                 if t.port is not None and pod.port(t.port) is None:
-                    found.append(Finding("scrape-port-declared", f"relabels from port {t.port!r}, which the pods do not declare", (t.monitor.ref, pod.workload)))
+                    found.append(
+                        Finding(
+                            "scrape-port-declared",
+                            f"relabels from port {t.port!r}, which the pods do not declare",
+                            (t.monitor.ref, pod.workload),
+                        )
+                    )
                 continue
             if t.port is None or pod.port(t.port) is None:
                 found.append(

@@ -17,8 +17,18 @@ from ._render import Pod, Render, Res
 
 IRSA_ANNOTATION = "eks.amazonaws.com/role-arn"
 GKE_ANNOTATION = "iam.gke.io/gcp-service-account"
-GCS_READ_ROLES = {"roles/storage.objectViewer", "roles/storage.objectUser", "roles/storage.objectAdmin", "roles/storage.admin"}
-GCS_WRITE_ROLES = {"roles/storage.objectUser", "roles/storage.objectAdmin", "roles/storage.admin", "roles/storage.objectCreator"}
+GCS_READ_ROLES = {
+    "roles/storage.objectViewer",
+    "roles/storage.objectUser",
+    "roles/storage.objectAdmin",
+    "roles/storage.admin",
+}
+GCS_WRITE_ROLES = {
+    "roles/storage.objectUser",
+    "roles/storage.objectAdmin",
+    "roles/storage.admin",
+    "roles/storage.objectCreator",
+}
 
 
 def _split(uri: str) -> tuple[str, str, str]:
@@ -29,7 +39,8 @@ def _split(uri: str) -> tuple[str, str, str]:
 
 def _service_account(render: Render, pod: Pod) -> Any:
     return next(
-        (s for s in render.of_kind("ServiceAccount") if s.namespace == pod.namespace and s.name == pod.service_account), None
+        (s for s in render.of_kind("ServiceAccount") if s.namespace == pod.namespace and s.name == pod.service_account),
+        None,
     )
 
 
@@ -101,7 +112,9 @@ def _gcp_problem(render: Render, pod: Pod, sa: Any, uri: str, write: bool) -> st
     email = ((sa.body.get("metadata") or {}).get("annotations") or {}).get(GKE_ANNOTATION) if sa else None
     if not email:
         return f"runs as ServiceAccount {pod.namespace}/{pod.service_account}, which names no Google service account ({GKE_ANNOTATION})"
-    account = next((a for a in render.of_type("gcp:serviceaccount/account:Account") if a.outputs.get("email") == email), None)
+    account = next(
+        (a for a in render.of_type("gcp:serviceaccount/account:Account") if a.outputs.get("email") == email), None
+    )
     if account is None:
         return f"its ServiceAccount names {email}, which the stack does not create"
     ids = {account.outputs.get(k) for k in ("name", "id", "email")} - {None}
@@ -115,14 +128,20 @@ def _gcp_problem(render: Render, pod: Pod, sa: Any, uri: str, write: bool) -> st
     _, bucket, _ = _split(uri)
     roles = GCS_WRITE_ROLES if write else GCS_READ_ROLES
     if not any(
-        b.inputs.get("bucket") == bucket and b.inputs.get("member") == f"serviceAccount:{email}" and b.inputs.get("role") in roles
+        b.inputs.get("bucket") == bucket
+        and b.inputs.get("member") == f"serviceAccount:{email}"
+        and b.inputs.get("role") in roles
         for b in render.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
     ):
         return f"{email} has no {'write' if write else 'read'} role on bucket {bucket}"
     return None
 
 
-@rule("storage-identity", "storage", "Every pod that reads or writes a bucket (the KServe storage initializer included) runs as a ServiceAccount whose cloud identity grants that bucket.")
+@rule(
+    "storage-identity",
+    "storage",
+    "Every pod that reads or writes a bucket (the KServe storage initializer included) runs as a ServiceAccount whose cloud identity grants that bucket.",
+)
 def storage_identity(render: Render) -> list[Finding]:
     found = []
     for pod in render.pods:
@@ -136,13 +155,21 @@ def storage_identity(render: Render) -> list[Finding]:
             elif render.cloud == "gcp" and scheme == "gs":
                 problem = _gcp_problem(render, pod, sa, uri, write)
             else:
-                problem = f"reads {uri} with no credentials (no cloud identity for {scheme}:// here, no key from a Secret)"
+                problem = (
+                    f"reads {uri} with no credentials (no cloud identity for {scheme}:// here, no key from a Secret)"
+                )
             if problem:
-                found.append(Finding("storage-identity", f"{'writes' if write else 'reads'} {uri}: {problem}", (pod.workload,)))
+                found.append(
+                    Finding("storage-identity", f"{'writes' if write else 'reads'} {uri}: {problem}", (pod.workload,))
+                )
     return found
 
 
-@rule("storage-prefix", "storage", "A URI a consumer reads from a producer's bucket lies under the prefix the producer writes (MLflow's --artifacts-destination).")
+@rule(
+    "storage-prefix",
+    "storage",
+    "A URI a consumer reads from a producer's bucket lies under the prefix the producer writes (MLflow's --artifacts-destination).",
+)
 def storage_prefix(render: Render) -> list[Finding]:
     producers: dict[tuple[str, str], list[tuple[str, Pod]]] = {}
     for pod in render.pods:
@@ -159,7 +186,11 @@ def storage_prefix(render: Render) -> list[Finding]:
             if writers and not any(uri.startswith(prefix + "/") for prefix, _ in writers):
                 prefixes = ", ".join(sorted({p for p, _ in writers}))
                 found.append(
-                    Finding("storage-prefix", f"reads {uri}, outside what its producer writes ({prefixes})", (pod.workload, *sorted({w.workload for _, w in writers})))
+                    Finding(
+                        "storage-prefix",
+                        f"reads {uri}, outside what its producer writes ({prefixes})",
+                        (pod.workload, *sorted({w.workload for _, w in writers})),
+                    )
                 )
     return found
 
@@ -185,13 +216,23 @@ def storage_classes(render: Render) -> tuple[set[str], bool]:
     return names, default
 
 
-@rule("storage-class", "volumes", "Every volume claim, including those charts and controllers create, names a StorageClass that exists or binds through a default the stack ensures (EKS 1.30+ has none).")
+@rule(
+    "storage-class",
+    "volumes",
+    "Every volume claim, including those charts and controllers create, names a StorageClass that exists or binds through a default the stack ensures (EKS 1.30+ has none).",
+)
 def storage_class(render: Render) -> list[Finding]:
     names, default = storage_classes(render)
     found = []
     for claim in render.claims:
         if claim.storage_class is None and not default:
-            found.append(Finding("storage-class", "names no StorageClass and the cluster has no default one", (claim.what,)))
+            found.append(
+                Finding("storage-class", "names no StorageClass and the cluster has no default one", (claim.what,))
+            )
         elif claim.storage_class is not None and claim.storage_class not in names:
-            found.append(Finding("storage-class", f"names StorageClass {claim.storage_class!r}, which does not exist", (claim.what,)))
+            found.append(
+                Finding(
+                    "storage-class", f"names StorageClass {claim.storage_class!r}, which does not exist", (claim.what,)
+                )
+            )
     return found

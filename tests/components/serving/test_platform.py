@@ -82,11 +82,19 @@ def test_the_gateway_is_the_only_public_entry_and_takes_routes_from_labelled_nam
         ("http", 80, "HTTP", "m.example.com"),
         ("https", 443, "HTTPS", "m.example.com"),
     ]
-    for listener in gateway["listeners"]:
-        assert listener["allowedRoutes"]["namespaces"] == {
-            "from": "Selector",
-            "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}},
-        }
+    http, https = gateway["listeners"]
+    assert https["allowedRoutes"]["namespaces"] == {
+        "from": "Selector",
+        "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}},
+    }
+    # With TLS, plain HTTP only redirects: only the redirect route in the gateway's own namespace attaches there.
+    assert http["allowedRoutes"]["namespaces"] == {"from": "Same"}
+    redirect = one(regs, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs
+    assert redirect["metadata"]["namespace"] == "envoy-gateway-system"
+    assert redirect["spec"]["parentRefs"][0]["sectionName"] == "http"
+    assert redirect["spec"]["rules"] == [
+        {"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}
+    ]
     services = [r for r in by_type(regs, "kubernetes:core/v1:Service")]
     assert not [s for s in services if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
     ns = one(regs, "kubernetes:core/v1:Namespace").inputs["metadata"]
