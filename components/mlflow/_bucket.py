@@ -32,6 +32,8 @@ import pulumi_random as random
 from ..common import MANAGED_BY_LABELS, Cloud, Problems, irsa_trust_policy, merge_labels
 
 S3_PORT = 8333
+RUN_AS_UID = 10001
+"""User and group of the object store's processes: above the range hosts hand out, so no host user shares it."""
 CREDENTIALS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
 
 
@@ -428,8 +430,10 @@ class ArtifactBucket(pulumi.ComponentResource):
         pod_labels = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
         security = {
             "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_UID,
+            # Everything it writes goes to /data (the volume) or /tmp (an emptyDir).
+            "readOnlyRootFilesystem": True,
             "allowPrivilegeEscalation": False,
             "capabilities": {"drop": ["ALL"]},
             "seccompProfile": {"type": "RuntimeDefault"},
@@ -451,7 +455,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                 "template": {
                     "metadata": {"labels": labels},
                     "spec": {
-                        "securityContext": {"fsGroup": 1000, "runAsNonRoot": True},
+                        "securityContext": {"fsGroup": RUN_AS_UID, "runAsNonRoot": True},
                         "automountServiceAccountToken": False,
                         "containers": [
                             {
@@ -476,7 +480,9 @@ class ArtifactBucket(pulumi.ComponentResource):
                                     "limits": {"cpu": "1", "memory": "1Gi"},
                                 },
                                 "securityContext": security,
+                                "env": [{"name": "HOME", "value": "/tmp"}],
                                 "volumeMounts": [
+                                    {"name": "tmp", "mountPath": "/tmp"},
                                     {"name": "data", "mountPath": "/data"},
                                     {"name": "config", "mountPath": "/etc/seaweedfs", "readOnly": True},
                                 ],
@@ -486,13 +492,14 @@ class ArtifactBucket(pulumi.ComponentResource):
                             }
                         ],
                         "volumes": [
+                            {"name": "tmp", "emptyDir": {"sizeLimit": "256Mi"}},
                             {
                                 "name": "config",
                                 "secret": {
                                     "secretName": self.credentials_secret,
                                     "items": [{"key": "s3.json", "path": "s3.json"}],
                                 },
-                            }
+                            },
                         ],
                     },
                 },
@@ -527,7 +534,7 @@ class ArtifactBucket(pulumi.ComponentResource):
                     "spec": {
                         "restartPolicy": "OnFailure",
                         "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
+                        "securityContext": {"runAsNonRoot": True, "runAsUser": RUN_AS_UID},
                         "containers": [
                             {
                                 "name": "create-bucket",
@@ -542,8 +549,11 @@ class ArtifactBucket(pulumi.ComponentResource):
                                     "limits": {"cpu": "500m", "memory": "256Mi"},
                                 },
                                 "securityContext": security,
+                                "env": [{"name": "HOME", "value": "/tmp"}],
+                                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
                             }
                         ],
+                        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "64Mi"}}],
                     },
                 },
             },

@@ -29,6 +29,9 @@ AUTH_CONFIG_PATH = "/etc/mlflow/auth/basic_auth.ini"
 PROMETHEUS_DIR = "/tmp/mlflow-metrics"
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/health"
+RUN_AS_UID = 10001
+"""User and group the server runs as: above the range hosts hand out, so no host user shares it (the image needs
+no particular user; HOME and caches live on the /tmp emptyDir)."""
 PRIVATE_HOST_PATTERNS = ["10.*", "192.168.*", *[f"172.{i}.*" for i in range(16, 32)]]
 """Pod IPs (probes and Prometheus connect by IP); MLflow's own default list has the same ranges."""
 
@@ -332,8 +335,8 @@ class MlflowServer(pulumi.ComponentResource):
         }
         security = {
             "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
+            "runAsUser": RUN_AS_UID,
+            "runAsGroup": RUN_AS_UID,
             "allowPrivilegeEscalation": False,
             "readOnlyRootFilesystem": True,
             "capabilities": {"drop": ["ALL"]},
@@ -389,7 +392,7 @@ class MlflowServer(pulumi.ComponentResource):
                     "automountServiceAccountToken": False,
                     "securityContext": {
                         "runAsNonRoot": True,
-                        "fsGroup": 1000,
+                        "fsGroup": RUN_AS_UID,
                         "seccompProfile": {"type": "RuntimeDefault"},
                     },
                     "initContainers": [upgrade],
