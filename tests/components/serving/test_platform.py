@@ -122,3 +122,15 @@ def test_bad_arguments_are_reported_together() -> None:
         "serving.interceptor_min_replicas: must be >= 1, got 0",
         "serving.mlserver_image: must carry a pinned tag (not latest), got 'seldonio/mlserver:latest'",
     ]
+
+
+def test_the_runtime_waits_for_kserves_webhook_and_declares_its_metrics_port(regs) -> None:
+    runtime = one(regs, "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime")
+    kserve = one(regs, "kubernetes:helm.sh/v3:Release", "serving-kserve-resources")
+    assert kserve.urn in runtime.depends_on  # the webhook validates ClusterServingRuntimes, not only the CRD
+    ports = runtime.inputs["spec"]["containers"][0]["ports"]
+    assert [(p["name"], p["containerPort"]) for p in ports] == [("http", 8080), ("metrics", 8082)]
+
+
+def test_kserve_creates_no_ingress_and_needs_no_gateway_api_mode() -> None:
+    assert kserve_values(ServingPlatformArgs())["kserve"]["controller"]["gateway"] == {"disableIngressCreation": True}
