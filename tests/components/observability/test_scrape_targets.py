@@ -64,7 +64,6 @@ def test_the_interceptor_is_scraped_where_it_runs_on_its_undeclared_metrics_port
     ]
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_pod_monitors_validate_and_carry_the_selector_label(mocked) -> None:
     regs = mocked.run(lambda: ScrapeTargets("scrape", ALL))
     monitors = by_type(regs, "kubernetes:monitoring.coreos.com/v1:PodMonitor")
