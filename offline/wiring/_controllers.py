@@ -62,6 +62,12 @@ def _storage_env(pod: Pod, c: dict[str, Any]) -> None:
         for bucket in (pod.reads, pod.writes):
             if dest not in bucket:
                 bucket.append(dest)
+    # Any other bucket URI a container is given (arguments, plain environment) is one it reads (the drift job's
+    # --reference and --current, for example).
+    values = args + [str(e["value"]) for e in env.values() if isinstance(e.get("value"), str)]
+    for value in values:
+        if value.startswith(("s3://", "gs://")) and value != dest and value not in pod.reads:
+            pod.reads.append(value)
     if "AWS_ACCESS_KEY_ID" in env and "valueFrom" in env["AWS_ACCESS_KEY_ID"]:
         pod.env_credentials = True
 

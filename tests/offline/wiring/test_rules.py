@@ -160,6 +160,16 @@ def test_storage_identity_catches_a_missing_workload_identity_binding_on_gke(bro
     assert "no Workload Identity binding lets ml-serving/model-server act as" in f.message
 
 
+def test_storage_identity_catches_a_drift_job_without_the_buckets_identity(broken) -> None:
+    def cut(res):
+        pod = find(res, ":CronJob", "drift-iris")["inputs"]["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        pod["serviceAccountName"] = "default"
+
+    found = broken("dev", "storage-identity", cut)
+    assert {f.objects for f in found} == {("CronJob mlflow/drift-iris",)}
+    assert len(found) == 2  # the reference and the recent inputs
+
+
 def test_storage_prefix_catches_models_read_outside_mlflows_artifacts_destination(broken) -> None:
     def cut(res):
         model = find(res, ":InferenceService", "iris-inferenceservice-iris-v1")["inputs"]["spec"]["predictor"]["model"]
