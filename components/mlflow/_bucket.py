@@ -30,6 +30,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from ..common import MANAGED_BY_LABELS, Cloud, Problems, irsa_trust_policy, merge_labels
+from ._reader import gcs_reader, s3_reader
 
 S3_PORT = 8333
 RUN_AS_UID = 10001
@@ -116,22 +117,6 @@ class ArtifactBucketArgs:
                 "must be pinned to a tag other than latest",
                 self.image,
             )
-
-
-def s3_read_policy(bucket_arn: str) -> dict[str, Any]:
-    """Read-only access for model servers: list that bucket and read its objects."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ListTheBucket",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": bucket_arn,
-            },
-            {"Sid": "ReadObjects", "Effect": "Allow", "Action": ["s3:GetObject"], "Resource": f"{bucket_arn}/*"},
-        ],
-    }
 
 
 def s3_policy(bucket_arn: str) -> dict[str, Any]:
@@ -287,22 +272,7 @@ class ArtifactBucket(pulumi.ComponentResource):
         self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
         self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
         if args.reader_service_account:
-            reader_ns, _, reader_sa = args.reader_service_account.partition("/")
-            reader = aws.iam.Role(
-                f"{name}-reader-irsa",
-                assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                    lambda a: irsa_trust_policy(a[0], a[1], reader_ns, reader_sa)
-                ),
-                tags=tags,
-                opts=child,
-            )
-            aws.iam.RolePolicy(
-                f"{name}-reader-irsa",
-                role=reader.id,
-                policy=bucket.arn.apply(lambda arn: json.dumps(s3_read_policy(arn))),
-                opts=child,
-            )
-            self.reader_annotations = {"eks.amazonaws.com/role-arn": reader.arn}
+            self.reader_annotations = s3_reader(name, args, bucket.arn, tags, parent=self)
 
     def _gcs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -365,30 +335,7 @@ class ArtifactBucket(pulumi.ComponentResource):
         self.url = bucket.name.apply(lambda b: f"gs://{b}")
         self.service_account_annotations = {"iam.gke.io/gcp-service-account": account.email}
         if args.reader_service_account:
-            reader = gcp.serviceaccount.Account(
-                f"{name}-reader",
-                project=args.project,
-                account_id=f"{name[:22]}-rd",
-                display_name=f"Read-only workload identity of {name}",
-                opts=child,
-            )
-            gcp.storage.BucketIAMMember(
-                f"{name}-object-viewer",
-                bucket=bucket.name,
-                role="roles/storage.objectViewer",
-                member=reader.email.apply(lambda e: f"serviceAccount:{e}"),
-                opts=child,
-            )
-            gcp.serviceaccount.IAMMember(
-                f"{name}-reader-workload-identity",
-                service_account_id=reader.name,
-                role="roles/iam.workloadIdentityUser",
-                member=pulumi.Output.concat(
-                    "serviceAccount:", args.workload_pool or "", f"[{args.reader_service_account}]"
-                ),
-                opts=child,
-            )
-            self.reader_annotations = {"iam.gke.io/gcp-service-account": reader.email}
+            self.reader_annotations = gcs_reader(name, args, bucket.name, parent=self)
 
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)

@@ -17,6 +17,12 @@ from ._render import Render
 
 __all__ = ["RULES", "Finding", "Render", "Rule", "check", "to_json"]
 
+AREAS = ("scraping", "services and routes", "storage", "volumes", "ordering", "reachability", "network isolation")
+"""The order rules run and are listed in (as ``docs/wiring.md`` lists them)."""
+for _name, _rule in sorted(RULES.items(), key=lambda item: AREAS.index(item[1].area)):
+    RULES.pop(_name)
+    RULES[_name] = _rule
+
 
 def check(resources: Iterable[Any], config: dict[str, str], only: Iterable[str] | None = None) -> list[Finding]:
     """Every finding of every rule (or of the rules named in ``only``) over one preview's registrations."""
