@@ -20,7 +20,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Cloud, Problems
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems
 from ._bucket import ArtifactBucket, ArtifactBucketArgs
 from ._postgres import PostgresDatabase, PostgresDatabaseArgs
 from ._server import METRICS_PATH, MlflowServer, MlflowServerArgs, Permission
@@ -195,7 +195,7 @@ class MlflowArgs:
         self.server(db_host="-", db_password="-", artifacts_destination="-").validate(p)
 
 
-class Mlflow(pulumi.ComponentResource):
+class Mlflow(PlatformComponent):
     """Namespace, PostgreSQL, artifact bucket and identity, and the tracking server."""
 
     namespace: str
@@ -208,7 +208,8 @@ class Mlflow(pulumi.ComponentResource):
     """In-cluster URL, e.g. ``http://mlflow.mlflow.svc.cluster.local:5000``."""
     artifact_root: pulumi.Output[str]
     """Where the server stores artifacts (its ``--artifacts-destination``, ``s3://<bucket>/mlflow`` or
-    ``gs://<bucket>/mlflow``): a logged model lies under ``<artifact_root>/<experiment id>/models/<model id>/artifacts``."""
+    ``gs://<bucket>/mlflow``): a logged model lies under
+    ``<artifact_root>/<experiment id>/models/<model id>/artifacts``."""
     metrics_port: int
     """Port serving Prometheus metrics."""
     metrics_path: str
@@ -225,10 +226,7 @@ class Mlflow(pulumi.ComponentResource):
     """The artifact store and its identity."""
 
     def __init__(self, name: str, args: MlflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"Mlflow {name!r}")
-        super().__init__("ml-platform:mlflow:Mlflow", name, None, opts)
+        super().__init__("ml-platform:mlflow:Mlflow", name, args, opts)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(

@@ -11,7 +11,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import pulumi
+import pulumi_kubernetes as k8s
+
 from ..common import MODEL_LABEL
+
+GATEWAY_ACCESS_LABEL = "ml-platform.io/gateway-access"
+"""Namespace label (``"true"``) that lets a namespace's HTTPRoutes attach to the platform Gateway."""
 
 INTERCEPTOR_PROXY_PORT = 8080
 INTERCEPTOR_ADMIN_PORT = 9090
@@ -96,3 +102,73 @@ def network_policy_specs(args: Any) -> dict[str, dict[str, Any]]:
             ],
         }
     return specs
+
+
+def https_redirect(name: str, args: Any, labels: dict[str, str], opts: pulumi.ResourceOptions) -> list[pulumi.Resource]:
+    """With TLS, the only route on the plain-HTTP listener: a permanent redirect to HTTPS (none without TLS)."""
+    if not args.tls_secret_name:
+        return []
+    route = k8s.apiextensions.CustomResource(
+        f"{name}-https-redirect",
+        api_version="gateway.networking.k8s.io/v1",
+        kind="HTTPRoute",
+        metadata={"name": "https-redirect", "namespace": args.gateway_namespace, "labels": labels},
+        spec=https_redirect_spec(args),
+        opts=opts,
+    )
+    return [route]
+
+
+def isolation(
+    name: str, args: Any, labels: dict[str, str], service_account: str, opts: pulumi.ResourceOptions
+) -> list[pulumi.Resource]:
+    """The model servers' ServiceAccount (their cloud identity) and the serving namespace's NetworkPolicies."""
+    account = k8s.core.v1.ServiceAccount(
+        f"{name}-model-server-sa",
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=service_account,
+            namespace=args.serving_namespace,
+            labels=labels,
+            annotations=args.model_service_account_annotations or None,
+        ),
+        # Model servers never call the Kubernetes API (IRSA and GKE's metadata server need no API token).
+        automount_service_account_token=False,
+        opts=opts,
+    )
+    policies: list[pulumi.Resource] = [
+        k8s.networking.v1.NetworkPolicy(
+            f"{name}-{policy}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=args.serving_namespace, labels=labels),
+            spec=spec,
+            opts=opts,
+        )
+        for policy, spec in network_policy_specs(args).items()
+    ]
+    return [account, *policies]
+
+
+def gateway_listeners(args: Any) -> list[dict[str, Any]]:
+    """HTTP, and HTTPS when a certificate is given; routes attach from namespaces labelled for gateway access."""
+    allowed = {
+        "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
+        "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
+    }
+    listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
+    if args.tls_secret_name:
+        # Plain HTTP only redirects to HTTPS: only the redirect route (in the gateway namespace) attaches to it.
+        listener["allowedRoutes"] = {"namespaces": {"from": "Same"}, "kinds": allowed["kinds"]}
+    listeners = [listener]
+    if args.tls_secret_name:
+        listeners.append(
+            {
+                "name": "https",
+                "port": 443,
+                "protocol": "HTTPS",
+                "allowedRoutes": allowed,
+                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
+            }
+        )
+    if args.gateway_hostname:
+        for item in listeners:
+            item["hostname"] = args.gateway_hostname
+    return listeners

@@ -13,9 +13,10 @@ from typing import Any
 
 from . import _rules_network, _rules_order, _rules_routes, _rules_scrape, _rules_storage  # noqa: F401 - registers rules
 from ._base import RULES, Finding, Rule
+from ._build import build
 from ._render import Render
 
-__all__ = ["RULES", "Finding", "Render", "Rule", "check", "to_json"]
+__all__ = ["RULES", "Finding", "Render", "Rule", "build", "check", "to_json"]
 
 AREAS = ("scraping", "services and routes", "storage", "volumes", "ordering", "reachability", "network isolation")
 """The order rules run and are listed in (as ``docs/wiring.md`` lists them)."""
@@ -26,7 +27,7 @@ for _name, _rule in sorted(RULES.items(), key=lambda item: AREAS.index(item[1].a
 
 def check(resources: Iterable[Any], config: dict[str, str], only: Iterable[str] | None = None) -> list[Finding]:
     """Every finding of every rule (or of the rules named in ``only``) over one preview's registrations."""
-    render = Render(resources, config)
+    render = build(resources, config)
     names = list(only) if only is not None else list(RULES)
     findings: list[Finding] = []
     for name in names:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ._charts import chart_name
 from ._render import Claim, Obj, Pod, Render
 
 WORKLOADS = {"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"}
@@ -160,8 +161,6 @@ def _gateway(render: Render, o: Obj) -> None:
 
 
 def _gateway_controller_namespace(render: Render) -> str | None:
-    from ._charts import chart_name
-
     for rel in render.releases:
         if chart_name(rel) == "gateway-helm":
             return str(rel.inputs.get("namespace") or "default")

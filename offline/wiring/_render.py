@@ -128,8 +128,7 @@ class Render:
     """The render of one preview, indexed for the wiring rules."""
 
     def __init__(self, resources: Iterable[Any], config: dict[str, str]) -> None:
-        from . import _charts, _controllers
-
+        """Index the registrations; :func:`._build.build` adds what charts and controllers create."""
         self.config = dict(config)
         self.resources = [_res(r) for r in resources]
         self.by_urn = {r.urn: r for r in self.resources}
@@ -155,10 +154,6 @@ class Render:
         for rel in self.releases:
             ns = rel.inputs.get("namespace", "default")
             self.namespace_labels.setdefault(ns, {"kubernetes.io/metadata.name": ns})
-            _charts.model(self, rel)
-        _charts.cluster_builtins(self)
-        for o in list(self.objects):
-            _controllers.model(self, o)
         self._closure: dict[str, set[str]] = {}
 
     # --- look-ups ----------------------------------------------------------------------------------------------

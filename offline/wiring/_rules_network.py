@@ -168,7 +168,8 @@ def allowed(render: Render, flow: Flow) -> tuple[bool, list[Obj]]:
 @rule(
     "network-flows",
     "network isolation",
-    "Every flow the platform needs (gateway and interceptor to model servers, Prometheus to metrics ports, KEDA to its scaler, clients to the Services their environment names) is allowed by the NetworkPolicies.",
+    "Every flow the platform needs (gateway and interceptor to model servers, Prometheus to metrics ports, "
+    "KEDA to its scaler, clients to the Services their environment names) is allowed by the NetworkPolicies.",
 )
 def network_flows(render: Render) -> list[Finding]:
     found: dict[tuple[str, str, int], Finding] = {}
@@ -178,7 +179,8 @@ def network_flows(render: Render) -> list[Finding]:
         if not ok and key not in found:
             found[key] = Finding(
                 "network-flows",
-                f"port {flow.port} from {flow.src.namespace} ({flow.why}) is denied by the NetworkPolicies of {flow.dst.namespace}",
+                f"port {flow.port} from {flow.src.namespace} ({flow.why}) is denied by the NetworkPolicies of "
+                f"{flow.dst.namespace}",
                 (flow.src.workload, flow.dst.workload, *(p.ref for p in policies)),
             )
     return list(found.values())
@@ -187,7 +189,8 @@ def network_flows(render: Render) -> list[Finding]:
 @rule(
     "serving-isolated",
     "network isolation",
-    "The serving and MLflow namespaces deny ingress by default, so no pod in the cluster reaches a model server or MLflow around the gateway.",
+    "The serving and MLflow namespaces deny ingress by default, so no pod in the cluster reaches a model "
+    "server or MLflow around the gateway.",
 )
 def serving_isolated(render: Render) -> list[Finding]:
     found = []

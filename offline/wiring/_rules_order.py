@@ -16,6 +16,7 @@ from typing import Any
 from ._base import Finding, rule
 from ._charts import MODELS, chart_name
 from ._render import Render
+from ._rules_storage import statements
 
 BUILTIN_GROUPS = {
     "",
@@ -95,7 +96,8 @@ def crd_before_use(render: Render) -> list[Finding]:
 @rule(
     "webhook-before-use",
     "ordering",
-    "Every custom resource whose kind an admission webhook validates or mutates waits for the release that runs the webhook, not only for the CRD.",
+    "Every custom resource whose kind an admission webhook validates or mutates waits for the release that "
+    "runs the webhook, not only for the CRD.",
 )
 def webhook_before_use(render: Render) -> list[Finding]:
     found = []
@@ -117,7 +119,8 @@ def webhook_before_use(render: Render) -> list[Finding]:
                 found.append(
                     Finding(
                         "webhook-before-use",
-                        f"creates {sorted(needed & groups)} resources admitted by the {hook.release_name} {hook.what} but does not wait for it",
+                        f"creates {sorted(needed & groups)} resources admitted by the {hook.release_name} "
+                        f"{hook.what} but does not wait for it",
                         (render.release_label(rel), render.release_label(hook.release)),
                     )
                 )
@@ -133,7 +136,8 @@ def _pool_of(member: str) -> str | None:
 @rule(
     "binding-after-target",
     "ordering",
-    "Every cloud binding waits for the resource that creates what it names (a Workload Identity pool, an IRSA OIDC provider).",
+    "Every cloud binding waits for the resource that creates what it names (a Workload Identity pool, an IRSA "
+    "OIDC provider).",
 )
 def binding_after_target(render: Render) -> list[Finding]:
     found = []
@@ -159,9 +163,7 @@ def binding_after_target(render: Render) -> list[Finding]:
             )
     providers = {p.outputs.get("arn"): p for p in render.of_type("aws:iam/openIdConnectProvider:OpenIdConnectProvider")}
     for role in render.of_type("aws:iam/role:Role"):
-        from ._rules_storage import _statements
-
-        for st in _statements(role.inputs.get("assumeRolePolicy")):
+        for st in statements(role.inputs.get("assumeRolePolicy")):
             federated = (st.get("Principal") or {}).get("Federated")
             provider = providers.get(federated)
             if provider is not None and not render.waits_for(role.urn, provider.urn):
@@ -208,7 +210,8 @@ def _opened(render: Render, network: Any, master: str) -> set[int] | None:
 @rule(
     "control-plane-reaches-webhooks",
     "reachability",
-    "On a private GKE cluster a firewall rule lets the control plane reach every webhook and aggregated API port the charts run.",
+    "On a private GKE cluster a firewall rule lets the control plane reach every webhook and aggregated API "
+    "port the charts run.",
 )
 def control_plane_reaches_webhooks(render: Render) -> list[Finding]:
     found = []
@@ -225,7 +228,8 @@ def control_plane_reaches_webhooks(render: Render) -> list[Finding]:
                 found.append(
                     Finding(
                         "control-plane-reaches-webhooks",
-                        f"the {hook.release_name} {hook.what} listens on {hook.port}, which no firewall rule opens from the control plane ({master})",
+                        f"the {hook.release_name} {hook.what} listens on {hook.port}, which no firewall rule "
+                        f"opens from the control plane ({master})",
                         (cluster.label, render.release_label(hook.release)),
                     )
                 )

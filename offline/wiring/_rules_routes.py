@@ -216,7 +216,8 @@ def credentials_over_tls(render: Render) -> list[Finding]:
                 found.append(
                     Finding(
                         "credentials-over-tls",
-                        f"takes credentials but attaches to plain-HTTP listener {listener.get('name')!r} beside HTTPS (redirect instead)",
+                        f"takes credentials but attaches to plain-HTTP listener {listener.get('name')!r} beside "
+                        "HTTPS (redirect instead)",
                         (route.ref, gw.ref),
                     )
                 )

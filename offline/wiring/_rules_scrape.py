@@ -14,7 +14,7 @@ from typing import Any
 
 from ._base import Finding, rule
 from ._charts import chart_name, get
-from ._render import Obj, Pod, Render
+from ._render import Obj, Pod, Render, selector_matches
 
 MONITOR_KINDS = ("PodMonitor", "ServiceMonitor")
 
@@ -86,8 +86,6 @@ def targets(render: Render) -> list[Target]:
 
 
 def _labels_match(selector: dict[str, Any], labels: dict[str, str]) -> bool:
-    from ._render import selector_matches
-
     return selector_matches(selector, labels)
 
 
@@ -181,7 +179,8 @@ def scrape_port_declared(render: Render) -> list[Finding]:
                 found.append(
                     Finding(
                         "scrape-port-declared",
-                        f"scrapes port {t.port!r}, which the pods do not declare (declared: {sorted(pod.ports.values())})",
+                        f"scrapes port {t.port!r}, which the pods do not declare (declared: "
+                        f"{sorted(pod.ports.values())})",
                         (t.monitor.ref, pod.workload),
                     )
                 )

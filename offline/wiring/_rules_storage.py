@@ -44,7 +44,7 @@ def _service_account(render: Render, pod: Pod) -> Any:
     )
 
 
-def _statements(doc: Any) -> list[dict[str, Any]]:
+def statements(doc: Any) -> list[dict[str, Any]]:
     if isinstance(doc, str):
         try:
             doc = json.loads(doc)
@@ -64,7 +64,7 @@ def _role(render: Render, arn: str) -> Res | None:
 
 def _trusts(role: Res, namespace: str, sa: str) -> bool:
     subject = f"system:serviceaccount:{namespace}:{sa}"
-    for st in _statements(role.inputs.get("assumeRolePolicy")):
+    for st in statements(role.inputs.get("assumeRolePolicy")):
         if st.get("Effect") != "Allow" or "sts:AssumeRoleWithWebIdentity" not in _as_list(st.get("Action")):
             continue
         for op, conditions in (st.get("Condition") or {}).items():
@@ -82,7 +82,7 @@ def _grants_s3(render: Render, role: Res, action: str, bucket: str, key: str) ->
     for pol in render.of_type("aws:iam/rolePolicy:RolePolicy"):
         if pol.inputs.get("role") not in names:
             continue
-        for st in _statements(pol.inputs.get("policy")):
+        for st in statements(pol.inputs.get("policy")):
             if st.get("Effect") != "Allow":
                 continue
             actions = _as_list(st.get("Action"))
@@ -96,7 +96,10 @@ def _grants_s3(render: Render, role: Res, action: str, bucket: str, key: str) ->
 def _aws_problem(render: Render, pod: Pod, sa: Any, uri: str, action: str) -> str | None:
     arn = ((sa.body.get("metadata") or {}).get("annotations") or {}).get(IRSA_ANNOTATION) if sa else None
     if not arn:
-        return f"runs as ServiceAccount {pod.namespace}/{pod.service_account}, which names no IRSA role ({IRSA_ANNOTATION})"
+        return (
+            f"runs as ServiceAccount {pod.namespace}/{pod.service_account}, which names no IRSA role "
+            f"({IRSA_ANNOTATION})"
+        )
     role = _role(render, arn)
     if role is None:
         return f"its ServiceAccount names role {arn}, which the stack does not create"
@@ -111,7 +114,10 @@ def _aws_problem(render: Render, pod: Pod, sa: Any, uri: str, action: str) -> st
 def _gcp_problem(render: Render, pod: Pod, sa: Any, uri: str, write: bool) -> str | None:
     email = ((sa.body.get("metadata") or {}).get("annotations") or {}).get(GKE_ANNOTATION) if sa else None
     if not email:
-        return f"runs as ServiceAccount {pod.namespace}/{pod.service_account}, which names no Google service account ({GKE_ANNOTATION})"
+        return (
+            f"runs as ServiceAccount {pod.namespace}/{pod.service_account}, which names no Google service account "
+            f"({GKE_ANNOTATION})"
+        )
     account = next(
         (a for a in render.of_type("gcp:serviceaccount/account:Account") if a.outputs.get("email") == email), None
     )
@@ -140,7 +146,8 @@ def _gcp_problem(render: Render, pod: Pod, sa: Any, uri: str, write: bool) -> st
 @rule(
     "storage-identity",
     "storage",
-    "Every pod that reads or writes a bucket (the KServe storage initializer included) runs as a ServiceAccount whose cloud identity grants that bucket.",
+    "Every pod that reads or writes a bucket (the KServe storage initializer included) runs as a "
+    "ServiceAccount whose cloud identity grants that bucket.",
 )
 def storage_identity(render: Render) -> list[Finding]:
     found = []
@@ -168,7 +175,8 @@ def storage_identity(render: Render) -> list[Finding]:
 @rule(
     "storage-prefix",
     "storage",
-    "A URI a consumer reads from a producer's bucket lies under the prefix the producer writes (MLflow's --artifacts-destination).",
+    "A URI a consumer reads from a producer's bucket lies under the prefix the producer writes (MLflow's "
+    "--artifacts-destination).",
 )
 def storage_prefix(render: Render) -> list[Finding]:
     producers: dict[tuple[str, str], list[tuple[str, Pod]]] = {}
@@ -219,7 +227,8 @@ def storage_classes(render: Render) -> tuple[set[str], bool]:
 @rule(
     "storage-class",
     "volumes",
-    "Every volume claim, including those charts and controllers create, names a StorageClass that exists or binds through a default the stack ensures (EKS 1.30+ has none).",
+    "Every volume claim, including those charts and controllers create, names a StorageClass that exists or "
+    "binds through a default the stack ensures (EKS 1.30+ has none).",
 )
 def storage_class(render: Render) -> list[Finding]:
     names, default = storage_classes(render)
