@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
+CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: setup system preview preview-all lint test bench clean
 
@@ -12,7 +13,12 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt
 	touch $@
 
-setup: $(VENV)/.installed
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 system:
 	./scripts/setup-system.sh
