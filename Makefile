@@ -23,13 +23,13 @@ setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 system:
 	./scripts/setup-system.sh
 
-preview: setup
+preview: $(VENV)/.installed
 	$(PY) -m offline.preview $(STACK)
 
-preview-all: setup
+preview-all: $(VENV)/.installed
 	@for s in $$(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p'); do $(PY) -m offline.preview $$s --quiet || exit 1; done
 
-lint: setup
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -38,7 +38,7 @@ lint: setup
 test: setup system lint
 	$(PY) -m pytest
 
-bench: setup
+bench: $(VENV)/.installed
 	$(PY) -m offline.bench
 
 clean:
