@@ -15,6 +15,7 @@ import pulumi
 from components.common import GpuSharing, Problems
 from components.serving import (
     MLSERVER_METRICS_PORT,
+    MODEL_SERVICE_ACCOUNT,
     ModelEndpoint,
     ModelEndpointArgs,
     ModelVersion,
@@ -25,6 +26,7 @@ from components.serving import (
 
 from .cluster import ClusterLayer
 from .config import StackConfig, args_kwargs, component_default, key_paths
+from .config.base import effective
 from .config.serving import EndpointConfig, PlatformConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
@@ -60,14 +62,19 @@ class ServingLayer:
     endpoints: list[ServingEndpoint] = field(default_factory=list)
 
 
-def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
+def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ServingPlatformArgs:
     p = cfg.serving.platform.for_environment(cfg.environment)
     kwargs = args_kwargs(p, ServingPlatformArgs)
     # The interceptor may always grow beyond its floor: at least the component's default most.
     most = component_default(ServingPlatformArgs, "interceptor_max_replicas")
     if kwargs.get("interceptor_min_replicas", 0) > most:
         kwargs["interceptor_max_replicas"] = kwargs["interceptor_min_replicas"]
-    return ServingPlatformArgs(labels={"environment": cfg.environment.value}, **kwargs)
+    return ServingPlatformArgs(
+        model_service_account_annotations=dict(tracking.model_reader_annotations) if tracking is not None else {},
+        metrics_namespace=effective(cfg.observability, "namespace") if cfg.observability.enabled else None,
+        labels={"environment": cfg.environment.value},
+        **kwargs,
+    )
 
 
 def endpoint_args(
@@ -92,6 +99,8 @@ def endpoint_args(
         versions=versions,
         namespace=namespace,
         interceptor_namespace=namespace,
+        gateway_listener="https" if cfg.serving.platform.tls_secret_name else None,
+        service_account_name=MODEL_SERVICE_ACCOUNT,
         labels={"environment": cfg.environment.value},
         **kwargs,
     )
@@ -143,7 +152,7 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
     opts = pulumi.ResourceOptions(provider=layer.provider)
     if layer.device_plugin is not None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
-    platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
+    platform = ServingPlatform("serving", platform_args(cfg, tracking), opts=opts)
     out = ServingLayer(
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,

@@ -67,6 +67,7 @@ _EKS_KEYS = (
     "single_nat_gateway",
     "endpoint_public_access",
     "public_access_cidrs",
+    "admin_principal_arns",
 )
 
 
@@ -94,6 +95,9 @@ class ClusterConfig(Model):
     """AWS: public API endpoint."""
     public_access_cidrs: list[str] | None = None
     """CIDRs allowed to reach the API endpoint (AWS public endpoint, GKE authorized networks)."""
+    admin_principal_arns: list[str] | None = None
+    """AWS: IAM roles or users given cluster-admin through EKS access entries (the platform team's SSO role, the
+    deploy role), beside the identity that creates the cluster."""
     release_channel: ReleaseChannel | None = None
     """GCP: GKE release channel."""
     deletion_protection: bool | None = None
