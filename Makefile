@@ -4,7 +4,7 @@ VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
 
-.PHONY: setup system preview preview-all lint test bench clean
+.PHONY: setup system preview preview-all lint test bench finops clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: setup system lint
 
 bench: setup
 	$(PY) -m offline.bench
+
+# Measures CPU serving with MLServer on this machine and writes build/finops/report.md with its charts; --publish
+# also refreshes the committed edition (docs/finops.md, docs/finops/*.png).
+finops: setup
+	$(PY) -m finops --out build/finops --publish
 
 clean:
 	rm -rf build .pytest_cache

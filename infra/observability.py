@@ -30,6 +30,7 @@ from components.observability import (
 )
 from cost.prices import UnknownPrice, settings_from_config
 
+from . import cluster
 from .config import PROJECT, Environment, StackConfig
 from .config.observability import DriftModelConfig, ExporterInstall
 
@@ -83,11 +84,30 @@ def peers(tracking: Any, endpoints: Any) -> Peers:
     return Peers(**out)
 
 
+SYSTEM_POOL = "system"
+"""``ml-platform.io/pool`` of the system nodes (both clouds), where CPU model pods run."""
+
+
+def _system_node_type(cfg: StackConfig) -> str | None:
+    if cfg.cloud == Cloud.AWS:
+        return cluster.eks_args(cfg).system_instance_type
+    if cfg.cloud == Cloud.GCP:
+        return cluster.gke_args(cfg).system_machine_type
+    return None  # an existing cluster: its owner pays for its nodes
+
+
 def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str, float]:
-    """Hourly price of one node of each GPU pool, from the cost model and the stack's ``cost.price_overrides``
-    (unknown prices reported to ``problems``)."""
+    """Hourly price of one node of each node pool (the GPU pools and the on-demand system pool), from the cost
+    model and the stack's ``cost.price_overrides`` (unknown prices reported to ``problems``)."""
     table = settings_from_config(cfg.cost.model_dump(exclude_none=True)).prices  # with the stack's price overrides
     prices: dict[str, float] = {}
+    system = _system_node_type(cfg)
+    if system is not None:
+        try:
+            prices[SYSTEM_POOL] = table.instance_hourly(cfg.cloud.value, cfg.region, system)
+        except UnknownPrice as exc:
+            if problems is not None:
+                problems.add("cluster.system_nodes.instance_type", f"has no price for the cost rules ({exc})", system)
     for name, pool in cfg.gpu_pools.items():
         try:
             prices[name] = table.instance_hourly(

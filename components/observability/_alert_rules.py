@@ -13,7 +13,6 @@ how a rollout is declared.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -26,84 +25,18 @@ from ..common import (
     MANAGED_BY_LABELS,
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
-    POOL_LABEL,
     Problems,
 )
-
-SERIES = "namespace, model, model_version, endpoint"
-"""The labels that identify one model version's series."""
+from ._cost_rules import cost_group
+from ._rule_types import SERIES, Alert, Record, Rule, RuleGroup, Severity, ksm_label
+from ._rule_types import num as _num
+from ._rule_types import relabel as _relabel
 
 DRIFT_CRONJOBS = "drift-.+"
 """Names of the drift checks' CronJobs (see :mod:`.drift_monitor`)."""
 
 INFER_PATHS = 'path=~"/v2/models/.+/infer"'
 """MLServer's REST inference routes (its histogram labels the route template, not the model)."""
-
-
-def ksm_label(label: str) -> str:
-    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` → ``label_ml_platform_io_model``)."""
-    return "label_" + "".join(c if c.isalnum() else "_" for c in label)
-
-
-class Severity(str, enum.Enum):
-    """How urgently a human must act."""
-
-    PAGE = "critical"
-    """Users are affected now: page the on-call engineer."""
-    TICKET = "warning"
-    """Needs attention within working hours."""
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alerting rule."""
-
-    name: str
-    expr: str
-    for_: str
-    severity: Severity
-    summary: str
-    runbook: str
-    """One line: what to check first and what usually fixes it (also printed in docs/monitoring.md)."""
-    labels: tuple[tuple[str, str], ...] = ()
-    """Extra labels (besides ``severity``)."""
-
-    def to_rule(self) -> dict[str, Any]:
-        return {
-            "alert": self.name,
-            "expr": self.expr,
-            "for": self.for_,
-            "labels": {"severity": self.severity.value, **dict(self.labels)},
-            "annotations": {"summary": self.summary, "runbook": self.runbook},
-        }
-
-
-@dataclass(frozen=True)
-class Record:
-    """One recording rule."""
-
-    name: str
-    expr: str
-    labels: tuple[tuple[str, str], ...] = ()
-
-    def to_rule(self) -> dict[str, Any]:
-        rule: dict[str, Any] = {"record": self.name, "expr": self.expr}
-        if self.labels:
-            rule["labels"] = dict(self.labels)
-        return rule
-
-
-Rule = Alert | Record
-
-
-@dataclass(frozen=True)
-class RuleGroup:
-    name: str
-    rules: tuple[Rule, ...]
-    interval: str = "30s"
-
-    def to_group(self) -> dict[str, Any]:
-        return {"name": self.name, "interval": self.interval, "rules": [r.to_rule() for r in self.rules]}
 
 
 @dataclass(kw_only=True)
@@ -129,7 +62,8 @@ class AlertRulesArgs:
     mlflow_job: str | None = None
     """``job`` label of the MLflow scrape target; None leaves out ``MlflowDown``. Default None."""
     pool_hourly_prices_usd: dict[str, float] = field(default_factory=dict)
-    """Hourly price of one node per GPU pool (from the cost model), for the cost rules. Default none."""
+    """Hourly price of one node per node pool (``ml-platform.io/pool`` label: the GPU pools and ``system``, where
+    CPU model pods run), from the cost model, for the cost rules. Default none."""
     namespace: str = "monitoring"
     """Namespace of the ``PrometheusRule``. Default ``monitoring``."""
     selector_labels: dict[str, str] = field(default_factory=dict)
@@ -154,17 +88,6 @@ class AlertRulesArgs:
         )
         for pool, price in self.pool_hourly_prices_usd.items():
             problems.check(price >= 0, f"pool_hourly_prices_usd.{pool}", "must be >= 0", price)
-
-
-def _num(value: float) -> str:
-    """A threshold as PromQL writes it (no float noise: 0.30000000000000004 → 0.3)."""
-    return format(round(value, 6), "g")
-
-
-def _relabel(expr: str, pairs: list[tuple[str, str]]) -> str:
-    for target, source in pairs:
-        expr = f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
-    return expr
 
 
 # --- the rules -------------------------------------------------------------------------------------------------
@@ -322,34 +245,6 @@ def gpu_group(a: AlertRulesArgs) -> RuleGroup:
     )
 
 
-def cost_group(a: AlertRulesArgs) -> RuleGroup:
-    node_pool = _relabel(f'kube_node_labels{{{ksm_label(POOL_LABEL)}!=""}}', [("pool", ksm_label(POOL_LABEL))])
-    rules: list[Rule] = [
-        Record("ml_platform:node_pool_hourly_price_usd", f"vector({_num(price)})", (("pool", pool),))
-        for pool, price in sorted(a.pool_hourly_prices_usd.items())
-    ]
-    rules += [
-        Record("ml_platform:node_pool_info", f"max by (node, pool) ({node_pool})"),
-        Record("ml_platform:node_pool_nodes", "count by (pool) (ml_platform:node_pool_info)"),
-        Record(
-            "ml_platform:node_pool_gpus",
-            'sum by (pool) (kube_node_status_capacity{resource="nvidia_com_gpu"} '
-            "* on (node) group_left (pool) ml_platform:node_pool_info)",
-        ),
-        Record("ml_platform:gpu_hours_provisioned:1h", "sum by (pool) (avg_over_time(ml_platform:node_pool_gpus[1h]))"),
-        Record(
-            "ml_platform:node_pool_cost_usd_per_hour",
-            "ml_platform:node_pool_nodes * on (pool) group_left ml_platform:node_pool_hourly_price_usd",
-        ),
-        Record("ml_platform:inferences:rate1h", "sum(rate(model_infer_request_success_total[1h]))"),
-        Record(
-            "ml_platform:cost_per_1k_inferences_usd",
-            "sum(ml_platform:node_pool_cost_usd_per_hour) / (ml_platform:inferences:rate1h > 0) / 3.6",
-        ),
-    ]
-    return RuleGroup("ml-platform.cost", tuple(rules), interval="1m")
-
-
 def drift_group(a: AlertRulesArgs) -> RuleGroup:
     return RuleGroup(
         "ml-platform.drift",
@@ -402,7 +297,13 @@ def mlflow_group(a: AlertRulesArgs) -> RuleGroup | None:
 
 def rule_groups(args: AlertRulesArgs) -> list[RuleGroup]:
     """Every rule group, in evaluation order."""
-    groups = [serving_group(args), gpu_group(args), cost_group(args), drift_group(args), mlflow_group(args)]
+    groups = [
+        serving_group(args),
+        gpu_group(args),
+        cost_group(args.pool_hourly_prices_usd),
+        drift_group(args),
+        mlflow_group(args),
+    ]
     return [g for g in groups if g is not None]
 
 

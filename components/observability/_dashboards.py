@@ -17,9 +17,10 @@ from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
-from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, timeseries
+from grafana_foundation_sdk.builders import bargauge, dashboard, prometheus, stat, table, timeseries
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
+from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
 from ..common import MANAGED_BY_LABELS, Problems
 
@@ -27,6 +28,14 @@ DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 """The Prometheus datasource kube-prometheus-stack provisions (``grafana.sidecar.datasources.uid``)."""
 
 SEL = 'namespace=~"$namespace", model=~"$model"'
+
+CONTAINERS = 'container!="", container!="POD"'
+"""cAdvisor series of containers (not the pod's cgroup or its pause container)."""
+
+ON_POD = f"* on (namespace, pod) group_left (model, model_version) ml_platform:model_pod_info{{{SEL}}}"
+"""Joins a per-pod series (cAdvisor, DCGM) to the model version the pod serves."""
+
+LEGEND = "{{model}} {{model_version}}"
 
 
 @dataclass(frozen=True)
@@ -37,7 +46,8 @@ class Graph:
     unit: str
     queries: tuple[tuple[str, str], ...]
     kind: str = "timeseries"
-    """``timeseries``, ``stat`` or ``table``."""
+    """``timeseries``, ``stat``, ``table``, or ``histogram`` (a bar gauge of a Prometheus histogram's buckets over
+    the dashboard's time range: the query sums ``_bucket`` series by ``le``)."""
     width: int = 12
     description: str = ""
 
@@ -110,9 +120,51 @@ def serving_board() -> Board:
                         ),
                     ),
                     Graph(
+                        "Batch fill: requests queued when each request arrived (adaptive batching)",
+                        "short",
+                        (
+                            (
+                                f"sum by (le) (increase(batch_request_queue_bucket{{{SEL}}}[$__range]))",
+                                "{{le}}",
+                            ),
+                        ),
+                        kind="histogram",
+                        description="MLServer 1.7.1 observes, for each request entering the adaptive batcher, how "
+                        "many requests already wait in the batch queue (histogram batch_request_queue). Mostly 0 "
+                        "means batches of one; counts near max_batch_size - 1 mean full batches. Empty where "
+                        "batching is off.",
+                    ),
+                    Graph(
                         "Stable version p95 per endpoint",
                         "s",
                         (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
+                    ),
+                ),
+            ),
+            (
+                "Resources per model version",
+                (
+                    Graph(
+                        "CPU used (cores)",
+                        "short",
+                        ((f"{by} (rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m]) {ON_POD})", LEGEND),),
+                        description="cAdvisor, model containers only, joined to the pod's model version.",
+                    ),
+                    Graph(
+                        "Memory working set",
+                        "bytes",
+                        ((f"{by} (container_memory_working_set_bytes{{{CONTAINERS}}} {ON_POD})", LEGEND),),
+                    ),
+                    Graph(
+                        "GPU utilisation",
+                        "percent",
+                        ((f"avg by (model, model_version) (DCGM_FI_DEV_GPU_UTIL {ON_POD})", LEGEND),),
+                        description="DCGM, averaged over the GPUs the version's pods hold (time-sliced pods share one).",
+                    ),
+                    Graph(
+                        "GPU memory used",
+                        "mbytes",
+                        ((f"{by} (DCGM_FI_DEV_FB_USED {ON_POD})", LEGEND),),
                     ),
                 ),
             ),
@@ -191,48 +243,66 @@ def gpu_board() -> Board:
     )
 
 
-def cost_board() -> Board:
+def _reference(reference_per_1k_usd: dict[str, float]) -> tuple[tuple[str, str], ...]:
+    return tuple((f"vector({value:.6g})", name) for name, value in sorted(reference_per_1k_usd.items()))
+
+
+def cost_board(reference_per_1k_usd: dict[str, float] | None = None) -> Board:
+    """The cost dashboard; ``reference_per_1k_usd`` (legend → USD) are the FinOps report's figures for this
+    stack's node types, drawn beside what production measures."""
+    by_version = "{{model}} {{model_version}} ({{hardware}})"
+    live = (
+        ('ml_platform:cost_per_1k_inferences_usd:by_hardware{hardware="cpu"}', "CPU endpoints (production)"),
+        ('ml_platform:cost_per_1k_inferences_usd:by_hardware{hardware="gpu"}', "GPU endpoints (production)"),
+    )
     return Board(
         "ml-platform-cost",
         "Cost",
-        "Per environment: inferences served, GPU node cost and cost per 1,000 inferences.",
+        "Per model version and hardware: what its pods hold of their nodes, per 1,000 inferences it served; node "
+        "pool cost; and the FinOps report's figures (docs/finops.md) for comparison.",
         rows=(
             (
-                "This environment",
+                "Cost per 1,000 inferences",
                 (
                     Graph(
-                        "Cost per 1,000 inferences",
+                        "Per hardware: production against the FinOps report",
                         "currencyUSD",
-                        (("ml_platform:cost_per_1k_inferences_usd", "USD"),),
-                        kind="stat",
-                        width=6,
+                        live + _reference(reference_per_1k_usd or {}),
+                        kind="table",
+                        description="Production: the last hour's cost of what model pods hold (their requests' share "
+                        "of each node's price) over the inferences they served. Report: docs/finops.md, measured on "
+                        "CPU with MLServer and estimated for GPU from published figures, at full use of whole nodes.",
                     ),
                     Graph(
-                        "Inferences served (24 h)",
-                        "short",
-                        (("sum(increase(model_infer_request_success_total[24h]))", "inferences"),),
-                        kind="stat",
-                        width=6,
-                    ),
-                    Graph(
-                        "GPU node cost per hour",
+                        "Per model version",
                         "currencyUSD",
-                        (("sum(ml_platform:node_pool_cost_usd_per_hour)", "USD/h"),),
-                        kind="stat",
-                        width=6,
+                        (("ml_platform:cost_per_1k_inferences_usd", by_version),),
+                        kind="table",
                     ),
                     Graph(
-                        "Inferences per second",
-                        "reqps",
-                        (("ml_platform:inferences:rate1h", "1 h average"),),
-                        kind="stat",
-                        width=6,
+                        "Per model version over time",
+                        "currencyUSD",
+                        (("ml_platform:cost_per_1k_inferences_usd", by_version),),
+                        width=24,
                     ),
                 ),
             ),
             (
-                "Node pools",
+                "Where the money goes",
                 (
+                    Graph(
+                        "Cost per hour by model version",
+                        "currencyUSD",
+                        (
+                            ("ml_platform:model_version_cost_usd_per_hour", by_version),
+                            ("ml_platform:unattributed_cost_usd_per_hour", "not held by a model"),
+                        ),
+                    ),
+                    Graph(
+                        "Inferences in the last hour by model version",
+                        "short",
+                        (("ml_platform:model_version_inferences:1h", "{{model}} {{model_version}}"),),
+                    ),
                     Graph(
                         "Cost per hour by pool",
                         "currencyUSD",
@@ -240,15 +310,18 @@ def cost_board() -> Board:
                     ),
                     Graph("Nodes by pool", "short", (("ml_platform:node_pool_nodes", "{{pool}}"),)),
                     Graph(
-                        "Cost per 1,000 inferences over time",
-                        "currencyUSD",
-                        (("ml_platform:cost_per_1k_inferences_usd", "USD"),),
+                        "Inferences per second",
+                        "reqps",
+                        (("ml_platform:inferences:rate1h", "1 h average"),),
+                        kind="stat",
+                        width=6,
                     ),
                     Graph(
                         "Hourly price of one node",
                         "currencyUSD",
                         (("ml_platform:node_pool_hourly_price_usd", "{{pool}}"),),
                         kind="table",
+                        width=18,
                     ),
                 ),
             ),
@@ -292,11 +365,9 @@ def drift_board() -> Board:
     )
 
 
-BOARDS = (serving_board, gpu_board, cost_board, drift_board)
-
-
 def _panel(graph: Graph, panel_id: int) -> Any:
-    builder = {"timeseries": timeseries.Panel, "stat": stat.Panel, "table": table.Panel}[graph.kind]()
+    panels = {"timeseries": timeseries.Panel, "stat": stat.Panel, "table": table.Panel, "histogram": bargauge.Panel}
+    builder = panels[graph.kind]()
     builder = (
         builder.id(panel_id).title(graph.title).unit(graph.unit).datasource(DATASOURCE).span(graph.width).height(8)
     )
@@ -306,6 +377,8 @@ def _panel(graph: Graph, panel_id: int) -> Any:
         query = prometheus.Dataquery().expr(expr).legend_format(legend).ref_id(chr(ord("A") + i)).datasource(DATASOURCE)
         if graph.kind != "timeseries":
             query = query.instant()
+        if graph.kind == "histogram":
+            query = query.format(PromQueryFormat.HEATMAP)  # cumulative buckets shown as a count per bucket
         builder = builder.with_target(query)
     return builder
 
@@ -342,9 +415,10 @@ def build(board: Board) -> dict[str, Any]:
     return json.loads(JSONEncoder(sort_keys=True).encode(d.build()))
 
 
-def all_dashboards() -> dict[str, dict[str, Any]]:
-    """Every dashboard by uid."""
-    return {b.uid: build(b) for b in (f() for f in BOARDS)}
+def all_dashboards(reference_per_1k_usd: dict[str, float] | None = None) -> dict[str, dict[str, Any]]:
+    """Every dashboard by uid (``reference_per_1k_usd``: see :func:`cost_board`)."""
+    boards = [serving_board(), gpu_board(), cost_board(reference_per_1k_usd), drift_board()]
+    return {b.uid: build(b) for b in boards}
 
 
 def queries(model: dict[str, Any]) -> list[str]:
@@ -366,6 +440,9 @@ class DashboardsArgs:
     """Grafana folder (``grafana_folder`` annotation; needs the sidecar's ``folderAnnotation``). Default none."""
     extra_labels: dict[str, str] = field(default_factory=dict)
     """More labels on each ConfigMap. Default none."""
+    reference_per_1k_usd: dict[str, float] = field(default_factory=dict)
+    """Cost per 1,000 inferences from the FinOps report (legend → USD), shown on the cost dashboard beside
+    production's. Default none."""
 
     def validate(self, problems: Problems) -> None:
         problems.check(bool(self.sidecar_label[0]), "sidecar_label", "must name a label", self.sidecar_label)
@@ -383,7 +460,7 @@ class Dashboards(pulumi.ComponentResource):
         problems.raise_if_any(f"Dashboards {name!r}")
         super().__init__("ml-platform:dashboards:Dashboards", name, None, opts)
         self.uids = []
-        for uid, model in all_dashboards().items():
+        for uid, model in all_dashboards(args.reference_per_1k_usd).items():
             k8s.core.v1.ConfigMap(
                 f"{name}-{uid.removeprefix('ml-platform-')}",
                 metadata=k8s.meta.v1.ObjectMetaArgs(
