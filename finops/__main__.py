@@ -17,6 +17,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from cost.reference import REFERENCE_PATH
+
 ROOT = Path(__file__).resolve().parents[1]
 CONCURRENCY = (1, 2, 4, 8, 16, 32)
 BENCH_ENV = {"OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
@@ -65,7 +67,6 @@ def measure(seconds: float) -> dict:
                 for _ in range(30):  # warm-up
                     server.infer(body)
                 points = [server.load(body_file, c, seconds) for c in CONCURRENCY]
-                batch_metric = "batch_request_queue" in server.metrics()
             finally:
                 server.stop()
             print(f"  {entry.key}: cold start {cold.total_s:.1f} s, {len(points)} load levels", file=sys.stderr)
@@ -75,7 +76,6 @@ def measure(seconds: float) -> dict:
                     "flops_per_request": 0.0 if entry.key == "logreg" else 2.0 * mlp_macs,
                     "cold_start": {**asdict(cold), "total_s": cold.total_s},
                     "points": [asdict(p) for p in points],
-                    "adaptive_batching_metric": batch_metric,
                 }
             )
     machine["load_average_after"] = list(os.getloadavg())
@@ -115,6 +115,10 @@ def main(argv: list[str] | None = None) -> int:
         (docs / "finops").mkdir(parents=True, exist_ok=True)
         path = write(results, docs / "finops", docs / "finops.md", image_prefix="finops/")
         print(f"finops: wrote {path}", file=sys.stderr)
+        from .report import reference
+
+        REFERENCE_PATH.write_text(json.dumps(reference(results), indent=2, sort_keys=True) + "\n")
+        print(f"finops: wrote {REFERENCE_PATH}", file=sys.stderr)
     return 0
 
 

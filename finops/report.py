@@ -340,3 +340,24 @@ def _zero_section(zero: list[dict]) -> list[str]:
             f"${z['saved_idle_month_usd']:.2f} | ${z['saved_business_hours_usd']:.2f} | {z['cold_start_s']:.1f} |"
         )
     return [*md, ""]
+
+
+def reference(results: dict[str, Any], model: str = "mlp") -> dict[str, Any]:
+    """The figures the cost dashboard shows beside production: cost per 1,000 inferences of ``model`` per node
+    type (``cost/finops_reference.json``)."""
+    measured = _measured(results)
+    serving = next(m for m in measured if m.key == "logreg")
+    nodes, _ = inventory()
+    published = yaml.safe_load(PUBLISHED.read_text())
+    rows = cost_rows([m for m in measured if m.key == model], serving, nodes, published["gpus"], REPLICA_VCPUS, SLO_MS)
+    return {
+        "model": model,
+        "as_of": results["started"][:10],
+        "nodes": {
+            r["node"]: {
+                k: round(r[k], 8) if isinstance(r[k], float) else r[k]
+                for k in ("hardware", "capacity_rps", "on_demand_per_1k", "spot_per_1k")
+            }
+            for r in rows
+        },
+    }

@@ -140,6 +140,7 @@ class Server:
             stdout=self.log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            cwd=folder,  # MLServer keeps its metrics files in .metrics under its working directory
         )
         ready = f"http://127.0.0.1:{self.ports['http']}/v2/models/{self.name}/ready"
         while True:

@@ -29,6 +29,7 @@ from components.observability import (
     ScrapeTargetsArgs,
 )
 from cost.prices import UnknownPrice, settings_from_config
+from cost.reference import reference_per_1k
 
 from . import cluster
 from .config import PROJECT, Environment, StackConfig
@@ -94,6 +95,16 @@ def _system_node_type(cfg: StackConfig) -> str | None:
     if cfg.cloud == Cloud.GCP:
         return cluster.gke_args(cfg).system_machine_type
     return None  # an existing cluster: its owner pays for its nodes
+
+
+def reference_figures(cfg: StackConfig) -> dict[str, float]:
+    """The FinOps report's cost per 1,000 inferences for this stack's node types (system nodes on-demand, GPU
+    pools as bought), for the cost dashboard; empty until ``make finops`` has published them."""
+    nodes = {pool.instance_type: pool.capacity == Capacity.SPOT for pool in cfg.gpu_pools.values()}
+    system = _system_node_type(cfg)
+    if system is not None:
+        nodes[system] = False
+    return reference_per_1k(nodes)
 
 
 def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str, float]:
@@ -244,7 +255,11 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
     ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
     rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)
     dashboards = Dashboards(
-        "dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after
+        "dashboards",
+        DashboardsArgs(
+            namespace=o.namespace, sidecar_label=DASHBOARD_LABEL, reference_per_1k_usd=reference_figures(cfg)
+        ),
+        opts=after,
     )
     out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
     for model, d in o.drift.models.items():

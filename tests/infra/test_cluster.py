@@ -50,3 +50,14 @@ def test_semantic_validation_uses_stack_key_paths() -> None:
         "cluster.availability_zone_count: must be 2 or 3, got 4",
         "gpu_pools.x.max_size: must be >= 1, got 0",
     ]
+
+
+def test_mig_on_eks_is_refused_with_the_pool_key_path() -> None:
+    p = Problems()
+    cluster.validate(
+        cfg(gpu_pools={"a100": {"instance_type": "p4d.24xlarge", "sharing": {"mode": "mig", "profile": "1g.5gb"}}}), p
+    )
+    assert p.items == [
+        "gpu_pools.a100.sharing.mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the platform "
+        "does not install; use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself), got 'mig'"
+    ]
