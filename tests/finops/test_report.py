@@ -9,7 +9,7 @@ import pytest
 
 from finops.analysis import RESERVED_VCPUS, Measured, break_even_rows, cost_rows, scale_to_zero_rows
 from finops.arithmetic import LoadPoint
-from finops.report import write
+from finops.report import reference, write
 from finops.stacks import NodeType, inventory
 
 pytest.importorskip("matplotlib", reason="matplotlib is not installed (make setup installs requirements-test.txt)")
@@ -87,6 +87,14 @@ def test_the_report_is_written_with_its_charts(tmp_path: Path) -> None:
         "models": [model(SERVING, "logistic regression", 0.97), model(MLP, "MLP", 0.98)],
     }
     report = write(results, tmp_path, tmp_path / "finops.md", image_prefix="finops/")
+    figures = reference(results)  # what the cost dashboard shows beside production
+    assert figures["model"] == "mlp" and figures["as_of"] == "2026-11-30"
+    assert figures["nodes"]["m6i.large"] == {
+        "hardware": "cpu",
+        "capacity_rps": 100.0,
+        "on_demand_per_1k": round(0.096 / 360, 8),
+        "spot_per_1k": round(0.04 / 360, 8),
+    }
     text = report.read_text()
     assert {p.name for p in tmp_path.glob("*.png")} == {"throughput-latency.png", "cost-per-1k.png", "cold-start.png"}
     assert "(finops/cost-per-1k.png)" in text and "NOT MEASURED HERE" in text and "shared with other work" in text
