@@ -2,8 +2,9 @@
 
 Two assumptions, both stated in the report: a node keeps ``RESERVED_VCPUS`` for the kubelet and the daemon sets,
 and on a GPU node the HTTP serving path (request parsing, decoding, encoding) still runs on the node's vCPUs at
-the rate measured here with a model whose compute is negligible, while the model's own arithmetic moves to the
-GPU at ``GPU_EFFICIENCY`` of its published peak.
+the best rate per vCPU any model reached here (:func:`serving_rps_per_vcpu`; the path alone is at least that
+fast), while the model's own arithmetic moves to the GPU at ``GPU_EFFICIENCY`` of its published peak. Both favour
+the GPU: the estimate is an upper bound of what a GPU node serves.
 """
 
 from __future__ import annotations
@@ -52,21 +53,24 @@ def capacity_cpu(m: Measured, node: NodeType, replica_vcpus: float, slo_ms: floa
     return node_capacity_rps(best.rps_per_vcpu, node.vcpus, replica_vcpus, RESERVED_VCPUS)
 
 
-def capacity_gpu(m: Measured, serving: Measured, node: NodeType, gpu: Mapping[str, Any], slo_ms: float) -> float:
-    """Requests per second a GPU node sustains: its vCPUs run the serving path at the rate ``serving`` (a model with
-    negligible compute) reached on CPU within the SLO, its GPU runs the model at ``GPU_EFFICIENCY`` of peak."""
-    best = best_under_slo(serving.points, slo_ms)
-    if best is None:
-        return 0.0
+def serving_rps_per_vcpu(models: Sequence[Measured], slo_ms: float) -> float:
+    """The serving path's rate per vCPU: the best requests per vCPU any model reached within the SLO."""
+    bests = [best_under_slo(m.points, slo_ms) for m in models]
+    return max((b.rps_per_vcpu for b in bests if b is not None), default=0.0)
+
+
+def capacity_gpu(m: Measured, serving_rate: float, node: NodeType, gpu: Mapping[str, Any]) -> float:
+    """Requests per second a GPU node sustains: its vCPUs run the serving path at ``serving_rate`` per vCPU, its
+    GPU runs the model at ``GPU_EFFICIENCY`` of its published FP32 peak."""
     compute = None
     if m.flops_per_request > 0:
         compute = float(gpu["fp32_tflops"]) * 1e12 * GPU_EFFICIENCY * node.gpus / m.flops_per_request
-    return gpu_node_capacity_rps(node.vcpus - RESERVED_VCPUS, best.rps_per_vcpu, compute)
+    return gpu_node_capacity_rps(node.vcpus - RESERVED_VCPUS, serving_rate, compute)
 
 
 def cost_rows(
     models: Sequence[Measured],
-    serving: Measured,
+    serving_rate: float,
     nodes: Sequence[NodeType],
     gpus: Mapping[str, Mapping[str, Any]],
     replica_vcpus: float,
@@ -79,7 +83,7 @@ def cost_rows(
             if node.gpu is None:
                 rps = capacity_cpu(m, node, replica_vcpus, slo_ms)
             else:
-                rps = capacity_gpu(m, serving, node, gpus[node.gpu], slo_ms)
+                rps = capacity_gpu(m, serving_rate, node, gpus[node.gpu])
             rows.append(
                 {
                     "model": m.key,
@@ -94,13 +98,13 @@ def cost_rows(
 
 
 def break_even_rows(rows: Sequence[Mapping[str, Any]], nodes: Sequence[NodeType]) -> list[dict[str, Any]]:
-    """For each model, GPU node type and CPU node type of the same cloud: the rate above which one GPU node costs
+    """For each model, GPU node type and the CPU node type of the same stack: the rate above which one GPU node costs
     less than the CPU nodes for the same rate (None: never, the GPU node saturates first), and how many times one
     CPU node's throughput a GPU node must reach to pay for itself."""
     by = {(r["model"], r["node"]): r for r in rows}
     out = []
     for gpu in (n for n in nodes if n.gpu):
-        for cpu in (n for n in nodes if not n.gpu and n.cloud == gpu.cloud):
+        for cpu in (n for n in nodes if not n.gpu and set(n.stacks) & set(gpu.stacks)):
             for model in sorted({r["model"] for r in rows}):
                 c, g = by[(model, cpu.instance_type)], by[(model, gpu.instance_type)]
                 for spot in (False, True):

@@ -10,7 +10,10 @@ to int8 with ONNX Runtime's dynamic quantization, is the CPU-optimised substitut
 from __future__ import annotations
 
 import logging
+import statistics
+import time
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,6 +42,20 @@ class Logged:
     """Size of the model artifact."""
     input_dtype: str
     """v2 datatype of the request (``FP64`` for scikit-learn, ``FP32`` for ONNX)."""
+    compute_ms: float
+    """The model's own arithmetic for one request (``ROWS_PER_REQUEST`` rows), in-process, median of repeated calls:
+    what no serving path adds, and the most a faster processor could save."""
+
+
+def compute_ms(predict: Callable[[], object], seconds: float = 1.0) -> float:
+    """Median milliseconds of ``predict()`` over repeated calls for about ``seconds``."""
+    times: list[float] = []
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end or len(times) < 20:
+        start = time.perf_counter()
+        predict()
+        times.append((time.perf_counter() - start) * 1000)
+    return statistics.median(times)
 
 
 def _data() -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -79,10 +96,10 @@ def train_and_log(work: Path) -> tuple[str, list[Logged]]:
     experiment = mlflow.create_experiment("finops", artifact_location=f"file://{work}/artifacts")
     logged: list[Logged] = []
 
-    def register(key: str, title: str, info: object, accuracy: float, dtype: str, local: Path) -> None:
+    def register(key: str, title: str, info: object, accuracy: float, dtype: str, local: Path, ms: float) -> None:
         name = f"finops-{key}"
         mlflow.register_model(info.model_uri, name)  # type: ignore[attr-defined]
-        logged.append(Logged(key, title, name, accuracy, _size_kib(local), dtype))
+        logged.append(Logged(key, title, name, accuracy, _size_kib(local), dtype, ms))
 
     logreg = LogisticRegression(max_iter=500).fit(x_train, y_train)
     mlp = MLPClassifier(hidden_layer_sizes=MLP_HIDDEN, max_iter=20, random_state=0).fit(x_train, y_train)
@@ -91,10 +108,14 @@ def train_and_log(work: Path) -> tuple[str, list[Logged]]:
     onnx.save(onnx_fp32, fp32_path)
     quantize_dynamic(str(fp32_path), str(int8_path), weight_type=QuantType.QInt8)
 
-    def onnx_accuracy(path: Path) -> float:
+    rows = x_test[:ROWS_PER_REQUEST]
+
+    def onnx_accuracy_and_ms(path: Path) -> tuple[float, float]:
         session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        labels = session.run(None, {session.get_inputs()[0].name: x_test.astype(np.float32)})[0]
-        return float((labels == y_test).mean())
+        name = session.get_inputs()[0].name
+        labels = session.run(None, {name: x_test.astype(np.float32)})[0]
+        rows32 = rows.astype(np.float32)
+        return float((labels == y_test).mean()), compute_ms(lambda: session.run(None, {name: rows32}))
 
     sample = x_train[:2]
     # The serving image's pins: stating them spares MLflow from inferring requirements in a subprocess per model.
@@ -110,7 +131,8 @@ def train_and_log(work: Path) -> tuple[str, list[Logged]]:
                 model, name=key, input_example=sample, skops_trusted_types=trusted, pip_requirements=pins
             )
             local = Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(work / "sizes" / key)))
-            register(key, title, info, float(model.score(x_test, y_test)), "FP64", local)
+            ms = compute_ms(lambda m=model: m.predict(rows))
+            register(key, title, info, float(model.score(x_test, y_test)), "FP64", local, ms)
         for key, title, path in (
             ("mlp-onnx", "the same MLP in ONNX (float32)", fp32_path),
             ("mlp-int8", "the same MLP in ONNX, int8 dynamic quantization", int8_path),
@@ -125,5 +147,6 @@ def train_and_log(work: Path) -> tuple[str, list[Logged]]:
                 pip_requirements=pins,
             )
             local = Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(work / "sizes" / key)))
-            register(key, title, info, onnx_accuracy(path), "FP32", local)
+            accuracy, ms = onnx_accuracy_and_ms(path)
+            register(key, title, info, accuracy, "FP32", local, ms)
     return uri, logged

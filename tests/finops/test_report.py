@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from finops.analysis import RESERVED_VCPUS, Measured, break_even_rows, cost_rows, scale_to_zero_rows
+from finops.analysis import (
+    RESERVED_VCPUS,
+    Measured,
+    break_even_rows,
+    cost_rows,
+    scale_to_zero_rows,
+    serving_rps_per_vcpu,
+)
 from finops.arithmetic import LoadPoint
 from finops.report import reference, write
 from finops.stacks import NodeType, inventory
@@ -28,9 +35,12 @@ A10G = {"fp32_tflops": 31.2}
 
 
 def test_cost_rows_price_a_cpu_node_by_its_replicas_and_a_gpu_node_by_its_serving_path() -> None:
+    assert serving_rps_per_vcpu([SERVING, MLP], 200) == 400  # the serving path: the best any model reached
     rows = {
         (r["model"], r["node"]): r
-        for r in cost_rows([SERVING, MLP], SERVING, [CPU, GPU], {"nvidia-a10g": A10G}, 1.0, 200)
+        for r in cost_rows(
+            [SERVING, MLP], serving_rps_per_vcpu([SERVING, MLP], 200), [CPU, GPU], {"nvidia-a10g": A10G}, 1.0, 200
+        )
     }
     # m6i.large: one 1-vCPU replica after 0.5 vCPU kept, at 100 req/s per vCPU.
     assert rows[("mlp", "m6i.large")]["capacity_rps"] == 100
@@ -41,14 +51,14 @@ def test_cost_rows_price_a_cpu_node_by_its_replicas_and_a_gpu_node_by_its_servin
 
 
 def test_break_even_rows_say_never_when_the_gpu_node_saturates_first() -> None:
-    rows = cost_rows([MLP], SERVING, [CPU, GPU], {"nvidia-a10g": A10G}, 1.0, 200)
+    rows = cost_rows([MLP], 400.0, [CPU, GPU], {"nvidia-a10g": A10G}, 1.0, 200)
     [on_demand, spot] = break_even_rows(rows, [CPU, GPU])
     # floor(1.006 / 0.096) = 10 CPU nodes = 1,000 req/s, and one g5.xlarge carries 1,400: it pays above 1,000.
     assert on_demand["break_even_rps"] == 1000 and on_demand["speedup_needed"] == pytest.approx(1.006 / 0.096)
     # spot: floor(0.402 / 0.04) = 10 nodes as well.
     assert spot["break_even_rps"] == 1000
     slow = NodeType("aws", "us-west-2", "g5.xlarge", 2, "nvidia-a10g", 1, 1.006, 0.402, ("dev",))
-    rows = cost_rows([MLP], SERVING, [CPU, slow], {"nvidia-a10g": A10G}, 1.0, 200)
+    rows = cost_rows([MLP], 400.0, [CPU, slow], {"nvidia-a10g": A10G}, 1.0, 200)
     assert break_even_rows(rows, [CPU, slow])[0]["break_even_rps"] is None  # 600 req/s < 1,000
 
 
