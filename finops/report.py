@@ -124,7 +124,9 @@ def _load_table(m: Measured, results_model: dict[str, Any]) -> list[str]:
     return [*lines, ""]
 
 
-def _conclusion(measured: list[Measured], rows: list[dict], even: list[dict]) -> list[str]:
+def _conclusion(
+    measured: list[Measured], rows: list[dict], even: list[dict], results_models: dict[str, dict[str, Any]]
+) -> list[str]:
     heavy = next((m for m in measured if m.key == "mlp"), measured[-1])
     cpu = min(
         (r for r in rows if r["hardware"] == "cpu" and r["model"] == heavy.key), key=lambda r: r["on_demand_per_1k"]
@@ -154,12 +156,29 @@ def _conclusion(measured: list[Measured], rows: list[dict], even: list[dict]) ->
         "deep networks (vision, language, embeddings), served with adaptive batching so the GPU sees large batches; "
         "the published ratios in the GPU section are of that kind.",
         "",
-        "So: serve tabular and small models on CPU, quantize them (int8 ONNX keeps the accuracy measured here and "
-        "raises throughput per vCPU), let non-critical ones scale to zero; put deep networks with sustained traffic "
-        "on GPUs, share a GPU among small deep models (time-slicing, MIG on GKE), and prefer spot GPUs where an "
-        "interruption only costs a retry.",
+        "So: serve tabular and small models on CPU, "
+        + _quantization_clause(measured, results_models)
+        + ", let non-critical ones scale to zero; put deep networks with sustained traffic on GPUs, share a GPU "
+        "among small deep models (time-slicing, MIG on GKE), and prefer spot GPUs where an interruption only costs "
+        "a retry.",
     ]
     return lines
+
+
+def _quantization_clause(measured: list[Measured], models: dict[str, dict[str, Any]]) -> str:
+    """What the int8 substitute did against the full-precision MLP in this run, in words."""
+    if "mlp" not in models or "mlp-int8" not in models:
+        return "try an int8 substitute"
+    full, int8 = models["mlp"], models["mlp-int8"]
+    best = {m.key: best_under_slo(m.points, SLO_MS) for m in measured}
+    rate = {k: (b.rps_per_vcpu if b else 0.0) for k, b in best.items()}
+    same = abs(full["accuracy"] - int8["accuracy"]) < 0.005
+    clause = f"consider int8 ONNX (here {'the same' if same else 'a different'} accuracy, "
+    clause += f"{int8['accuracy']:.4f} against {full['accuracy']:.4f}"
+    if full.get("compute_ms") and int8.get("compute_ms"):
+        clause += f", {full['compute_ms'] / int8['compute_ms']:.0f} times less arithmetic time per request"
+    change = rate["mlp-int8"] / rate["mlp"] - 1 if rate.get("mlp") else 0.0
+    return clause + f", {change:+.0%} requests per vCPU through MLServer)"
 
 
 def write(results: dict[str, Any], out: Path, report: Path | None = None, image_prefix: str = "") -> Path:
@@ -193,7 +212,9 @@ def write(results: dict[str, Any], out: Path, report: Path | None = None, image_
         f"InferenceService set (pinned as in `images/mlserver-mlflow/requirements.txt`). Each request is a v2 "
         f"inference of {results['rows_per_request']} rows. A closed-loop load generator (aiohttp) runs "
         f"{results['seconds_per_level']:.0f} s at each of 1, 2, 4, 8, 16 and 32 concurrent clients. Math libraries "
-        "use one thread per process (`OMP_NUM_THREADS=1`), as suits a 1-vCPU replica.",
+        "use one thread per process (`OMP_NUM_THREADS=1`), as suits a 1-vCPU replica. On a shared machine repeat "
+        "runs can differ by a third or more in throughput and latency; the in-process compute time per request "
+        "(quantization table) is the stable way to compare the models themselves.",
         "",
         "## Measured CPU serving",
         "",
@@ -239,7 +260,7 @@ def write(results: dict[str, Any], out: Path, report: Path | None = None, image_
     md += _cost_section(rows, nodes, charts[1], serving)
     md += _break_even_section(even, results)
     md += _zero_section(zero)
-    md += ["## When is GPU serving worth its cost?", "", *_conclusion(measured, rows, even), ""]
+    md += ["## When is GPU serving worth its cost?", "", *_conclusion(measured, rows, even, by_key), ""]
     path = report or out / "report.md"
     md = [line.replace("{prefix}", image_prefix) for line in md]
     path.write_text("\n".join(md))
@@ -252,7 +273,7 @@ def _gpu_section(published: dict[str, Any]) -> list[str]:
         "## GPU figures (published, NOT MEASURED HERE)",
         "",
         "This run had no GPU. The figures below come from `finops/data/gpu_published.yaml`, each with its source "
-        f"and date (read {published['read_on']}). Datasheet rates are peaks of the silicon; the studies measured "
+        f"and date (compiled {published['compiled_on']} from those sources, not fetched from this machine). Datasheet rates are peaks of the silicon; the studies measured "
         "deep networks on the GPU alone, without an HTTP serving path.",
         "",
         "| GPU | instance types in the stacks | memory GiB | FP32 TFLOPS | INT8 tensor TOPS (dense) | source | published |",
