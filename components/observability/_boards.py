@@ -45,7 +45,6 @@ class Board:
 
 
 def serving_board() -> Board:
-    by = "sum by (model, model_version)"
     return Board(
         "ml-platform-serving",
         "Model serving",
@@ -55,131 +54,133 @@ def serving_board() -> Board:
             ("model", 'label_values(ml_platform:model_requests:rate5m{namespace=~"$namespace"}, model)'),
         ),
         rows=(
-            (
-                "Traffic and latency",
+            ("Traffic and latency", _traffic_graphs()),
+            ("Resources per model version", _resource_graphs()),
+            ("Gateway and autoscaling", _gateway_graphs()),
+        ),
+    )
+
+
+def _traffic_graphs() -> tuple[Graph, ...]:
+    by = "sum by (model, model_version)"
+    return (
+        Graph(
+            "Requests per second",
+            "reqps",
+            ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
+        ),
+        Graph(
+            "Latency p50 / p95 / p99",
+            "s",
+            tuple(
                 (
-                    Graph(
-                        "Requests per second",
-                        "reqps",
-                        ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
-                    ),
-                    Graph(
-                        "Latency p50 / p95 / p99",
-                        "s",
-                        tuple(
-                            (
-                                f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
-                                f"p{q} {{{{model}}}} {{{{model_version}}}}",
-                            )
-                            for q in ("50", "95", "99")
-                        ),
-                    ),
-                    Graph(
-                        "Error rate",
-                        "percentunit",
-                        ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
-                    ),
-                    Graph(
-                        "Ready replicas",
-                        "short",
-                        (
-                            (
-                                f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
-                                '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
-                                "{{model}} {{model_version}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Average batch size",
-                        "short",
-                        (
-                            (
-                                f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
-                                f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
-                                "{{model}} {{model_version}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Batch fill: requests queued when each request arrived (adaptive batching)",
-                        "short",
-                        (
-                            (
-                                f"sum by (le) (increase(batch_request_queue_bucket{{{SEL}}}[$__range]))",
-                                "{{le}}",
-                            ),
-                        ),
-                        kind="histogram",
-                        description="MLServer 1.7.1 observes, for each request entering the adaptive batcher, how "
-                        "many requests already wait in the batch queue (histogram batch_request_queue). Mostly 0 "
-                        "means batches of one; counts near max_batch_size - 1 mean full batches. Empty where "
-                        "batching is off.",
-                    ),
-                    Graph(
-                        "Stable version p95 per endpoint",
-                        "s",
-                        (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
-                    ),
+                    f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
+                    f"p{q} {{{{model}}}} {{{{model_version}}}}",
+                )
+                for q in ("50", "95", "99")
+            ),
+        ),
+        Graph(
+            "Error rate",
+            "percentunit",
+            ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
+        ),
+        Graph(
+            "Ready replicas",
+            "short",
+            (
+                (
+                    f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
+                    '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
+                    "{{model}} {{model_version}}",
                 ),
             ),
+        ),
+        Graph(
+            "Average batch size",
+            "short",
             (
-                "Resources per model version",
                 (
-                    Graph(
-                        "CPU used (cores)",
-                        "short",
-                        ((f"{by} (rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m]) {ON_POD})", LEGEND),),
-                        description="cAdvisor, model containers only, joined to the pod's model version.",
-                    ),
-                    Graph(
-                        "Memory working set",
-                        "bytes",
-                        ((f"{by} (container_memory_working_set_bytes{{{CONTAINERS}}} {ON_POD})", LEGEND),),
-                    ),
-                    Graph(
-                        "GPU utilisation",
-                        "percent",
-                        ((f"avg by (model, model_version) (DCGM_FI_DEV_GPU_UTIL {ON_POD})", LEGEND),),
-                        description="DCGM, averaged over the GPUs the version's pods hold (time-sliced pods share one).",
-                    ),
-                    Graph(
-                        "GPU memory used",
-                        "mbytes",
-                        ((f"{by} (DCGM_FI_DEV_FB_USED {ON_POD})", LEGEND),),
-                    ),
+                    f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
+                    f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
+                    "{{model}} {{model_version}}",
                 ),
             ),
+        ),
+        Graph(
+            "Batch fill: requests queued when each request arrived (adaptive batching)",
+            "short",
             (
-                "Gateway and autoscaling",
                 (
-                    Graph(
-                        "Gateway 5xx responses per second",
-                        "reqps",
-                        (
-                            (
-                                'sum by (envoy_cluster_name) (rate(envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}[5m]))',
-                                "{{envoy_cluster_name}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Requests held during cold start",
-                        "short",
-                        (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
-                    ),
-                    Graph(
-                        "KEDA scaler metric",
-                        "short",
-                        (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
-                    ),
-                    Graph(
-                        "KEDA scaler errors per second",
-                        "short",
-                        (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
-                    ),
+                    f"sum by (le) (increase(batch_request_queue_bucket{{{SEL}}}[$__range]))",
+                    "{{le}}",
                 ),
             ),
+            kind="histogram",
+            description="MLServer 1.7.1 observes, for each request entering the adaptive batcher, how "
+            "many requests already wait in the batch queue (histogram batch_request_queue). Mostly 0 "
+            "means batches of one; counts near max_batch_size - 1 mean full batches. Empty where "
+            "batching is off.",
+        ),
+        Graph(
+            "Stable version p95 per endpoint",
+            "s",
+            (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
+        ),
+    )
+
+
+def _resource_graphs() -> tuple[Graph, ...]:
+    """cAdvisor and DCGM per model version: what its pods use of what they hold."""
+    by = "sum by (model, model_version)"
+    return (
+        Graph(
+            "CPU used (cores)",
+            "short",
+            ((f"{by} (rate(container_cpu_usage_seconds_total{{{CONTAINERS}}}[5m]) {ON_POD})", LEGEND),),
+            description="cAdvisor, model containers only, joined to the pod's model version.",
+        ),
+        Graph(
+            "Memory working set",
+            "bytes",
+            ((f"{by} (container_memory_working_set_bytes{{{CONTAINERS}}} {ON_POD})", LEGEND),),
+        ),
+        Graph(
+            "GPU utilisation",
+            "percent",
+            ((f"avg by (model, model_version) (DCGM_FI_DEV_GPU_UTIL {ON_POD})", LEGEND),),
+            description="DCGM, averaged over the GPUs the version's pods hold (time-sliced pods share one).",
+        ),
+        Graph(
+            "GPU memory used",
+            "mbytes",
+            ((f"{by} (DCGM_FI_DEV_FB_USED {ON_POD})", LEGEND),),
+        ),
+    )
+
+
+def _gateway_graphs() -> tuple[Graph, ...]:
+    upstream_5xx = 'envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}'
+    return (
+        Graph(
+            "Gateway 5xx responses per second",
+            "reqps",
+            ((f"sum by (envoy_cluster_name) (rate({upstream_5xx}[5m]))", "{{envoy_cluster_name}}"),),
+        ),
+        Graph(
+            "Requests held during cold start",
+            "short",
+            (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
+        ),
+        Graph(
+            "KEDA scaler metric",
+            "short",
+            (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
+        ),
+        Graph(
+            "KEDA scaler errors per second",
+            "short",
+            (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
         ),
     )
 

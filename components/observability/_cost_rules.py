@@ -10,7 +10,7 @@ version served in the same hour. The result carries ``hardware`` (``cpu`` or ``g
 from __future__ import annotations
 
 from ..common import POOL_LABEL
-from ._rule_types import Record, Rule, RuleGroup, ksm_label, num, relabel
+from ._rule_model import Record, Rule, RuleGroup, ksm_label, num, relabel
 
 COST_INTERVAL_SECONDS = 60
 """Evaluation interval of the cost group. A version's money spent in the last hour is its average hourly cost
@@ -73,7 +73,8 @@ def cost_group(pool_hourly_prices_usd: dict[str, float]) -> RuleGroup:
         ),
         Record(
             "ml_platform:unattributed_cost_usd_per_hour",
-            "sum(ml_platform:node_pool_cost_usd_per_hour) - (sum(ml_platform:model_version_cost_usd_per_hour) or vector(0))",
+            "sum(ml_platform:node_pool_cost_usd_per_hour) - "
+            "(sum(ml_platform:model_version_cost_usd_per_hour) or vector(0))",
         ),
         Record(
             "ml_platform:model_version_cost_usd:1h",

@@ -5,7 +5,7 @@ be checked against the metric names the exporters and recording rules really pro
 panel silently empty), and the four dashboards share one way of building panels. The SDK is pinned with its
 epoch (``1769699379!11.6.0``, the Grafana 11.6 schema): without the epoch pip picks an older schema.
 
-The dashboards read the recording rules of :mod:`.alert_rules` where one exists, so a panel and the alert about
+The dashboards read the recording rules of :mod:`._alert_rules` where one exists, so a panel and the alert about
 the same thing show the same number.
 """
 
@@ -22,7 +22,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 from grafana_foundation_sdk.models.prometheus import PromQueryFormat
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, PlatformComponent, Problems
 from ._boards import Board, Graph, cost_board, drift_board, gpu_board, serving_board
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
@@ -80,7 +80,7 @@ def build(board: Board) -> dict[str, Any]:
 
 
 def all_dashboards(reference_per_1k_usd: dict[str, float] | None = None) -> dict[str, dict[str, Any]]:
-    """Every dashboard by uid (``reference_per_1k_usd``: see :func:`cost_board`)."""
+    """Every dashboard by uid (``reference_per_1k_usd``: see :func:`._boards.cost_board`)."""
     boards = [serving_board(), gpu_board(), cost_board(reference_per_1k_usd), drift_board()]
     return {b.uid: build(b) for b in boards}
 
@@ -112,17 +112,14 @@ class DashboardsArgs:
         problems.check(bool(self.sidecar_label[0]), "sidecar_label", "must name a label", self.sidecar_label)
 
 
-class Dashboards(pulumi.ComponentResource):
+class Dashboards(PlatformComponent):
     """One ConfigMap per dashboard, labelled for the Grafana sidecar."""
 
     uids: list[str]
     """Dashboard uids shipped."""
 
     def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"Dashboards {name!r}")
-        super().__init__("ml-platform:dashboards:Dashboards", name, None, opts)
+        super().__init__("ml-platform:dashboards:Dashboards", name, args, opts)
         self.uids = []
         for uid, model in all_dashboards(args.reference_per_1k_usd).items():
             k8s.core.v1.ConfigMap(

@@ -1,7 +1,6 @@
-"""The shapes of Prometheus rules (alerts, recordings, groups) and the PromQL helpers every rule module shares.
+"""The shape of a Prometheus rule file: alerting and recording rules, groups, and the PromQL helpers they share.
 
-Why apart: the serving, GPU and drift rules (:mod:`.alert_rules`) and the cost rules (:mod:`.cost_rules`) build
-the same rule file; keeping the shapes here lets each rule module stay a readable size without importing another.
+Kept apart from the rule definitions (:mod:`._alert_rules`) so that those read as the list of what is watched.
 """
 
 from __future__ import annotations
@@ -10,12 +9,10 @@ import enum
 from dataclasses import dataclass
 from typing import Any
 
-SERIES = "namespace, model, model_version, endpoint"
-"""The labels that identify one model version's series."""
-
 
 def ksm_label(label: str) -> str:
-    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` → ``label_ml_platform_io_model``)."""
+    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` →
+    ``label_ml_platform_io_model``)."""
     return "label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
