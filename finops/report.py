@@ -181,6 +181,29 @@ def _quantization_clause(measured: list[Measured], models: dict[str, dict[str, A
     return clause + f", {change:+.0%} requests per vCPU through MLServer)"
 
 
+def _cold_start_section(results: dict[str, Any], chart: str) -> list[str]:
+    md = [
+        "",
+        "The int8 model is the float32 ONNX conversion of the same perceptron with ONNX Runtime's dynamic "
+        "quantization (int8 weights, activations quantized per batch), served through the same MLflow runtime "
+        "(MLflow's ONNX flavour runs ONNX Runtime on CPU). Accuracy is measured on the 540-row held-out split.",
+        "",
+        "## Cold start",
+        "",
+        f"![cold start]({{prefix}}{chart})",
+        "",
+        "| model | pull from MLflow s | start to ready s | first inference s | total s |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    for m in results["models"]:
+        c = m["cold_start"]
+        md.append(
+            f"| {m['key']} | {c['pull_s']:.1f} | {c['ready_s']:.1f} | {c['first_inference_s']:.2f} | "
+            f"{c['total_s']:.1f} |"
+        )
+    return md
+
+
 def write(results: dict[str, Any], out: Path, report: Path | None = None, image_prefix: str = "") -> Path:
     """Write the charts into ``out`` and the report to ``report`` (default ``out/report.md``), linking the charts
     as ``<image_prefix><name>``; return the report's path."""
@@ -229,33 +252,18 @@ def write(results: dict[str, Any], out: Path, report: Path | None = None, image_
         "",
         "## Quantized substitute: int8 against full precision",
         "",
-        "| model | accuracy | artifact KiB | model compute per request, ms (in-process) | best req/s per vCPU (p95 < 200 ms) | p50 ms at 1 client |",
+        "| model | accuracy | artifact KiB | model compute per request, ms (in-process) "
+        "| best req/s per vCPU (p95 < 200 ms) | p50 ms at 1 client |",
         "|---|---:|---:|---:|---:|---:|",
     ]
     for m in measured:
         best = best_under_slo(m.points, SLO_MS)
         md.append(
             f"| {m.key} | {by_key[m.key]['accuracy']:.4f} | {by_key[m.key]['size_kib']:.0f} | "
-            f"{_ms(by_key[m.key].get('compute_ms'))} | {best.rps_per_vcpu if best else 0:.0f} | {m.points[0].p50_ms:.1f} |"
+            f"{_ms(by_key[m.key].get('compute_ms'))} | {best.rps_per_vcpu if best else 0:.0f} | "
+            f"{m.points[0].p50_ms:.1f} |"
         )
-    md += [
-        "",
-        "The int8 model is the float32 ONNX conversion of the same perceptron with ONNX Runtime's dynamic "
-        "quantization (int8 weights, activations quantized per batch), served through the same MLflow runtime "
-        "(MLflow's ONNX flavour runs ONNX Runtime on CPU). Accuracy is measured on the 540-row held-out split.",
-        "",
-        "## Cold start",
-        "",
-        f"![cold start]({{prefix}}{charts[2]})",
-        "",
-        "| model | pull from MLflow s | start to ready s | first inference s | total s |",
-        "|---|---:|---:|---:|---:|",
-    ]
-    for m in results["models"]:
-        c = m["cold_start"]
-        md.append(
-            f"| {m['key']} | {c['pull_s']:.1f} | {c['ready_s']:.1f} | {c['first_inference_s']:.2f} | {c['total_s']:.1f} |"
-        )
+    md += _cold_start_section(results, charts[2])
     md += _gpu_section(published)
     md += _cost_section(rows, nodes, charts[1], serving)
     md += _break_even_section(even, results)
@@ -273,10 +281,12 @@ def _gpu_section(published: dict[str, Any]) -> list[str]:
         "## GPU figures (published, NOT MEASURED HERE)",
         "",
         "This run had no GPU. The figures below come from `finops/data/gpu_published.yaml`, each with its source "
-        f"and date (compiled {published['compiled_on']} from those sources, not fetched from this machine). Datasheet rates are peaks of the silicon; the studies measured "
+        f"and date (compiled {published['compiled_on']} from those sources, not fetched from this machine). "
+        "Datasheet rates are peaks of the silicon; the studies measured "
         "deep networks on the GPU alone, without an HTTP serving path.",
         "",
-        "| GPU | instance types in the stacks | memory GiB | FP32 TFLOPS | INT8 tensor TOPS (dense) | source | published |",
+        "| GPU | instance types in the stacks | memory GiB | FP32 TFLOPS | INT8 tensor TOPS (dense) | source "
+        "| published |",
         "|---|---|---:|---:|---:|---|---|",
     ]
     for name, g in published["gpus"].items():
@@ -344,7 +354,8 @@ def _break_even_section(even: list[dict], results: dict[str, Any], model: str = 
         int8 = by.get("mlp-int8", {}).get("compute_ms")
         md += [
             "",
-            f"The latency a GPU buys: the {model}'s own arithmetic for one request ({results['rows_per_request']} rows) "
+            f"The latency a GPU buys: the {model}'s own arithmetic for one request "
+            f"({results['rows_per_request']} rows) "
             f"takes {ms:.2f} ms on one CPU core (in-process, median)"
             + (f"; int8 ONNX takes {int8:.2f} ms" if int8 is not None else "")
             + f". That is the most a GPU can take off a request whose p50 is {by[model]['points'][0]['p50_ms']:.1f} ms "
@@ -364,7 +375,8 @@ def _zero_section(zero: list[dict]) -> list[str]:
         f"{WORKING_HOURS_PER_MONTH} hours a month (8 h x 22 days). The price is the wake-up: the cold start measured "
         "above (slowest model), plus, for a GPU endpoint whose pool is at zero, a node's boot (not measured here).",
         "",
-        "| stack | endpoint | versions | node | warm replicas per month | saved, idle all month | saved, business hours | cold start s |",
+        "| stack | endpoint | versions | node | warm replicas per month | saved, idle all month "
+        "| saved, business hours | cold start s |",
         "|---|---|---:|---|---:|---:|---:|---:|",
     ]
     for z in zero:

@@ -30,7 +30,11 @@ from components.serving import (
 from .arithmetic import LoadPoint, percentile
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-PULL = "import sys, mlflow; mlflow.set_tracking_uri(sys.argv[1]); mlflow.artifacts.download_artifacts(sys.argv[2], dst_path=sys.argv[3])"
+PULL = (
+    "import sys, mlflow; mlflow.set_tracking_uri(sys.argv[1]); "
+    "mlflow.artifacts.download_artifacts(sys.argv[2], dst_path=sys.argv[3])"
+)
+"""What KServe's storage initializer does before the model container starts, as a process of its own."""
 
 
 def _free_port() -> int:
