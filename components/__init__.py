@@ -60,6 +60,8 @@ from .serving import (
     ScalingMetric,
     ServingPlatform,
     ServingPlatformArgs,
+    WarmWindow,
+    Weekday,
 )
 
 __all__ = [
@@ -108,4 +110,6 @@ __all__ = [
     "ServingPlatformArgs",
     "Severity",
     "SharingMode",
+    "WarmWindow",
+    "Weekday",
 ]

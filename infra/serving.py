@@ -23,6 +23,7 @@ from components.serving import (
     ServingPlatform,
     ServingPlatformArgs,
     VersionInfo,
+    WarmWindow,
 )
 
 from .config import StackConfig
@@ -73,10 +74,31 @@ def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
         interceptor_max_replicas=max(10, p.interceptor_min_replicas),
         envoy_gateway_replicas=p.envoy_gateway_replicas or (2 if cfg.is_prod else 1),
         labels={"environment": cfg.environment.value},
+        model_cache_pools={n: pool.model_cache_gib for n, pool in cfg.gpu_pools.items() if pool.model_cache_gib},
+        model_cache_job_annotations=dict(p.model_cache_job_annotations or {}),
     )
     if p.mlserver_image:
         args.mlserver_image = p.mlserver_image
     return args
+
+
+def pressure_args(e: EndpointConfig) -> dict[str, Any]:
+    """The endpoint's load settings the stack file sets (the component owns every default)."""
+    out: dict[str, Any] = {
+        k: getattr(e, k)
+        for k in ("concurrency_limit", "warmup_request", "warmup_timeout_seconds", "model_cache_gib", "priority_class")
+        if getattr(e, k) is not None
+    }
+    if e.batching is not None:
+        out.update(max_batch_size=e.batching.max_batch_size, max_batch_time_ms=e.batching.max_batch_time_ms)
+    if e.warm_schedule is not None:
+        out["warm_windows"] = [
+            WarmWindow(days=list(w.days), start=w.start, end=w.end, replicas=w.replicas)
+            for w in e.warm_schedule.windows
+        ]
+        if e.warm_schedule.timezone is not None:
+            out["warm_timezone"] = e.warm_schedule.timezone
+    return out
 
 
 def _storage_uri(uri: str, artifact_root: Any) -> Any:
@@ -129,6 +151,7 @@ def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root:
         interceptor_namespace=p.namespace,
         prometheus_address=p.prometheus_address,
         labels={"environment": cfg.environment.value},
+        **pressure_args(e),
     )
 
 
@@ -166,6 +189,18 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                     f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
                     e.gpu_count,
                 )
+        if e.model_cache_gib and e.gpu_pool in cfg.gpu_pools:
+            pool_cache = cfg.gpu_pools[e.gpu_pool].model_cache_gib or 0
+            cached = sum(
+                (x.model_cache_gib or 0) * len(x.versions) for x in s.endpoints.values() if x.gpu_pool == e.gpu_pool
+            )
+            at.check(
+                pool_cache >= cached,
+                "model_cache_gib",
+                f"the cached models on pool {e.gpu_pool!r} need {cached} GiB; set gpu_pools.{e.gpu_pool}.model_cache_gib "
+                f"to at least that (it is {pool_cache})",
+                e.model_cache_gib,
+            )
         if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
             at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 

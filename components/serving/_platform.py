@@ -25,6 +25,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from ..common import MANAGED_BY_LABELS, Problems, chart_release, merge_labels
+from ._capacity import MODEL_CACHE_JOB_NAMESPACE, capacity_resources
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -91,6 +92,13 @@ class ServingPlatformArgs:
     """Envoy Gateway controller replicas. Default 1."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the objects created here. Default none."""
+    model_cache_pools: dict[str, int] = field(default_factory=dict)
+    """GPU pools whose nodes keep a model cache, with the disk reserved for it in GiB (KServe LocalModelNodeGroup
+    per pool; installs KServe's local model charts when not empty). Default none."""
+    model_cache_job_annotations: dict[str, str] = field(default_factory=dict)
+    """Annotations on the ServiceAccount KServe's download Jobs run as (``default`` in ``kserve-localmodel-jobs``):
+    the identity that reads the model bucket (``eks.amazonaws.com/role-arn``, ``iam.gke.io/gcp-service-account``).
+    Default none."""
 
     def validate(self, problems: Problems) -> None:
         for name in (
@@ -120,6 +128,9 @@ class ServingPlatformArgs:
         problems.check(
             self.envoy_gateway_replicas >= 1, "envoy_gateway_replicas", "must be >= 1", self.envoy_gateway_replicas
         )
+        for pool, gib in self.model_cache_pools.items():
+            problems.check(is_dns_label(pool), f"model_cache_pools.{pool}", "pool name must be a DNS label", pool)
+            problems.check(gib >= 1, f"model_cache_pools.{pool}", "must be >= 1 GiB", gib)
         problems.check(
             ":" in self.mlserver_image.rsplit("/", 1)[-1] and not self.mlserver_image.endswith(":latest"),
             "mlserver_image",
@@ -142,7 +153,7 @@ def is_dns_label(value: str) -> bool:
 
 
 def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
-    return {
+    values: dict[str, Any] = {
         "kserve": {
             "controller": {
                 "deploymentMode": "Standard",
@@ -151,6 +162,10 @@ def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
             },
         }
     }
+    if args.model_cache_pools:
+        # The webhook then mounts a node's cached copy instead of downloading (LocalModelCache).
+        values["kserve"]["localmodel"] = {"enabled": True, "jobNamespace": MODEL_CACHE_JOB_NAMESPACE}
+    return values
 
 
 def keda_values(args: ServingPlatformArgs) -> dict[str, Any]:
@@ -386,6 +401,7 @@ class ServingPlatform(pulumi.ComponentResource):
             opts=after(kserve_crd),
         )
         self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
+        self.dependencies += capacity_resources(name, args, labels, child, release, kserve_crd, self.releases)
         self.register_outputs(
             {
                 "serving_namespace": self.serving_namespace,
