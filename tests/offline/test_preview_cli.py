@@ -87,7 +87,7 @@ def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Pat
     proc = preview("prod", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert (
-        "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
+        "Policies: ml-platform 0.1.0, 15 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
     )
     assert (
         "Cost (USD per month): idle $1,762.01 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
