@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import GPU_NODE_LABEL, POOL_LABEL, gpu_toleration
+from ..common import POOL_LABEL, gpu_toleration
 
 if TYPE_CHECKING:
     from ._platform import ServingPlatformArgs
@@ -73,7 +73,9 @@ def localmodel_values(kserve_version: str, pools: list[str]) -> dict[str, Any]:
             "createSharedResources": False,
             "localmodelnode": {
                 "controller": {
-                    "nodeSelector": {GPU_NODE_LABEL: "true"},
+                    # Helm merges maps: null removes the chart's default selector (kserve/localmodel: worker);
+                    # the pool affinity below picks the nodes.
+                    "nodeSelector": {"kserve/localmodel": None},
                     "tolerations": [gpu_toleration()],
                     "affinity": {
                         "nodeAffinity": {
