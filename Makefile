@@ -4,7 +4,7 @@ VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
 
-.PHONY: setup system preview preview-all lint test bench clean
+.PHONY: setup system preview preview-all lint test bench bench-serving clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,11 @@ test: setup system lint
 
 bench: setup
 	$(PY) -m offline.bench
+
+# Cold start with and without the node cache, latency and memory with and without the concurrency cap, and the
+# warm-up gate, on real MLflow, S3 API (moto) and MLServer processes on loopback; prints JSON (several minutes).
+bench-serving: setup
+	$(PY) -m tests.integration.serving_load
 
 clean:
 	rm -rf build .pytest_cache

@@ -86,18 +86,22 @@ def pressure_args(e: EndpointConfig) -> dict[str, Any]:
     """The endpoint's load settings the stack file sets (the component owns every default)."""
     out: dict[str, Any] = {
         k: getattr(e, k)
-        for k in ("concurrency_limit", "warmup_request", "warmup_timeout_seconds", "model_cache_gib", "priority_class")
+        for k in (
+            "concurrency_limit",
+            "max_batch_size",
+            "max_batch_time_ms",
+            "warmup_request",
+            "warmup_timeout_seconds",
+            "warm_timezone",
+            "model_cache_gib",
+            "priority_class",
+        )
         if getattr(e, k) is not None
     }
-    if e.batching is not None:
-        out.update(max_batch_size=e.batching.max_batch_size, max_batch_time_ms=e.batching.max_batch_time_ms)
-    if e.warm_schedule is not None:
+    if e.warm_windows is not None:
         out["warm_windows"] = [
-            WarmWindow(days=list(w.days), start=w.start, end=w.end, replicas=w.replicas)
-            for w in e.warm_schedule.windows
+            WarmWindow(days=list(w.days), start=w.start, end=w.end, replicas=w.replicas) for w in e.warm_windows
         ]
-        if e.warm_schedule.timezone is not None:
-            out["warm_timezone"] = e.warm_schedule.timezone
     return out
 
 
@@ -165,6 +169,15 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform"))
+    if cfg.cloud.value in ("aws", "gcp"):
+        for pool_name, pool in cfg.gpu_pools.items():
+            if pool.model_cache_gib:
+                problems.add(
+                    f"gpu_pools.{pool_name}.model_cache_gib",
+                    "cannot fill on EKS or GKE yet: KServe v0.20's model download Jobs carry no toleration for the "
+                    "GPU taint (see docs/serving.md, node-level model cache)",
+                    pool.model_cache_gib,
+                )
     mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}")

@@ -7,6 +7,7 @@ two KServe charts and a namespace for KServe's download jobs that exist once per
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 import pulumi
@@ -148,7 +149,13 @@ def capacity_resources(
         return made
     jobs_ns = k8s.core.v1.Namespace(
         f"{name}-model-cache-jobs-ns",
-        metadata=k8s.meta.v1.ObjectMetaArgs(name=MODEL_CACHE_JOB_NAMESPACE, labels=labels),
+        metadata=k8s.meta.v1.ObjectMetaArgs(
+            name=MODEL_CACHE_JOB_NAMESPACE,
+            labels=labels,
+            # KServe v0.20's download Jobs carry no tolerations, and GPU nodes are tainted. Where the API server
+            # runs the PodTolerationRestriction admission plugin, this gives the Jobs the GPU toleration.
+            annotations={"scheduler.alpha.kubernetes.io/defaultTolerations": json.dumps([gpu_toleration()])},
+        ),
         opts=child,
     )
     crd = release("kserve-localmodel-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(kserve_crd,))

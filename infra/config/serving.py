@@ -73,7 +73,7 @@ class RateLimitConfig(Model):
 
 
 class WarmWindowConfig(Model):
-    """``serving.endpoints.<name>.warm_schedule.windows[i]``: hours of expected traffic."""
+    """``serving.endpoints.<name>.warm_windows[i]``: hours of expected traffic."""
 
     days: list[Weekday]
     """Days (``mon`` ... ``sun``). Required."""
@@ -83,24 +83,6 @@ class WarmWindowConfig(Model):
     """Closing time ``HH:MM``, after ``start``. Required."""
     replicas: int
     """Replicas per version kept warm inside the window. Required."""
-
-
-class WarmScheduleConfig(Model):
-    """``serving.endpoints.<name>.warm_schedule``: scheduled warm standby (KEDA cron triggers)."""
-
-    timezone: str | None = None
-    """IANA time zone of the windows. Default ``UTC``."""
-    windows: list[WarmWindowConfig] = pydantic.Field(default_factory=list)
-    """The windows. Default none."""
-
-
-class BatchingConfig(Model):
-    """``serving.endpoints.<name>.batching``: MLServer adaptive batching."""
-
-    max_batch_size: int
-    """Most requests joined into one inference (> 1). Required."""
-    max_batch_time_ms: int
-    """Longest wait for a batch to fill, milliseconds (> 0). Required."""
 
 
 class EndpointConfig(Model):
@@ -146,14 +128,18 @@ class EndpointConfig(Model):
     """Rate limit. Default 100 per minute."""
     concurrency_limit: int | None = None
     """Inferences one replica runs at once (MLServer parallel workers); the rest queue. Default 1."""
-    batching: BatchingConfig | None = None
-    """Adaptive batching. Default off."""
+    max_batch_size: int | None = None
+    """Adaptive batching: most requests joined into one inference. Default 1 (off)."""
+    max_batch_time_ms: int | None = None
+    """Adaptive batching: longest wait for a batch to fill, ms; > 0 exactly when batching. Default 0."""
     warmup_request: str | None = None
     """v2 inference request (JSON) each new replica answers before taking traffic. Default none (model ready only)."""
     warmup_timeout_seconds: int | None = None
     """Longest warm-up inference. Default 30."""
-    warm_schedule: WarmScheduleConfig | None = None
-    """Scheduled warm standby. Default none."""
+    warm_windows: list[WarmWindowConfig] | None = None
+    """Scheduled warm standby: hours of expected traffic (KEDA cron triggers). Default none."""
+    warm_timezone: str | None = None
+    """IANA time zone of ``warm_windows``. Default ``UTC``."""
     model_cache_gib: int | None = None
     """Cache the model on the nodes of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``). Default 0."""
     priority_class: str | None = None
