@@ -1,7 +1,7 @@
 """A deliberately slow MLflow pyfunc model, so that cold starts, queues and warm-up show on a small machine.
 
 Real CPU work, nothing simulated by sleeping: the model carries a 6144 x 6144 float32 weight matrix (151 MB on
-disk, the "large model" to download and load), every inference multiplies by it (about 10 GFLOP) and allocates a
+disk, the "large model" to download and load), every inference multiplies by it (about 5 GFLOP) and allocates a
 64 MB working buffer (the activations a GPU inference holds), and the first inference of each process runs a
 one-off initialisation (an SVD), as models with lazy initialisation, JIT compilation or kernel autotuning do.
 
@@ -24,7 +24,7 @@ from mlflow.models import infer_signature
 
 SIZE = 6144
 """Rows and columns of the weight matrix."""
-RANK = 128
+RANK = 64
 """Columns of the weights each inference multiplies by."""
 SCRATCH_MB = 64
 """Working memory one inference allocates."""
