@@ -98,7 +98,6 @@ def test_the_node_agent_runs_only_on_the_cached_pools_gpu_nodes() -> None:
     assert terms["nodeSelectorTerms"][0]["matchExpressions"][0]["values"] == ["batch", "inference"]
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_core_objects_validate_and_values_keys_exist(cached) -> None:
     core = [
         render.manifest(r)
@@ -111,17 +110,9 @@ def test_core_objects_validate_and_values_keys_exist(cached) -> None:
     assert k8s_schemas.unknown_values_keys(kserve_values(CACHED), k8s_schemas.chart_values("kserve-resources")) == []
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_node_group_and_local_model_chart_values_against_upstream() -> None:
-    if ("serving.kserve.io/v1alpha1", "LocalModelNodeGroup") not in k8s_schemas.crd_schemas():
-        pytest.skip(
-            "the reference set has no LocalModelNodeGroup CRD (kserve/kserve v0.20.0 "
-            "config/crd/full/localmodel/serving.kserve.io_localmodelnodegroups.yaml)"
-        )
     group = local_model_node_group("inference", 200, {})
     assert k8s_schemas.validate_object(group, "1.35") == []
-    if not (k8s_schemas.REFERENCE / "charts" / "kserve-localmodel-resources").is_dir():
-        pytest.skip("the reference set has no kserve-localmodel-resources chart values (kserve/kserve v0.20.0)")
     values = localmodel_values("v0.20.0", ["inference"])
     assert k8s_schemas.unknown_values_keys(values, k8s_schemas.chart_values("kserve-localmodel-resources")) == []
 
