@@ -273,7 +273,10 @@ class Server:
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:
-            kill_group(self.process, signal.SIGTERM)
+            try:
+                kill_group(self.process, signal.SIGTERM)
+            except subprocess.TimeoutExpired:  # MLServer 1.7.1 can hang closing many workers
+                kill_group(self.process, signal.SIGKILL)
 
 
 @contextlib.contextmanager
@@ -378,16 +381,17 @@ def bench_cold_start(registry: Registry, model_uri: str, root: Path, runs: int) 
     return {k: {"median": round(statistics.median(v), 2), "runs": [round(x, 2) for x in v]} for k, v in out.items()}
 
 
-def bench_cap(model_dir: Path, root: Path, levels: list[int], per_client: int, uncapped_workers: int) -> dict[str, Any]:
+def bench_cap(
+    model_dir: Path, root: Path, levels: list[int], per_client: int, uncapped_workers: int, record: Any
+) -> None:
     """Latency and memory at rising concurrency: capped at the machine's cores vs a worker per request."""
-    out: dict[str, Any] = {}
     for label, workers in (("cap", os.cpu_count() or 2), ("no_cap", uncapped_workers)):
         args = endpoint_args(concurrency_limit=workers, warmup_request=json.dumps(SAMPLE))
         with serving(args, model_dir, root / f"load-{label}") as server:
             server.wait_until(lambda s=server: s.gate().returncode == 0)
-            out[label] = {"workers": workers, "idle_rss_mb": round(server.rss_mb())}
-            out[label]["levels"] = [closed_loop(server, c, per_client).row() for c in levels]
-    return out
+            out = {"workers": workers, "idle_rss_mb": round(server.rss_mb())}
+            out["levels"] = [closed_loop(server, c, per_client).row() for c in levels]
+            record(f"concurrency_{label}", out)
 
 
 def bench_warmup(model_dir: Path, root: Path) -> dict[str, Any]:
@@ -415,15 +419,16 @@ def main() -> None:
         (root / "results.json").write_text(json.dumps(results, indent=2))  # partial results survive a failure
         print(f"{key}: {json.dumps(value)}", file=sys.stderr, flush=True)
 
-    registry = Registry(root).start()
-    try:
-        logged = registry.log_slow_model()
-        record("cold_start", bench_cold_start(registry, logged["registered"], root, runs=2))
-    finally:
-        registry.stop()
-    model_dir = root / "node-cache" / "slow"
-    record("warmup", bench_warmup(model_dir, root))
-    record("concurrency", bench_cap(model_dir, root, levels=[1, 2, 4, 6], per_client=3, uncapped_workers=6))
+    model_dir = Path(sys.argv[2]) if sys.argv[1:2] == ["concurrency"] else root / "node-cache" / "slow"
+    if sys.argv[1:2] != ["concurrency"]:  # `concurrency MODEL_DIR` measures only the cap, on a model already pulled
+        registry = Registry(root).start()
+        try:
+            logged = registry.log_slow_model()
+            record("cold_start", bench_cold_start(registry, logged["registered"], root, runs=2))
+        finally:
+            registry.stop()
+        record("warmup", bench_warmup(model_dir, root))
+    bench_cap(model_dir, root, levels=[1, 2, 4, 6], per_client=3, uncapped_workers=6, record=record)
     results["machine"]["load_avg_at_end"] = os.getloadavg()
     print(json.dumps(results, indent=2))
 
