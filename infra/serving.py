@@ -26,10 +26,10 @@ from components.serving import (
     WarmWindow,
 )
 
+from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.serving import EndpointConfig
-
-PLACEHOLDER = "{artifact_root}"
+from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 
 @dataclass
@@ -51,7 +51,6 @@ class ServingEndpoint:
 class ServingLayer:
     """What the serving layer hands to the monitoring layer."""
 
-    platform: ServingPlatform
     namespace: str
     gateway_name: str
     gateway_namespace: str
@@ -105,24 +104,16 @@ def pressure_args(e: EndpointConfig) -> dict[str, Any]:
     return out
 
 
-def _storage_uri(uri: str, artifact_root: Any) -> Any:
-    if PLACEHOLDER not in uri:
-        return uri
-    if artifact_root is None:
-        return uri  # left unresolved: validation names it
-    if isinstance(artifact_root, str):
-        return uri.replace(PLACEHOLDER, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(PLACEHOLDER, root.rstrip("/")))
-
-
-def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: Any = None) -> ModelEndpointArgs:
+def endpoint_args(
+    cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
+) -> ModelEndpointArgs:
     p = cfg.serving.platform
     return ModelEndpointArgs(
         model_name=e.model_name or name,
         versions=[
             ModelVersion(
                 name=vname,
-                storage_uri=_storage_uri(v.storage_uri, artifact_root),
+                storage_uri=with_artifact_root(v.storage_uri, artifact_root),
                 weight=v.weight,
                 model_format=v.model_format,
                 runtime=v.runtime or MLSERVER_RUNTIME,
@@ -178,13 +169,13 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                     "GPU taint (see docs/serving.md, node-level model cache)",
                     pool.model_cache_gib,
                 )
-    mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
+    mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}")
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
         endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
         for vname, v in e.versions.items():
-            if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
+            if ARTIFACT_ROOT in v.storage_uri and not mlflow_enabled:
                 at.add(
                     f"versions.{vname}.storage_uri",
                     "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)",
@@ -210,15 +201,15 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             at.check(
                 pool_cache >= cached,
                 "model_cache_gib",
-                f"the cached models on pool {e.gpu_pool!r} need {cached} GiB; set gpu_pools.{e.gpu_pool}.model_cache_gib "
-                f"to at least that (it is {pool_cache})",
+                f"the cached models on pool {e.gpu_pool!r} need {cached} GiB; set "
+                f"gpu_pools.{e.gpu_pool}.model_cache_gib to at least that (it is {pool_cache})",
                 e.model_cache_gib,
             )
         if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
             at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer | None:
+def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None = None) -> ServingLayer | None:
     """Create the serving platform and the endpoints; None when the stack has no serving."""
     if not cfg.serving.enabled:
         return None
@@ -227,14 +218,13 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer |
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
     out = ServingLayer(
-        platform=platform,
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,
         gateway_namespace=platform.gateway_namespace,
         keda_namespace=platform.keda_namespace,
         interceptor_namespace=platform.serving_namespace,
     )
-    artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
+    artifact_root = tracking.artifact_root if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(
             name,

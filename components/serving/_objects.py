@@ -18,6 +18,8 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    ContainerSecurity,
+    PodSecurity,
     gpu_node_selector,
     gpu_toleration,
     merge_labels,
@@ -124,13 +126,8 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             {"name": "MLSERVER_MODEL_VERSION", "value": v.name},
             *mlserver_env(args),
         ],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        # KServe merges this container into the runtime's, which mounts MLServer's scratch folder.
+        "securityContext": ContainerSecurity(run_as_user=1000).render(),
         **gated_probes(args),
     }
     predictor: dict[str, Any] = {
@@ -141,7 +138,7 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             "type": "RollingUpdate",
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": args.max_surge},
         },
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": PodSecurity().render(),
         "priorityClassName": priority_class_name(args),
         "model": model,
     }

@@ -45,7 +45,8 @@ def check_concurrency_cap(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Ite
             if value is None or cap < 1:
                 yield (
                     f"{res.label}: {c.label} in {pod.path} runs on a GPU with no concurrency cap (set {env_name} to "
-                    f"1..{cfg['maxConcurrency']}, got {value!r}); concurrent requests can push the pod out of GPU memory"
+                    f"1..{cfg['maxConcurrency']}, got {value!r}); concurrent requests can push the pod out of GPU "
+                    "memory"
                 )
             elif cap > cfg["maxConcurrency"]:
                 yield (
