@@ -8,15 +8,22 @@ two KServe charts and a namespace for KServe's download jobs that exist once per
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..common import POOL_LABEL, gpu_toleration
 
-if TYPE_CHECKING:
-    from ._platform import ServingPlatformArgs
+
+class CacheSettings(Protocol):
+    """What the node cache reads of the platform's arguments (``ServingPlatformArgs`` has it)."""
+
+    kserve_namespace: str
+    kserve_chart_version: str
+    model_cache_pools: dict[str, int]
+    model_cache_job_annotations: dict[str, str]
+
 
 CRITICAL_INFERENCE_PRIORITY = "ml-platform-critical-inference"
 INFERENCE_PRIORITY = "ml-platform-inference"
@@ -125,7 +132,7 @@ def local_model_node_group(pool: str, cache_gib: int, labels: dict[str, str]) ->
 
 def capacity_resources(
     name: str,
-    args: ServingPlatformArgs,
+    args: CacheSettings,
     labels: dict[str, str],
     child: pulumi.ResourceOptions,
     release: Any,
@@ -203,3 +210,16 @@ def capacity_resources(
             )
         )
     return made
+
+
+def kserve_localmodel_values(pools: dict[str, int]) -> dict[str, Any]:
+    """``kserve-resources`` values that switch KServe's webhook to mounting cached copies (when a pool caches)."""
+    return {"localmodel": {"enabled": True, "jobNamespace": MODEL_CACHE_JOB_NAMESPACE}} if pools else {}
+
+
+def check_cache_pools(pools: dict[str, int], problems: Any) -> None:
+    for pool, gib in pools.items():
+        valid = 0 < len(pool) <= 63 and pool[0].isalnum() and pool[-1].isalnum()
+        valid = valid and all(c.islower() or c.isdigit() or c == "-" for c in pool)
+        problems.check(valid, f"model_cache_pools.{pool}", "pool name must be a DNS label", pool)
+        problems.check(gib >= 1, f"model_cache_pools.{pool}", "must be >= 1 GiB", gib)

@@ -18,6 +18,7 @@ first ``pulumi up`` never creates a custom resource before its definition exists
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -33,7 +34,7 @@ from ..common import (
     chart_release,
     merge_labels,
 )
-from ._capacity import MODEL_CACHE_JOB_NAMESPACE, capacity_resources
+from ._capacity import capacity_resources, check_cache_pools, kserve_localmodel_values
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -107,12 +108,9 @@ class ServingPlatformArgs:
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the objects created here. Default none."""
     model_cache_pools: dict[str, int] = field(default_factory=dict)
-    """GPU pools whose nodes keep a model cache, with the disk reserved for it in GiB (KServe LocalModelNodeGroup
-    per pool; installs KServe's local model charts when not empty). Default none."""
+    """GPU pools caching models on their nodes -> cache GiB (KServe's local model cache). Default none."""
     model_cache_job_annotations: dict[str, str] = field(default_factory=dict)
-    """Annotations on the ServiceAccount KServe's download Jobs run as (``default`` in ``kserve-localmodel-jobs``):
-    the identity that reads the model bucket (``eks.amazonaws.com/role-arn``, ``iam.gke.io/gcp-service-account``).
-    Default none."""
+    """Bucket identity annotations for KServe's model download Jobs' ServiceAccount. Default none."""
 
     def validate(self, problems: Problems) -> None:
         for name in (
@@ -142,9 +140,7 @@ class ServingPlatformArgs:
         problems.check(
             self.envoy_gateway_replicas >= 1, "envoy_gateway_replicas", "must be >= 1", self.envoy_gateway_replicas
         )
-        for pool, gib in self.model_cache_pools.items():
-            problems.check(is_dns_label(pool), f"model_cache_pools.{pool}", "pool name must be a DNS label", pool)
-            problems.check(gib >= 1, f"model_cache_pools.{pool}", "must be >= 1 GiB", gib)
+        check_cache_pools(self.model_cache_pools, problems)
         problems.check(
             ":" in self.mlserver_image.rsplit("/", 1)[-1] and not self.mlserver_image.endswith(":latest"),
             "mlserver_image",
@@ -167,19 +163,16 @@ def is_dns_label(value: str) -> bool:
 
 
 def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
-    values: dict[str, Any] = {
+    return {
         "kserve": {
             "controller": {
                 "deploymentMode": "Standard",
                 # Routing is the platform's own HTTPRoute per endpoint; KServe must not add one per version.
                 "gateway": {"disableIngressCreation": True, "ingressGateway": {"enableGatewayApi": True}},
             },
+            **kserve_localmodel_values(args.model_cache_pools),
         }
     }
-    if args.model_cache_pools:
-        # The webhook then mounts a node's cached copy instead of downloading (LocalModelCache).
-        values["kserve"]["localmodel"] = {"enabled": True, "jobNamespace": MODEL_CACHE_JOB_NAMESPACE}
-    return values
 
 
 def keda_values(args: ServingPlatformArgs) -> dict[str, Any]:
@@ -305,17 +298,9 @@ class ServingPlatform(PlatformComponent):
             opts=self._after(kserve_crd),
         )
         self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
-        self.dependencies += capacity_resources(
-            name,
-            args,
-            labels,
-            pulumi.ResourceOptions(parent=self),
-            lambda chart, namespace, version, values, deps=(): self._release(
-                name, chart, namespace, version, values, deps=deps
-            ),
-            kserve_crd,
-            self.releases,
-        )
+        release = functools.partial(self._release, name)
+        child = pulumi.ResourceOptions(parent=self)
+        self.dependencies += capacity_resources(name, args, labels, child, release, kserve_crd, self.releases)
         self.register_outputs(
             {
                 "serving_namespace": self.serving_namespace,

@@ -182,6 +182,7 @@ class Server:
             MLSERVER_GRPC_PORT=str(self.grpc),
             MLSERVER_METRICS_PORT=str(self.metrics),
             MLSERVER_METRICS_DIR=str(self.work / "metrics"),
+            MLSERVER_ENVIRONMENTS_DIR=str(self.work / "envs"),
         )
         return dict(os.environ, PYTHONWARNINGS="ignore", **env)
 

@@ -215,7 +215,11 @@ def test_the_probe_paths_answer(served) -> None:
     # The startup probe is the warm-up gate: a program run in the container's environment.
     command = model["startupProbe"]["exec"]["command"]
     assert command[0] == "python"
-    env = dict(os.environ, **container_env(served["model_dir"], str(served["work"] / "mnt-models"), served["ports"]))
+    work = served["work"]
+    env = dict(
+        os.environ,
+        **container_env(served["model_dir"], str(work / "mnt-models"), str(work / "scratch"), served["ports"]),
+    )
     gate = subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=60)
     assert gate.returncode == 0, gate.stderr
 
