@@ -153,3 +153,18 @@ def test_the_model_cache_disk_adds_to_the_node_disk_on_both_clouds(mocked) -> No
     gke = mocked.run(lambda: GpuNodePool("inference", gcp_args(disk_size_gib=100, model_cache_gib=150)))
     assert one(gke, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["diskSizeGb"] == 250
     assert problems_of(aws_args(model_cache_gib=-1)) == ["gpu_pools.inference.model_cache_gib: must be >= 0, got -1"]
+
+
+def test_eks_gpu_nodes_carry_the_label_the_cluster_autoscaler_knows_gpus_by(mocked) -> None:
+    regs = mocked.run(lambda: GpuNodePool("inference", aws_args()))
+    assert one(regs, "aws:eks/nodeGroup:NodeGroup").inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-a10g"
+    tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in by_type(regs, "aws:autoscaling/tag:Tag")}
+    assert tags["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"] == "nvidia-a10g"
+
+
+def test_gke_gpu_nodes_do_not_get_the_aws_label(mocked) -> None:
+    regs = mocked.run(lambda: GpuNodePool("l4", gcp_args()))
+    assert (
+        "k8s.amazonaws.com/accelerator"
+        not in one(regs, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["labels"]
+    )
