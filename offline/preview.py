@@ -10,6 +10,7 @@ is invalid (printing every problem, no traceback) or, like ``pulumi preview``, w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from pathlib import Path
@@ -28,6 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
     args = parser.parse_args(argv)
+    runner.rare_full_gc()
 
     if args.stack_file is None and args.stack not in runner.stack_names():
         print(f"error: no stack {args.stack!r}; stacks: {', '.join(runner.stack_names())}", file=sys.stderr)
@@ -35,22 +37,28 @@ def main(argv: list[str] | None = None) -> int:
     if args.stack_file is not None and not args.stack_file.exists():
         print(f"error: no stack file {args.stack_file}", file=sys.stderr)
         return 2
-    result = runner.run(args.stack, stack_file=args.stack_file)
-    if result.error:
-        print(f"error: {result.error}", file=sys.stderr)
-        return 1
-    out_dir = Path(args.out) / args.stack
-    config_file = args.policy_pack_config or policy_run.config_path(result.config.get("ml-platform:environment"))
+    # The pack starts (its own process, driven from a thread) before the program runs and checks each resource as
+    # the program registers it, so its work overlaps the program's instead of following it.
+    config, _ = runner.read_stack_file(args.stack, stack_file=args.stack_file)
+    config_file = args.policy_pack_config or policy_run.config_path(config.get("ml-platform:environment"))
     document = json.loads(config_file.read_text()) if config_file is not None else {}
+    with contextlib.ExitStack() as pack:
+        started = None if args.skip_policies else pack.enter_context(policy_run.PolicyRun(args.stack, config, document))
+        result = runner.run(args.stack, stack_file=args.stack_file, on_register=started and started.analyze)
+        if result.error:
+            print(f"error: {result.error}", file=sys.stderr)
+            return 1
+        verdicts = None
+        if started is not None:
+            try:
+                verdicts = started.verdicts(result.registrations)
+            except policy_run.PolicyConfigError as exc:
+                print(f"error: {config_file}: {exc}", file=sys.stderr)
+                return 2
+    out_dir = Path(args.out) / args.stack
     report, budget = costs.stack_cost(result, document)
     extra = {"cost": report.to_json(budget)}
-    verdicts = None
-    if not args.skip_policies:
-        try:
-            verdicts = policy_run.run(result.stack, result.config, result.registrations, document)
-        except policy_run.PolicyConfigError as exc:
-            print(f"error: {config_file}: {exc}", file=sys.stderr)
-            return 2
+    if verdicts is not None:
         extra["policy"] = verdicts.to_json()
     counts = render.write(result, out_dir, extra)
     if not args.quiet:

@@ -6,7 +6,6 @@ loop shared between tests lets one test's queued registrations leak into the nex
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from offline import runner  # noqa: E402
-from offline.mocks import PreviewMocks, RecordingMonitor, Registration, install  # noqa: E402
+from offline.mocks import PreviewMocks, RecordingMonitor, Registration, mocked_runtime  # noqa: E402
 
 
 class Harness:
@@ -42,15 +41,9 @@ def mocked() -> Any:
     """A :class:`Harness` on fresh mocks and a fresh event loop (region us-west-2, project ml-platform-test)."""
     from pulumi.runtime import config as runtime_config
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     runtime_config.set_all_config({}, [])
-    monitor = install(PreviewMocks(region="us-west-2", project="ml-platform-test"), "test")
-    try:
+    with mocked_runtime(PreviewMocks(region="us-west-2", project="ml-platform-test"), "test") as monitor:
         yield Harness(monitor)
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
 
 
 _RUNS: dict[str, runner.RunResult] = {}

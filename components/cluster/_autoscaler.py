@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
-from ..common import POOL_LABEL, Problems, chart_release, irsa_trust_policy
+from ..common import POOL_LABEL, Problems, aws, chart_release, irsa_trust_policy
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"

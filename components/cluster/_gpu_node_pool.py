@@ -18,8 +18,6 @@ import enum
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 
 from ..common import (
     ACCELERATOR_LABEL,
@@ -34,7 +32,9 @@ from ..common import (
     Cloud,
     GpuSharing,
     Problems,
+    aws,
     device_plugin_config_name,
+    gcp,
     merge_labels,
 )
 from . import _gpu_catalog as gpu_catalog

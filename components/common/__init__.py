@@ -32,6 +32,7 @@ from ._base import (
     irsa_trust_policy,
     merge_labels,
 )
+from ._providers import aws, gcp
 
 __all__ = [
     "ACCELERATOR_LABEL",
@@ -52,9 +53,11 @@ __all__ = [
     "Cloud",
     "GpuSharing",
     "Problems",
+    "aws",
     "chart_release",
     "device_plugin_config",
     "device_plugin_config_name",
+    "gcp",
     "gpu_node_affinity",
     "gpu_node_selector",
     "gpu_toleration",
