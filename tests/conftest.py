@@ -20,6 +20,9 @@ if str(ROOT) not in sys.path:
 from offline import runner  # noqa: E402
 from offline.mocks import PreviewMocks, RecordingMonitor, Registration, mocked_runtime  # noqa: E402
 
+# The session keeps every provider SDK class it loads; full collections would walk them all again and again.
+runner.rare_full_gc()
+
 
 class Harness:
     """Runs a function that creates resources under mocks and returns what it registered."""
@@ -49,7 +52,7 @@ def mocked() -> Any:
 _RUNS: dict[str, runner.RunResult] = {}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stack_run() -> Callable[[str], runner.RunResult]:
     """The offline run of a shipped stack (computed once per test session; each run has its own loop and mocks)."""
 

@@ -42,6 +42,7 @@ def test_the_four_workflows_exist() -> None:
     assert [f.name for f in FILES] == ["deploy.yml", "preview-comment.yml", "preview.yml", "pulumi-up.yml"]
 
 
+@pytest.mark.integration
 def test_workflows_match_githubs_schema() -> None:
     proc = subprocess.run(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
@@ -51,6 +52,7 @@ def test_workflows_match_githubs_schema() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.integration
 def test_dependabot_config_matches_its_schema() -> None:
     proc = subprocess.run(
         [
@@ -65,6 +67,7 @@ def test_dependabot_config_matches_its_schema() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.integration
 def test_zizmor_finds_nothing() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")}
     proc = subprocess.run(
