@@ -4,7 +4,7 @@ VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
 
-.PHONY: setup system preview preview-all lint test bench clean
+.PHONY: setup system preview preview-all lint test test-unit bench clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,10 @@ lint: setup
 
 test: setup system lint
 	$(PY) -m pytest
+
+# The unit suite: what `make test` runs, less the tests marked integration (real services, heavy processes).
+test-unit: setup
+	$(PY) -m pytest -m "not integration"
 
 bench: setup
 	$(PY) -m offline.bench
