@@ -93,7 +93,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
     """A mock monitor that keeps every registration in order.
 
     The SDK calls the monitor on its executor's threads, and its mock monitor gives each such thread an event loop
-    that nothing closes; the interpreter then finalises those loops at exit, after their sockets, and prints
+    that nothing closes. Such a loop is finalised at interpreter exit, where closing it can fail and print
     "Exception ignored ... Invalid file descriptor". So this monitor creates the threads' loops itself, before the
     SDK looks for one, and :meth:`close` closes them (:func:`mocked_runtime` does, after the executor has stopped).
     """

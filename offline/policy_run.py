@@ -321,6 +321,7 @@ class PolicyRun:
         self._error: BaseException | None = None
         self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
         self._analyzed: dict[str, tuple[Any, list[Any], Any]] = {}
+        self._closing = False
         self._thread = threading.Thread(target=self._work, name="policy-pack", daemon=True)
         self._thread.start()
 
@@ -331,7 +332,7 @@ class PolicyRun:
             self._info = self._analyzer.info()
             self._analyzer.configure(self._policy_config, self._info.policies)
             # A resource is registered only after its provider, so the provider is here when a resource needs it.
-            while (reg := self._queue.get()) is not None:
+            while (reg := self._queue.get()) is not None and not self._closing:
                 if reg.type.startswith("pulumi:providers:"):
                     providers[reg.name] = reg
                 self._analyzed[reg.urn] = (reg, *self._analyzer.analyze_resource(reg, providers))
@@ -349,6 +350,8 @@ class PolicyRun:
         self.close()
 
     def close(self) -> None:
+        """Stop checking (what is still queued is dropped), end the pack's process."""
+        self._closing = True
         self._queue.put(None)
         self._thread.join()
         self._analyzer.close()
