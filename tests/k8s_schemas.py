@@ -24,6 +24,10 @@ SKIP_REASON = (
 )
 
 
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+"""libyaml's parser where PyYAML has it (the same safe constructor): the CRDs are megabytes of YAML."""
+
+
 def reference_available() -> bool:
     return (REFERENCE / "crds").is_dir()
 
@@ -33,7 +37,7 @@ def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
     """``{(apiVersion, kind): openAPIV3Schema}`` for every CRD version in the reference folder."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
     for path in sorted((REFERENCE / "crds").glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=_LOADER):
             if not doc or doc.get("kind") != "CustomResourceDefinition":
                 continue
             spec = doc["spec"]
@@ -134,4 +138,4 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 def chart_values(chart_folder: str) -> dict[str, Any]:
     folder = REFERENCE / "charts" / chart_folder
     path = folder / "values.yaml" if (folder / "values.yaml").exists() else folder / "values.tmpl.yaml"
-    return _merge(yaml.safe_load(path.read_text()) or {}, SUBCHART_KEYS.get(chart_folder, {}))
+    return _merge(yaml.load(path.read_text(), Loader=_LOADER) or {}, SUBCHART_KEYS.get(chart_folder, {}))
