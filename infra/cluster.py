@@ -40,7 +40,8 @@ class ClusterLayer:
 
     cloud: Cloud
     provider: k8s.Provider
-    cluster_name: Any
+    """Kubernetes provider of the cluster; every in-cluster resource of later layers uses it."""
+    cluster_name: pulumi.Input[str]
     eks: EksCluster | None = None
     gke: GkeCluster | None = None
     gpu_pools: dict[str, GpuNodePool] = field(default_factory=dict)
@@ -60,6 +61,7 @@ def eks_args(cfg: StackConfig) -> EksClusterArgs:
         system_max_size=c.system_nodes.max_size,
         endpoint_public_access=c.endpoint_public_access,
         public_access_cidrs=list(c.public_access_cidrs),
+        admin_principal_arns=list(c.admin_principal_arns),
         tags=dict(cfg.tags),
     )
 
@@ -155,10 +157,8 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
 def existing_provider(cfg: StackConfig) -> k8s.Provider:
     """A provider for a cluster someone else runs (kind, k3d, minikube, or a shared cluster)."""
     path = cfg.cluster.kubeconfig_path
-    kubeconfig = None
-    if path:
-        expanded = os.path.expanduser(path)
-        kubeconfig = Path(expanded).read_text() if os.path.exists(expanded) else None
+    # A path that does not exist was refused by validation: it never falls back to the default cluster.
+    kubeconfig = Path(os.path.expanduser(path)).read_text() if path else None
     return k8s.Provider(
         "existing-cluster",
         kubeconfig=kubeconfig,

@@ -9,7 +9,6 @@ names, whether it is critical or uses GPUs) is returned as a :class:`ServingLaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 
@@ -17,6 +16,7 @@ from components.common import GpuSharing, Problems
 from components.serving import (
     MLSERVER_METRICS_PORT,
     MLSERVER_RUNTIME,
+    MODEL_SERVICE_ACCOUNT,
     ModelEndpoint,
     ModelEndpointArgs,
     ModelVersion,
@@ -25,10 +25,10 @@ from components.serving import (
     VersionInfo,
 )
 
+from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.serving import EndpointConfig
-
-PLACEHOLDER = "{artifact_root}"
+from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 
 @dataclass
@@ -50,7 +50,6 @@ class ServingEndpoint:
 class ServingLayer:
     """What the serving layer hands to the monitoring layer."""
 
-    platform: ServingPlatform
     namespace: str
     gateway_name: str
     gateway_namespace: str
@@ -63,9 +62,11 @@ class ServingLayer:
     endpoints: list[ServingEndpoint] = field(default_factory=list)
 
 
-def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
+def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ServingPlatformArgs:
     p = cfg.serving.platform
     args = ServingPlatformArgs(
+        model_service_account_annotations=dict(tracking.model_reader_annotations) if tracking is not None else {},
+        metrics_namespace=cfg.observability.namespace if cfg.observability.enabled else None,
         serving_namespace=p.namespace,
         gateway_hostname=p.gateway_hostname,
         tls_secret_name=p.tls_secret_name,
@@ -79,24 +80,16 @@ def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
     return args
 
 
-def _storage_uri(uri: str, artifact_root: Any) -> Any:
-    if PLACEHOLDER not in uri:
-        return uri
-    if artifact_root is None:
-        return uri  # left unresolved: validation names it
-    if isinstance(artifact_root, str):
-        return uri.replace(PLACEHOLDER, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(PLACEHOLDER, root.rstrip("/")))
-
-
-def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: Any = None) -> ModelEndpointArgs:
+def endpoint_args(
+    cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
+) -> ModelEndpointArgs:
     p = cfg.serving.platform
     return ModelEndpointArgs(
         model_name=e.model_name or name,
         versions=[
             ModelVersion(
                 name=vname,
-                storage_uri=_storage_uri(v.storage_uri, artifact_root),
+                storage_uri=with_artifact_root(v.storage_uri, artifact_root),
                 weight=v.weight,
                 model_format=v.model_format,
                 runtime=v.runtime or MLSERVER_RUNTIME,
@@ -128,6 +121,8 @@ def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root:
         hostnames=list(e.hostnames),
         interceptor_namespace=p.namespace,
         prometheus_address=p.prometheus_address,
+        gateway_listener="https" if p.tls_secret_name else None,
+        service_account_name=MODEL_SERVICE_ACCOUNT,
         labels={"environment": cfg.environment.value},
     )
 
@@ -142,13 +137,13 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform"))
-    mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
+    mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}")
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
         endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
         for vname, v in e.versions.items():
-            if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
+            if ARTIFACT_ROOT in v.storage_uri and not mlflow_enabled:
                 at.add(
                     f"versions.{vname}.storage_uri",
                     "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)",
@@ -170,23 +165,22 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer | None:
+def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None = None) -> ServingLayer | None:
     """Create the serving platform and the endpoints; None when the stack has no serving."""
     if not cfg.serving.enabled:
         return None
     opts = pulumi.ResourceOptions(provider=layer.provider)
     if layer.device_plugin is not None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
-    platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
+    platform = ServingPlatform("serving", platform_args(cfg, tracking), opts=opts)
     out = ServingLayer(
-        platform=platform,
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,
         gateway_namespace=platform.gateway_namespace,
         keda_namespace=platform.keda_namespace,
         interceptor_namespace=platform.serving_namespace,
     )
-    artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
+    artifact_root = tracking.artifact_root if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(
             name,

@@ -74,6 +74,8 @@ class Registration:
     """Inputs in engine (camelCase) form, secrets masked."""
     raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
     """The same with secret values visible (placeholders only: the preview never holds real secrets)."""
+    outputs: dict[str, Any] = field(repr=False, default_factory=dict)
+    """What the mocks answered as the resource's state (ids, ARNs, emails), secrets masked; not in the plan."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -148,6 +150,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 depends_on=sorted(request.dependencies),
                 inputs=engine_form(wire),
                 raw_inputs=engine_form(wire, mask=False),
+                outputs={
+                    "id": response.id,
+                    **engine_form(json_format.MessageToDict(response.object, preserving_proto_field_name=True)),
+                },
             )
             self.registrations.append(registration)
             if self.on_register is not None:

@@ -3,19 +3,26 @@
 Runs the real program under Pulumi's mock runtime with the stack's config, prints every resource in a tree
 under its component, runs the policy pack over them as the engine does (its own process, analyzer gRPC protocol,
 ``policies/config/<environment>.json``), prints the verdicts and the stack's monthly cost against its budget,
+runs the wiring check over the whole render (``offline/wiring``: rules no single object's schema can see),
 writes the plan, manifests and Helm releases under ``build/<stack>/``, and exits non-zero when the configuration
-is invalid (printing every problem, no traceback) or, like ``pulumi preview``, when a mandatory policy fails.
+is invalid (printing every problem, no traceback), when a wiring rule is broken (printed with the objects it
+involves, recorded in ``plan.json``) or, like ``pulumi preview``, when a mandatory policy fails.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
-import json
 import sys
 from pathlib import Path
 
-from . import costs, policy_run, render, runner
+from . import costs, policy_run, render, runner, wiring
+from . import stack_file as stack_file_module
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user knows it: relative to the repository when it lies inside."""
+    return path.relative_to(runner.ROOT) if path.is_relative_to(runner.ROOT) else path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -37,58 +44,60 @@ def main(argv: list[str] | None = None) -> int:
     if args.stack_file is not None and not args.stack_file.exists():
         print(f"error: no stack file {args.stack_file}", file=sys.stderr)
         return 2
+    stack_file = args.stack_file or _shown(runner.STACKS / f"Pulumi.{args.stack}.yaml")
+    document: dict | None = {}
+    if args.policy_pack_config is not None:  # checked before the program runs: a bad file costs no run
+        document = _policy_document(args.policy_pack_config)
+        if document is None:
+            return 1
+    try:
+        config, _ = runner.read_stack_file(args.stack, stack_file=args.stack_file)
+    except stack_file_module.StackFileError as exc:
+        print(f"error: {stack_file}: {exc}", file=sys.stderr)
+        return 1
+    config_file = args.policy_pack_config or policy_run.config_path(config.get("ml-platform:environment"))
+    document_error = None
+    if args.policy_pack_config is None and config_file is not None:
+        try:
+            document = policy_run.read_config_file(config_file)
+        except policy_run.PolicyConfigError as exc:
+            document_error = exc  # reported after the program's own errors, as when it is read after the run
     # The pack starts (its own process, driven from a thread) before the program runs and checks each resource as
     # the program registers it, so its work overlaps the program's instead of following it.
-    config, _ = runner.read_stack_file(args.stack, stack_file=args.stack_file)
-    config_file = args.policy_pack_config or policy_run.config_path(config.get("ml-platform:environment"))
-    document = json.loads(config_file.read_text()) if config_file is not None else {}
     with contextlib.ExitStack() as pack:
-        started = None if args.skip_policies else pack.enter_context(policy_run.PolicyRun(args.stack, config, document))
+        started = None
+        if not args.skip_policies and document_error is None:
+            started = pack.enter_context(policy_run.PolicyRun(args.stack, config, document))
         result = runner.run(args.stack, stack_file=args.stack_file, on_register=started and started.analyze)
         if result.error:
-            print(f"error: {result.error}", file=sys.stderr)
+            print(f"error: {stack_file}: {result.error}", file=sys.stderr)
             return 1
+        out_dir = Path(args.out) / args.stack
+        if document_error is not None:
+            print(f"error: {_shown(config_file)}: {document_error}", file=sys.stderr)
+            return 1
+        try:
+            report, budget = costs.stack_cost(result, document)
+        except policy_run.PolicyConfigError as exc:
+            print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
+            return 1
+        extra = {"cost": report.to_json(budget)}
+        findings = wiring.check(result.registrations, result.config)
+        extra["wiring"] = wiring.to_json(findings)
         verdicts = None
         if started is not None:
             try:
                 verdicts = started.verdicts(result.registrations)
             except policy_run.PolicyConfigError as exc:
                 print(f"error: {config_file}: {exc}", file=sys.stderr)
-                return 2
-    out_dir = Path(args.out) / args.stack
-    report, budget = costs.stack_cost(result, document)
-    extra = {"cost": report.to_json(budget)}
-    if verdicts is not None:
-        extra["policy"] = verdicts.to_json()
+                return 1
+            extra["policy"] = verdicts.to_json()
     counts = render.write(result, out_dir, extra)
     if not args.quiet:
-        cfg = result.config
-        where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
-        print(
-            f"ml-platform · stack {args.stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
-            f"environment {cfg.get('ml-platform:environment')}"
-        )
-        for line in render.tree_lines(result.registrations):
-            print(line)
-        print()
-        print("Outputs:")
-        for key, value in result.outputs.items():
-            print(f"  {key}: {value}")
-        print()
+        _print_tree(args.stack, result)
     if verdicts is not None and (verdicts.violations or not args.quiet):
-        where = (
-            config_file.relative_to(runner.ROOT)
-            if config_file and config_file.is_relative_to(runner.ROOT)
-            else config_file
-        )
-        print(
-            f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, "
-            f"config {where or 'defaults'}"
-        )
-        for v in verdicts.violations:
-            print(f"  [{v.level}] {v.policy}: {v.message}")
-        if not verdicts.violations and not args.quiet:
-            print("  no violations")
+        _print_verdicts(verdicts, config_file, args.quiet)
+    _print_wiring(findings, args.quiet)
     for line in costs.cost_lines(report, budget)[: 1 if args.quiet else None]:
         print(line)
     rel = out_dir.relative_to(runner.ROOT) if out_dir.is_relative_to(runner.ROOT) else out_dir
@@ -96,11 +105,58 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.stack}: {counts['resources']} resources, {counts['objects']} Kubernetes objects, "
         f"{counts['releases']} Helm releases -> {rel}/ (plan.json, manifests/, helm/)"
     )
+    if findings:
+        print(f"error: broken wiring: {', '.join(sorted({f.rule for f in findings}))}", file=sys.stderr)
+        return 1
     if verdicts is not None and verdicts.mandatory_failed:
         failed = sorted({v.policy for v in verdicts.violations if v.level == "mandatory"})
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _policy_document(path: Path) -> dict | None:
+    """The policy config file's document, or None after printing what is wrong with it."""
+    try:
+        return policy_run.read_config_file(path)
+    except policy_run.PolicyConfigError as exc:
+        print(f"error: {_shown(path)}: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_tree(stack: str, result: runner.RunResult) -> None:
+    cfg = result.config
+    where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
+    print(
+        f"ml-platform · stack {stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
+        f"environment {cfg.get('ml-platform:environment')}"
+    )
+    for line in render.tree_lines(result.registrations):
+        print(line)
+    print()
+    print("Outputs:")
+    for key, value in result.outputs.items():
+        print(f"  {key}: {value}")
+    print()
+
+
+def _print_verdicts(verdicts: policy_run.PolicyResult, config_file: Path | None, quiet: bool) -> None:
+    where = _shown(config_file) if config_file else None
+    print(
+        f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, config {where or 'defaults'}"
+    )
+    for v in verdicts.violations:
+        print(f"  [{v.level}] {v.policy}: {v.message}")
+    if not verdicts.violations and not quiet:
+        print("  no violations")
+
+
+def _print_wiring(findings: list[wiring.Finding], quiet: bool) -> None:
+    """The wiring check's findings, each with the objects it involves (a summary line when there is none)."""
+    if findings or not quiet:
+        print(f"Wiring: {len(wiring.RULES)} rules, {len(findings) or 'no'} finding{'' if len(findings) == 1 else 's'}")
+        for f in findings:
+            print(f"  {f.line()}")
 
 
 if __name__ == "__main__":

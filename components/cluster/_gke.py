@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, Problems, gcp
+from ..common import POOL_LABEL, PlatformComponent, Problems, gcp
 
 
 class ReleaseChannel(str, enum.Enum):
@@ -56,6 +56,10 @@ class GkeClusterArgs:
     """Refuse to delete the cluster. Default False; set it in production."""
     master_authorized_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
     """CIDRs allowed to reach the control plane endpoint. Default everywhere; narrow it in production."""
+    webhook_ports: list[int] = field(default_factory=lambda: [6443, 9443])
+    """Node ports the private control plane must reach beyond GKE's own 443 and 10250: admission webhooks and
+    aggregated APIs (KServe, KEDA and Envoy Gateway webhooks on 9443, KEDA's metrics API on 6443). Default
+    ``[6443, 9443]``."""
     labels: dict[str, str] = field(default_factory=dict)
     """Resource labels on the cluster. Default none."""
 
@@ -70,6 +74,8 @@ class GkeClusterArgs:
             except ValueError:
                 p.add(key, "must be an IPv4 network in CIDR form", value)
         p.check(self.master_cidr.endswith("/28"), "master_cidr", "must be a /28", self.master_cidr)
+        for i, port in enumerate(self.webhook_ports):
+            p.check(1 <= port <= 65535, f"webhook_ports[{i}]", "must be a port number (1-65535)", port)
         p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
         p.check(
             self.system_max_size >= self.system_min_size,
@@ -98,7 +104,8 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "gke-gcloud-auth-plugin",
                             "provideClusterInfo": True,
-                            "installHint": "Install gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin).",
+                            "installHint": "Install gke-gcloud-auth-plugin "
+                            "(gcloud components install gke-gcloud-auth-plugin).",
                         }
                     },
                 }
@@ -107,8 +114,9 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
     )
 
 
-class GkeCluster(pulumi.ComponentResource):
-    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and provider."""
+class GkeCluster(PlatformComponent):
+    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and
+    provider."""
 
     cluster_name: pulumi.Output[str]
     """Name of the GKE cluster."""
@@ -122,18 +130,29 @@ class GkeCluster(pulumi.ComponentResource):
     """Kubernetes provider for this cluster."""
     network_id: pulumi.Output[str]
     """Self link of the VPC network (Cloud SQL private IP peers with it)."""
-    workload_pool: str
-    """Workload Identity pool, ``<project>.svc.id.goog``."""
+    workload_pool: pulumi.Output[str]
+    """Workload Identity pool, ``<project>.svc.id.goog``, as the cluster's output: a binding that names it waits
+    for the cluster that creates the pool."""
     node_service_account: pulumi.Output[str]
     """Email of the least-privilege node service account shared by all pools."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"GkeCluster {name!r}")
-        super().__init__("ml-platform:gke_cluster:GkeCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("ml-platform:gke_cluster:GkeCluster", name, args, opts)
+        network, subnet = self._network(name, args)
+        node_sa = self._node_identity(name, args)
+        cluster = self._control_plane(name, args, network, subnet)
+        system_pool = self._nodes(name, args, cluster, node_sa)
+        self._control_plane_firewall(name, args, network)
+        self._access(name, cluster, system_pool)
+        self.network_id = network.id
+        self.node_service_account = node_sa.email
+        self.register_outputs(
+            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+        )
 
+    def _network(self, name: str, args: GkeClusterArgs) -> tuple[gcp.compute.Network, gcp.compute.Subnetwork]:
+        """VPC, the node subnetwork with its pod and service ranges, and Cloud NAT for the private nodes."""
+        child = pulumi.ResourceOptions(parent=self)
         network = gcp.compute.Network(f"{name}-vpc", project=args.project, auto_create_subnetworks=False, opts=child)
         subnet = gcp.compute.Subnetwork(
             f"{name}-nodes",
@@ -160,7 +179,11 @@ class GkeCluster(pulumi.ComponentResource):
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             opts=child,
         )
+        return network, subnet
 
+    def _node_identity(self, name: str, args: GkeClusterArgs) -> gcp.serviceaccount.Account:
+        """The least-privilege service account every node pool runs as (logs, metrics, image pulls only)."""
+        child = pulumi.ResourceOptions(parent=self)
         node_sa = gcp.serviceaccount.Account(
             f"{name}-nodes",
             project=args.project,
@@ -181,8 +204,14 @@ class GkeCluster(pulumi.ComponentResource):
                 member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"),
                 opts=child,
             )
+        return node_sa
 
-        self.workload_pool = f"{args.project}.svc.id.goog"
+    def _control_plane(
+        self, name: str, args: GkeClusterArgs, network: gcp.compute.Network, subnet: gcp.compute.Subnetwork
+    ) -> gcp.container.Cluster:
+        """The private, VPC-native regional cluster with Workload Identity; its default pool removed."""
+        workload_pool = f"{args.project}.svc.id.goog"
+        pd_csi = gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(enabled=True)
         cluster = gcp.container.Cluster(
             f"{name}-gke",
             name=name,
@@ -205,18 +234,42 @@ class GkeCluster(pulumi.ComponentResource):
                     for c in args.master_authorized_cidrs
                 ]
             ),
-            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=self.workload_pool),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=workload_pool),
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
-            addons_config=gcp.container.ClusterAddonsConfigArgs(
-                gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
-                    enabled=True
-                ),
-            ),
+            addons_config=gcp.container.ClusterAddonsConfigArgs(gce_persistent_disk_csi_driver_config=pd_csi),
             deletion_protection=args.deletion_protection,
             resource_labels=args.labels or None,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        system_pool = gcp.container.NodePool(
+        self.cluster_name = cluster.name
+        self.location = cluster.location
+        self.endpoint = cluster.endpoint
+        # The cluster's output: a Workload Identity binding that names the pool waits for the cluster creating it.
+        self.workload_pool = cluster.workload_identity_config.apply(
+            lambda c: (c.workload_pool if c is not None else None) or workload_pool
+        )
+        return cluster
+
+    def _control_plane_firewall(self, name: str, args: GkeClusterArgs, network: gcp.compute.Network) -> None:
+        """The private control plane reaches nodes only on 443 and 10250 by default: open the ports of the
+        admission webhooks and aggregated APIs the platform's charts run (KServe, KEDA, Envoy Gateway)."""
+        gcp.compute.Firewall(
+            f"{name}-control-plane-webhooks",
+            project=args.project,
+            network=network.id,
+            direction="INGRESS",
+            source_ranges=[args.master_cidr],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in args.webhook_ports])],
+            description="GKE control plane to admission webhooks and aggregated APIs on the nodes",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+
+    def _nodes(
+        self, name: str, args: GkeClusterArgs, cluster: gcp.container.Cluster, node_sa: gcp.serviceaccount.Account
+    ) -> gcp.container.NodePool:
+        """The autoscaled system pool (controllers, gateway, monitoring) on shielded nodes with GKE's metadata
+        server."""
+        return gcp.container.NodePool(
             f"{name}-system",
             name="system",
             project=args.project,
@@ -240,14 +293,11 @@ class GkeCluster(pulumi.ComponentResource):
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
         )
 
-        self.cluster_name = cluster.name
-        self.location = cluster.location
-        self.endpoint = cluster.endpoint
-        self.network_id = network.id
-        self.node_service_account = node_sa.email
+    def _access(self, name: str, cluster: gcp.container.Cluster, system_pool: gcp.container.NodePool) -> None:
+        """The kubeconfig (a secret) and the Kubernetes provider every in-cluster resource uses."""
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
                 lambda a: kubeconfig_for(*a)
@@ -257,8 +307,5 @@ class GkeCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_pool])),
-        )
-        self.register_outputs(
-            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system_pool]),
         )

@@ -1,5 +1,6 @@
 """Shared vocabulary of every component: argument errors, the closed enums, labels and the GPU taint,
-the pinned Helm release helper. Small on purpose: whatever only one domain needs lives in that domain.
+the pinned Helm release helper, the locked-down security contexts. Small on purpose: whatever only one domain
+needs lives in that domain.
 
 This module is the domain's public surface; the underscored modules beside it are internals.
 """
@@ -32,7 +33,9 @@ from ._base import (
     irsa_trust_policy,
     merge_labels,
 )
+from ._component import PlatformComponent, SelfValidating
 from ._providers import aws, gcp
+from ._security import ContainerSecurity, PodSecurity, ScratchDir
 
 __all__ = [
     "ACCELERATOR_LABEL",
@@ -51,8 +54,13 @@ __all__ = [
     "ArgsError",
     "Capacity",
     "Cloud",
+    "ContainerSecurity",
     "GpuSharing",
+    "PlatformComponent",
+    "PodSecurity",
     "Problems",
+    "ScratchDir",
+    "SelfValidating",
     "aws",
     "chart_release",
     "device_plugin_config",

@@ -14,7 +14,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, PlatformComponent, PodSecurity, Problems, ScratchDir
+
+SCRATCH = ScratchDir()
+"""The job's one writable path under its read-only root (temporary files, HOME, matplotlib's cache)."""
 
 DRIFT_JOB = "ml-drift"
 """``job`` label the drift check pushes under."""
@@ -56,6 +59,9 @@ class DriftMonitorArgs:
     def validate(self, problems: Problems) -> None:
         problems.check(0 < self.threshold <= 1, "threshold", "must be in (0, 1]", self.threshold)
         problems.check(len(self.schedule.split()) == 5, "schedule", "must be a 5-field cron expression", self.schedule)
+        if len(self.schedule.split()) == 5:
+            wrong = cron_field_problem(self.schedule)
+            problems.check(wrong is None, "schedule", f"must be a 5-field cron expression ({wrong})", self.schedule)
         problems.check(
             ":" in self.image and not self.image.endswith(":latest"),
             "image",
@@ -66,6 +72,26 @@ class DriftMonitorArgs:
         problems.check(self.memory_mib >= 256, "memory_mib", "must be >= 256", self.memory_mib)
         for name in ("reference_uri", "current_uri", "pushgateway_url"):
             problems.check(bool(getattr(self, name)), name, "must be set", getattr(self, name))
+
+
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+
+
+def cron_field_problem(schedule: str) -> str | None:
+    """What is wrong with one field of a 5-field cron schedule (numbers, ``*``, ranges, lists, steps), or None."""
+    for text, (name, low, high) in zip(schedule.split(), CRON_FIELDS, strict=False):
+        for part in text.split(","):
+            base, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) >= 1):
+                return f"{name} step {step!r} is not a number >= 1"
+            if base == "*":
+                continue
+            for bound in base.split("-", 1):
+                if not bound.isdigit():
+                    return f"{name} {bound!r} is not a number"
+                if not low <= int(bound) <= high:
+                    return f"{name} {bound} is out of range {low}-{high}"
+    return None
 
 
 def command(args: DriftMonitorArgs) -> list[str]:
@@ -97,12 +123,9 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     memory = f"{args.memory_mib}Mi"
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 10001,
-            "runAsGroup": 10001,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        # The job never calls the Kubernetes API; IRSA and GKE's metadata server need no API token in the pod.
+        "automountServiceAccountToken": False,
+        "securityContext": PodSecurity(run_as_user=10001, run_as_group=10001).render(),
         "containers": [
             {
                 "name": "drift",
@@ -110,15 +133,12 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
                 "command": command(args),
                 "env": [{"name": "HOME", "value": "/tmp"}, {"name": "MPLCONFIGDIR", "value": "/tmp"}],
                 "resources": {"requests": {"cpu": "500m", "memory": memory}, "limits": {"cpu": "2", "memory": memory}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
-                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                "securityContext": ContainerSecurity().render(),
+                # HOME and matplotlib's cache point here too: the only writable path.
+                "volumeMounts": [SCRATCH.mount()],
             }
         ],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volumes": [SCRATCH.volume()],
     }
     if args.service_account:
         pod["serviceAccountName"] = args.service_account
@@ -138,17 +158,14 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     }
 
 
-class DriftMonitor(pulumi.ComponentResource):
+class DriftMonitor(PlatformComponent):
     """A CronJob that checks one model's recent inputs for drift and pushes the result."""
 
     cronjob_name: str
     """Name of the CronJob."""
 
     def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"DriftMonitor {name!r}")
-        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, None, opts)
+        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, args, opts)
         self.cronjob_name = f"drift-{args.model}"[:52]
         k8s.batch.v1.CronJob(
             name,

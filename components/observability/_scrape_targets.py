@@ -5,7 +5,7 @@ charts that do not all declare a named metrics port or a metrics Service; a PodM
 pod by its labels and port alone. Model-server targets get the platform's labels as ``model``, ``model_version`` and
 ``endpoint`` (from the pod's ``ml-platform.io/*`` labels), the label contract every rule and dashboard relies on.
 dcgm-exporter and the Pushgateway are scraped through their charts' own ServiceMonitors (see
-:mod:`.monitoring_stack`).
+:mod:`._monitoring_stack`).
 """
 
 from __future__ import annotations
@@ -16,16 +16,19 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSION_LABEL, Problems
+from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSION_LABEL, PlatformComponent, Problems
 
 MLSERVER_METRICS_PORT = 8082
 """MLServer's default metrics port (``MLSERVER_METRICS_PORT``), which KServe's MLServer runtime keeps."""
+INTERCEPTOR_METRICS_PORT = 2223
+"""Port of the KEDA HTTP add-on interceptor's Prometheus endpoint (``KEDA_HTTP_OTEL_PROM_EXPORTER_PORT``)."""
 MLFLOW_JOB = "mlflow"
 """``job`` label of the MLflow target (the ``MlflowDown`` alert reads it)."""
 
 
 def meta_label(label: str) -> str:
-    """Prometheus's service-discovery name of a pod label (``ml-platform.io/model`` → ``__meta_..._ml_platform_io_model``)."""
+    """Prometheus's service-discovery name of a pod label (``ml-platform.io/model`` →
+    ``__meta_..._ml_platform_io_model``)."""
     return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
@@ -54,7 +57,11 @@ class ScrapeTargetsArgs:
     gateway_namespace: str | None = None
     """Namespace of the Envoy Gateway proxies; None: not scraped. Default None."""
     keda_namespace: str | None = None
-    """Namespace of KEDA and its HTTP add-on; None: not scraped. Default None."""
+    """Namespace of the KEDA operator; None: not scraped. Default None."""
+    interceptor_namespace: str | None = None
+    """Namespace of the KEDA HTTP add-on interceptors (the serving namespace); None: not scraped. Default None."""
+    model_servers: bool = True
+    """Scrape model servers (False on a stack without serving: the monitor would select nothing). Default True."""
 
     def validate(self, problems: Problems) -> None:
         problems.check(5 <= self.interval_seconds <= 300, "interval_seconds", "must be 5 to 300", self.interval_seconds)
@@ -88,13 +95,13 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
             (ENDPOINT_LABEL, "endpoint"),
         )
     ]
-    monitors: dict[str, dict[str, Any]] = {
-        "model-servers": {
+    monitors: dict[str, dict[str, Any]] = {}
+    if args.model_servers:
+        monitors["model-servers"] = {
             "namespaceSelector": {"any": True},
             "selector": {"matchExpressions": [{"key": MODEL_LABEL, "operator": "Exists"}]},
             "podMetricsEndpoints": [_endpoint(args, args.model_metrics_port, relabelings=copy)],
-        },
-    }
+        }
     if args.mlflow_namespace is not None:
         monitors["mlflow"] = {
             "namespaceSelector": {"matchNames": [args.mlflow_namespace]},
@@ -131,30 +138,43 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
             "selector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}},
             "podMetricsEndpoints": [_endpoint(args, 8080)],
         }
-        monitors["keda-http-interceptor"] = {
-            "namespaceSelector": {"matchNames": [args.keda_namespace]},
-            "selector": {
-                "matchLabels": {
-                    "app.kubernetes.io/component": "interceptor",
-                    "app.kubernetes.io/part-of": "keda-add-ons-http",
-                }
-            },
-            "podMetricsEndpoints": [_endpoint(args, 2223)],
-        }
+    if args.interceptor_namespace is not None:
+        monitors["keda-http-interceptor"] = interceptor_monitor(args, args.interceptor_namespace)
     return monitors
 
 
-class ScrapeTargets(pulumi.ComponentResource):
+def interceptor_monitor(args: ScrapeTargetsArgs, namespace: str) -> dict[str, Any]:
+    """The KEDA HTTP add-on interceptors: the chart declares only their admin and proxy ports, and their Prometheus
+    endpoint listens on INTERCEPTOR_METRICS_PORT undeclared, so the target is the admin port's, readdressed."""
+    readdress = {
+        "sourceLabels": ["__meta_kubernetes_pod_ip"],
+        "regex": "(.+)",
+        "targetLabel": "__address__",
+        "replacement": f"$1:{INTERCEPTOR_METRICS_PORT}",
+        "action": "replace",
+    }
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {
+            "matchLabels": {
+                "app.kubernetes.io/component": "interceptor",
+                "app.kubernetes.io/part-of": "keda-add-ons-http",
+            }
+        },
+        "podMetricsEndpoints": [
+            {"port": "admin", "path": "/metrics", "interval": f"{args.interval_seconds}s", "relabelings": [readdress]}
+        ],
+    }
+
+
+class ScrapeTargets(PlatformComponent):
     """PodMonitors for everything the platform runs that exposes metrics but ships no monitor of its own."""
 
     names: list[str]
     """Names of the PodMonitors created."""
 
     def __init__(self, name: str, args: ScrapeTargetsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ScrapeTargets {name!r}")
-        super().__init__("ml-platform:scrape_targets:ScrapeTargets", name, None, opts)
+        super().__init__("ml-platform:scrape_targets:ScrapeTargets", name, args, opts)
         self.names = []
         for monitor, spec in pod_monitors(args).items():
             k8s.apiextensions.CustomResource(

@@ -19,6 +19,8 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    ContainerSecurity,
+    PodSecurity,
     gpu_node_selector,
     gpu_toleration,
     merge_labels,
@@ -152,13 +154,8 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             {"name": "MLSERVER_MODEL_NAME", "value": args.model_name},
             {"name": "MLSERVER_MODEL_VERSION", "value": v.name},
         ],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        # KServe merges this container into the runtime's, which mounts MLServer's scratch folder.
+        "securityContext": ContainerSecurity(run_as_user=1000).render(),
         **probes(args),
     }
     predictor: dict[str, Any] = {
@@ -169,9 +166,11 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             "type": "RollingUpdate",
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": args.max_surge},
         },
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": PodSecurity().render(),
         "model": model,
     }
+    if args.service_account_name:
+        predictor["serviceAccountName"] = args.service_account_name
     if args.gpu_count:
         predictor["tolerations"] = [gpu_toleration()]
         predictor["nodeSelector"] = merge_labels(
@@ -345,12 +344,15 @@ def http_route(
             "timeouts": {"request": f"{timeout}s"},
         }
     )
-    spec: dict[str, Any] = {
-        "parentRefs": [
-            {"group": GATEWAY_GROUP, "kind": "Gateway", "name": args.gateway_name, "namespace": args.gateway_namespace}
-        ],
-        "rules": rules,
+    parent: dict[str, Any] = {
+        "group": GATEWAY_GROUP,
+        "kind": "Gateway",
+        "name": args.gateway_name,
+        "namespace": args.gateway_namespace,
     }
+    if args.gateway_listener:
+        parent["sectionName"] = args.gateway_listener
+    spec: dict[str, Any] = {"parentRefs": [parent], "rules": rules}
     if args.hostnames:
         spec["hostnames"] = list(args.hostnames)
     return {

@@ -24,7 +24,25 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems, chart_release, merge_labels
+from ..common import (
+    MANAGED_BY_LABELS,
+    ContainerSecurity,
+    PlatformComponent,
+    Problems,
+    ScratchDir,
+    chart_release,
+    merge_labels,
+)
+from ._network import (
+    EXTERNAL_SCALER_PORT,
+    GATEWAY_ACCESS_LABEL,
+    INTERCEPTOR_PROXY_PORT,
+    MLSERVER_HTTP_PORT,
+    MLSERVER_METRICS_PORT,
+    gateway_listeners,
+    https_redirect,
+    isolation,
+)
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -34,21 +52,21 @@ ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
 GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 """Controller name Envoy Gateway answers for (the chart's ``config.envoyGateway.gateway.controllerName``)."""
 
-GATEWAY_ACCESS_LABEL = "ml-platform.io/gateway-access"
-"""Namespace label (``"true"``) that lets a namespace's HTTPRoutes attach to the platform Gateway."""
 
 MLSERVER_RUNTIME = "ml-platform-mlserver"
 """Name of the ClusterServingRuntime that serves MLflow models with MLServer's MLflow runtime (protocol v2)."""
 
 INTERCEPTOR_PROXY_SERVICE = "keda-add-ons-http-interceptor-proxy"
-INTERCEPTOR_PROXY_PORT = 8080
 EXTERNAL_SCALER_SERVICE = "keda-add-ons-http-external-scaler"
-EXTERNAL_SCALER_PORT = 9090
 """Service names the ``keda-add-ons-http`` chart gives its interceptor and external scaler (chart name + suffix)."""
 
-MLSERVER_HTTP_PORT = 8080
-MLSERVER_METRICS_PORT = 8082
-"""MLServer's REST port (KServe's container port) and its Prometheus port (``/metrics``)."""
+MODEL_SERVICE_ACCOUNT = "model-server"
+"""ServiceAccount (in the serving namespace) model pods run as; its annotations carry the identity that reads
+models."""
+
+MLSERVER_SCRATCH = ScratchDir()
+"""MLServer's one writable path under its read-only root: temporary files, its environments folder and the
+metrics files its inference workers share. KServe merges the runtime's volumes and mounts into every model pod."""
 
 
 @dataclass(kw_only=True)
@@ -70,7 +88,8 @@ class ServingPlatformArgs:
     gateway_hostname: str | None = None
     """Hostname the listeners accept (``models.example.com``); None accepts any. Default None."""
     tls_secret_name: str | None = None
-    """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only. Default None."""
+    """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only.
+    Default None."""
     cert_manager_chart_version: str = "v1.19.1"
     """Pinned cert-manager chart. Default ``v1.19.1``."""
     kserve_chart_version: str = "v0.20.0"
@@ -82,13 +101,20 @@ class ServingPlatformArgs:
     envoy_gateway_chart_version: str = "v1.9.0"
     """Pinned Envoy Gateway chart (``gateway-helm``, brings the Gateway API CRDs). Default ``v1.9.0``."""
     mlserver_image: str = "docker.io/seldonio/mlserver:1.7.1"
-    """Image of the MLServer runtime; must carry an MLflow that reads the models' format (see docs/serving.md). Default ``docker.io/seldonio/mlserver:1.7.1``."""
+    """Image of the MLServer runtime; must carry an MLflow that reads the models' format (see docs/serving.md).
+    Default ``docker.io/seldonio/mlserver:1.7.1``."""
     interceptor_min_replicas: int = 2
     """Minimum HTTP add-on interceptor replicas (it is on the path of every cold request). Default 2."""
     interceptor_max_replicas: int = 10
     """Maximum HTTP add-on interceptor replicas. Default 10."""
     envoy_gateway_replicas: int = 1
     """Envoy Gateway controller replicas. Default 1."""
+    model_service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations of the model servers' ServiceAccount (``model-server``): the cloud identity that reads models
+    (IRSA role, Google service account). Default none."""
+    metrics_namespace: str | None = None
+    """Namespace of the Prometheus that scrapes model servers and the HTTP add-on; None admits no scraper through
+    the serving namespace's NetworkPolicies. Default None."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the objects created here. Default none."""
 
@@ -134,7 +160,7 @@ def is_dns_label(value: str) -> bool:
         0 < len(value) <= 63
         and value[0].isalnum()
         and value[-1].isalnum()
-        and all(c.islower() or c.isdigit() or c == "-" for c in value)
+        and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in value)
     )
 
 
@@ -146,8 +172,9 @@ def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
         "kserve": {
             "controller": {
                 "deploymentMode": "Standard",
-                # Routing is the platform's own HTTPRoute per endpoint; KServe must not add one per version.
-                "gateway": {"disableIngressCreation": True, "ingressGateway": {"enableGatewayApi": True}},
+                # Routing is the platform's own HTTPRoute per endpoint; KServe creates no ingress and no route, so
+                # its Gateway API mode (which watches Gateway API kinds) is not needed.
+                "gateway": {"disableIngressCreation": True},
             },
         }
     }
@@ -210,21 +237,26 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
                     # The image's command serves MLSERVER_MODELS_DIR; an MLflow model folder has no
                     # model-settings.json, so MLServer takes the model from the MLSERVER_MODEL_* variables.
                     {"name": "MLSERVER_MODELS_DIR", "value": "/mnt/models"},
+                    # MLServer creates these two folders (under its working directory by default): on the
+                    # scratch volume they leave the root filesystem read-only.
+                    {"name": "MLSERVER_ENVIRONMENTS_DIR", "value": f"{MLSERVER_SCRATCH.path}/envs"},
+                    {"name": "MLSERVER_METRICS_DIR", "value": f"{MLSERVER_SCRATCH.path}/metrics"},
                 ],
-                "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
+                # The metrics port is declared so that Prometheus (PodMonitor portNumber) can scrape it.
+                "ports": [
+                    {"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"},
+                    {"containerPort": MLSERVER_METRICS_PORT, "name": "metrics", "protocol": "TCP"},
+                ],
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "privileged": False,
-                    "runAsNonRoot": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
+                "securityContext": ContainerSecurity().render(),
+                "volumeMounts": [MLSERVER_SCRATCH.mount()],
             }
         ],
+        "volumes": [MLSERVER_SCRATCH.volume()],
     }
 
 
-class ServingPlatform(pulumi.ComponentResource):
+class ServingPlatform(PlatformComponent):
     """cert-manager, KServe (Standard mode), KEDA + HTTP add-on, Envoy Gateway, one Gateway, the MLServer runtime."""
 
     serving_namespace: str
@@ -251,11 +283,7 @@ class ServingPlatform(pulumi.ComponentResource):
     """What an endpoint must wait for: every release (its CRDs and controllers), the Gateway and the runtime."""
 
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ServingPlatform {name!r}")
-        super().__init__("ml-platform:serving_platform:ServingPlatform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("ml-platform:serving_platform:ServingPlatform", name, args, opts)
         labels = merge_labels(MANAGED_BY_LABELS, args.labels)
         self.serving_namespace = args.serving_namespace
         self.gateway_name = args.gateway_name
@@ -266,39 +294,72 @@ class ServingPlatform(pulumi.ComponentResource):
         self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.serving_namespace}:{EXTERNAL_SCALER_PORT}"
         self.runtime_name = MLSERVER_RUNTIME
         self.releases = {}
+        serving_ns = self._namespace(name, args, labels)
+        kserve_crd, kserve = self._kserve(name, args)
+        self._keda(name, args, serving_ns)
+        self._gateway(name, args, labels)
+        runtime = k8s.apiextensions.CustomResource(
+            f"{name}-mlserver-runtime",
+            api_version="serving.kserve.io/v1alpha1",
+            kind="ClusterServingRuntime",
+            metadata={"name": MLSERVER_RUNTIME, "labels": labels},
+            spec=mlserver_runtime_spec(args),
+            # KServe's webhook validates ClusterServingRuntimes: it must be running, not only its CRD installed.
+            opts=self._after(kserve_crd, kserve),
+        )
+        extra = [
+            *https_redirect(name, args, labels, self._after(self.releases["gateway-helm"], self.gateway)),
+            *isolation(name, args, labels, MODEL_SERVICE_ACCOUNT, self._after(serving_ns)),
+        ]
+        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime, *extra]
+        self.register_outputs(
+            {
+                "serving_namespace": self.serving_namespace,
+                "gateway_name": self.gateway_name,
+                "gateway_namespace": self.gateway_namespace,
+                "external_scaler_address": self.external_scaler_address,
+            }
+        )
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+    def _after(self, *deps: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
-        def release(
-            chart: str,
-            namespace: str,
-            version: str,
-            values: dict[str, Any],
-            repo: str | None = None,
-            deps: tuple[pulumi.Resource, ...] = (),
-            create_namespace: bool = True,
-        ) -> k8s.helm.v3.Release:
-            rel = chart_release(
-                f"{name}-{chart}",
-                release_name=chart,
-                chart=chart
-                if repo
-                else f"{KSERVE_CHARTS}/{chart}"
-                if chart.startswith("kserve")
-                else ENVOY_GATEWAY_CHART,
-                version=version,
-                repo=repo,
-                namespace=namespace,
-                create_namespace=create_namespace,
-                values=values,
-                timeout_seconds=900,
-                opts=after(*deps),
-            )
-            self.releases[chart] = rel
-            return rel
+    def _release(
+        self,
+        name: str,
+        chart: str,
+        namespace: str,
+        version: str,
+        values: dict[str, Any],
+        repo: str | None = None,
+        deps: tuple[pulumi.Resource, ...] = (),
+        create_namespace: bool = True,
+    ) -> k8s.helm.v3.Release:
+        """A pinned chart from its repository (KServe's and Envoy Gateway's are OCI references)."""
+        if repo:
+            reference = chart
+        elif chart.startswith("kserve"):
+            reference = f"{KSERVE_CHARTS}/{chart}"
+        else:
+            reference = ENVOY_GATEWAY_CHART
+        rel = chart_release(
+            f"{name}-{chart}",
+            release_name=chart,
+            chart=reference,
+            version=version,
+            repo=repo,
+            namespace=namespace,
+            create_namespace=create_namespace,
+            values=values,
+            timeout_seconds=900,
+            opts=self._after(*deps),
+        )
+        self.releases[chart] = rel
+        return rel
 
-        serving_ns = k8s.core.v1.Namespace(
+    def _namespace(self, name: str, args: ServingPlatformArgs, labels: dict[str, str]) -> k8s.core.v1.Namespace:
+        """The serving namespace: its routes may attach to the Gateway; pods held to the baseline standard."""
+        return k8s.core.v1.Namespace(
             f"{name}-serving-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.serving_namespace,
@@ -311,25 +372,40 @@ class ServingPlatform(pulumi.ComponentResource):
                     },
                 ),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        cert_manager = release(
+
+    def _kserve(self, name: str, args: ServingPlatformArgs) -> tuple[k8s.helm.v3.Release, k8s.helm.v3.Release]:
+        """cert-manager, then KServe's CRDs and controller; returns the CRD release and the controller release (its
+        webhook admits KServe's kinds): custom resources wait for both."""
+        cert_manager = self._release(
+            name,
             "cert-manager",
             args.cert_manager_namespace,
             args.cert_manager_chart_version,
             cert_manager_values(args),
             repo=CERT_MANAGER_REPOSITORY,
         )
-        kserve_crd = release("kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,))
-        release(
+        kserve_crd = self._release(
+            name, "kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,)
+        )
+        kserve = self._release(
+            name,
             "kserve-resources",
             args.kserve_namespace,
             args.kserve_chart_version,
             kserve_values(args),
             deps=(cert_manager, kserve_crd),
         )
-        keda = release("keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY)
-        release(
+        return kserve_crd, kserve
+
+    def _keda(self, name: str, args: ServingPlatformArgs, serving_ns: k8s.core.v1.Namespace) -> None:
+        """KEDA, and its HTTP add-on inside the serving namespace."""
+        keda = self._release(
+            name, "keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY
+        )
+        self._release(
+            name,
             "keda-add-ons-http",
             args.serving_namespace,
             args.keda_http_chart_version,
@@ -338,59 +414,25 @@ class ServingPlatform(pulumi.ComponentResource):
             deps=(keda, serving_ns),
             create_namespace=False,
         )
-        envoy = release(
-            "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
-        )
 
+    def _gateway(self, name: str, args: ServingPlatformArgs, labels: dict[str, str]) -> None:
+        """Envoy Gateway, its GatewayClass and the one platform Gateway."""
+        envoy = self._release(
+            name, "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
+        )
         gateway_class = k8s.apiextensions.CustomResource(
             f"{name}-gatewayclass",
             api_version="gateway.networking.k8s.io/v1",
             kind="GatewayClass",
             metadata={"name": args.gateway_name, "labels": labels},
             spec={"controllerName": GATEWAY_CONTROLLER},
-            opts=after(envoy),
+            opts=self._after(envoy),
         )
-        allowed = {
-            "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
-            "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
-        }
-        listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
-        listeners = [listener]
-        if args.tls_secret_name:
-            listeners.append(
-                {
-                    "name": "https",
-                    "port": 443,
-                    "protocol": "HTTPS",
-                    "allowedRoutes": allowed,
-                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
-                }
-            )
-        if args.gateway_hostname:
-            for item in listeners:
-                item["hostname"] = args.gateway_hostname
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
             kind="Gateway",
             metadata={"name": args.gateway_name, "namespace": args.gateway_namespace, "labels": labels},
-            spec={"gatewayClassName": args.gateway_name, "listeners": listeners},
-            opts=after(envoy, gateway_class),
-        )
-        runtime = k8s.apiextensions.CustomResource(
-            f"{name}-mlserver-runtime",
-            api_version="serving.kserve.io/v1alpha1",
-            kind="ClusterServingRuntime",
-            metadata={"name": MLSERVER_RUNTIME, "labels": labels},
-            spec=mlserver_runtime_spec(args),
-            opts=after(kserve_crd),
-        )
-        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
-        self.register_outputs(
-            {
-                "serving_namespace": self.serving_namespace,
-                "gateway_name": self.gateway_name,
-                "gateway_namespace": self.gateway_namespace,
-                "external_scaler_address": self.external_scaler_address,
-            }
+            spec={"gatewayClassName": args.gateway_name, "listeners": gateway_listeners(args)},
+            opts=self._after(envoy, gateway_class),
         )

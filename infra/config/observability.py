@@ -19,7 +19,8 @@ class ExporterInstall(str, enum.Enum):
     """Whether to install NVIDIA's dcgm-exporter."""
 
     AUTO = "auto"
-    """On GPU pools of clouds that do not export DCGM metrics themselves (not on GKE, whose managed DCGM package does)."""
+    """On GPU pools of clouds that do not export DCGM metrics themselves (not on GKE, whose managed DCGM package
+    does)."""
     ALWAYS = "always"
     NEVER = "never"
 
@@ -28,9 +29,10 @@ class DriftModelConfig(Model):
     """One model whose inputs are checked for drift on a schedule."""
 
     reference_uri: str
-    """Where the reference data (the training inputs) is: a CSV or Parquet file, ``s3://``, ``gs://`` or a path. Required."""
+    """Where the reference data (the training inputs) is: a CSV or Parquet file, ``s3://``, ``gs://`` or a path;
+    ``{artifact_root}`` is replaced by the MLflow layer's artifact root. Required."""
     current_uri: str
-    """Where the recent inputs are logged (same formats). Required."""
+    """Where the recent inputs are logged (same formats, or a folder of Parquet files). Required."""
     schedule: str = "0 * * * *"
     """Cron schedule of the check. Default hourly."""
     threshold: float = pydantic.Field(default=0.3, gt=0, le=1)
@@ -66,7 +68,8 @@ class ObservabilityConfig(Model):
     retention_days: int | None = pydantic.Field(default=None, ge=1)
     """Days of metrics Prometheus keeps. Default 1 (local), 7 (dev), 15 (staging), 30 (prod)."""
     storage_gib: int | None = pydantic.Field(default=None, ge=0)
-    """Prometheus volume size in GiB; 0 keeps data on an emptyDir. Default 0 (local), 20 (dev), 50 (staging), 200 (prod)."""
+    """Prometheus volume size in GiB; 0 keeps data on an emptyDir.
+    Default 0 (local), 20 (dev), 50 (staging), 200 (prod)."""
     storage_class: str | None = None
     """Storage class of the Prometheus volume. Default the cluster's default class."""
     prometheus_replicas: int | None = pydantic.Field(default=None, ge=1, le=5)

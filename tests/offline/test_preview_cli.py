@@ -63,7 +63,7 @@ def test_bad_config_lists_every_problem_and_exits_non_zero_without_traceback(tmp
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stderr.splitlines() == [
-        "error: stack 'broken' has 2 configuration problems:",
+        f"error: {stack_file}: stack 'broken' has 2 configuration problems:",
         "  - gpu_pools.shared.sharing.mode: must be one of 'none', 'time-slicing' or 'mig', got 'timeslicing'",
         "  - gpu_pools.inference.max_size: must be >= min_size (2), got 1",
     ]
@@ -85,7 +85,7 @@ def test_unknown_stack_exits_2() -> None:
     assert proc.stderr.startswith("error: no stack 'nope'; stacks: ")
 
 
-# --- policy verdicts and cost lines (issue #6) ---------------------------------------------------------------
+# --- policy verdicts and cost lines ---------------------------------------------------------------
 
 
 def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Path) -> None:
@@ -121,8 +121,8 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
     assert proc.returncode == 1
     assert (
-        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 (idle $1,762.01)"
-        in proc.stdout
+        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 "
+        "(idle $1,762.01)" in proc.stdout
     )
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
     plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())
@@ -148,9 +148,33 @@ def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
     assert "  [advisory] cost-budget: monthly cost at full scale $1,871.11 exceeds the budget $1,200.00" in proc.stdout
 
 
-def test_a_bad_policy_config_file_exits_2(tmp_path: Path) -> None:
+def test_a_bad_policy_config_file_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"gpu-scheduling": {"maxGpusPerPod": 0}}))
     proc = preview("dev", "--out", str(tmp_path), "--policy-pack-config", str(bad))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "gpu-scheduling.maxGpusPerPod: 0 is less than the minimum of 1" in proc.stderr
+
+
+def test_broken_wiring_fails_the_preview_with_the_objects_involved(tmp_path: Path) -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    doc["config"]["ml-platform:observability"]["storage_class"] = "fast-ssd"  # no such StorageClass on EKS
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump(doc))
+    proc = preview("dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "error: broken wiring: storage-class"
+    finding = (
+        "[storage-class] names StorageClass 'fast-ssd', which does not exist "
+        "(Prometheus monitoring/kube-prometheus-stack-prometheus (from chart kube-prometheus-stack))"
+    )
+    assert f"  {finding}" in proc.stdout.splitlines()
+    plan = json.loads((tmp_path / "build" / "dev" / "plan.json").read_text())
+    assert plan["wiring"]["findings"] == [
+        {
+            "rule": "storage-class",
+            "message": "names StorageClass 'fast-ssd', which does not exist",
+            "objects": ["Prometheus monitoring/kube-prometheus-stack-prometheus (from chart kube-prometheus-stack)"],
+        }
+    ]
+    assert "network-flows" in plan["wiring"]["rules"]
