@@ -26,16 +26,7 @@ def _shown(path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.preview", description=__doc__.splitlines()[0])
-    parser.add_argument("stack", help=f"stack name ({', '.join(runner.stack_names())})")
-    parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
-    parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
-    parser.add_argument(
-        "--policy-pack-config", type=Path, help="policy config file (default policies/config/<environment>.json)"
-    )
-    parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
     runner.rare_full_gc()
 
     if args.stack_file is None and args.stack not in runner.stack_names():
@@ -58,10 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     config_file = args.policy_pack_config or policy_run.config_path(config.get("ml-platform:environment"))
     document_error = None
     if args.policy_pack_config is None and config_file is not None:
-        try:
-            document = policy_run.read_config_file(config_file)
-        except policy_run.PolicyConfigError as exc:
-            document_error = exc  # reported after the program's own errors, as when it is read after the run
+        document, document_error = _environment_document(config_file)
     # The pack starts (its own process, driven from a thread) before the program runs and checks each resource as
     # the program registers it, so its work overlaps the program's instead of following it.
     with contextlib.ExitStack() as pack:
@@ -81,9 +69,8 @@ def main(argv: list[str] | None = None) -> int:
         except policy_run.PolicyConfigError as exc:
             print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
             return 1
-        extra = {"cost": report.to_json(budget)}
         findings = wiring.check(result.registrations, result.config)
-        extra["wiring"] = wiring.to_json(findings)
+        extra = {"cost": report.to_json(budget), "wiring": wiring.to_json(findings)}
         verdicts = None
         if started is not None:
             try:
@@ -113,6 +100,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m offline.preview", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help=f"stack name ({', '.join(runner.stack_names())})")
+    parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--policy-pack-config", type=Path, help="policy config file (default policies/config/<environment>.json)"
+    )
+    parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
+    return parser
+
+
+def _environment_document(path: Path) -> tuple[dict, policy_run.PolicyConfigError | None]:
+    """The environment's policy config file, or what is wrong with it: reported after the program's own errors,
+    as when the file was read after the run."""
+    try:
+        return policy_run.read_config_file(path), None
+    except policy_run.PolicyConfigError as exc:
+        return {}, exc
 
 
 def _policy_document(path: Path) -> dict | None:

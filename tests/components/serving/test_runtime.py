@@ -241,6 +241,8 @@ def test_metrics_endpoint_has_what_scaling_and_monitoring_use(served) -> None:
         assert used <= set(types), (metric, used - set(types))
 
 
+@pytest.mark.integration
+@needs_runtime
 def test_the_server_writes_only_to_its_scratch_folder(served) -> None:
     """The pod's root filesystem is read-only: MLServer's own folders must land on the scratch volume."""
     test_v2_inference_on_the_public_path_matches_the_models_own_predictions(served)
