@@ -61,6 +61,8 @@ from .serving import (
     ScalingMetric,
     ServingPlatform,
     ServingPlatformArgs,
+    WarmWindow,
+    Weekday,
 )
 
 __all__ = [
@@ -110,4 +112,6 @@ __all__ = [
     "ServingPlatformArgs",
     "Severity",
     "SharingMode",
+    "WarmWindow",
+    "Weekday",
 ]

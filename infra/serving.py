@@ -9,6 +9,7 @@ names, whether it is critical or uses GPUs) is returned as a :class:`ServingLaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -22,6 +23,7 @@ from components.serving import (
     ServingPlatform,
     ServingPlatformArgs,
     VersionInfo,
+    WarmWindow,
 )
 
 from .cluster import ClusterLayer
@@ -73,8 +75,20 @@ def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> Serv
         model_service_account_annotations=dict(tracking.model_reader_annotations) if tracking is not None else {},
         metrics_namespace=effective(cfg.observability, "namespace") if cfg.observability.enabled else None,
         labels={"environment": cfg.environment.value},
+        model_cache_pools={n: pool.model_cache_gib for n, pool in cfg.gpu_pools.items() if pool.model_cache_gib},
         **kwargs,
     )
+
+
+def warm_windows(e: EndpointConfig) -> dict[str, Any]:
+    """The endpoint's warm windows as the component takes them, when the stack file sets any."""
+    if e.warm_windows is None:
+        return {}
+    return {
+        "warm_windows": [
+            WarmWindow(days=list(w.days), start=w.start, end=w.end, replicas=w.replicas) for w in e.warm_windows
+        ]
+    }
 
 
 def endpoint_args(
@@ -103,6 +117,7 @@ def endpoint_args(
         service_account_name=MODEL_SERVICE_ACCOUNT,
         labels={"environment": cfg.environment.value},
         **kwargs,
+        **warm_windows(e),
     )
 
 
@@ -116,6 +131,15 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform", key_paths(PlatformConfig, ServingPlatformArgs)))
+    if cfg.cloud.value in ("aws", "gcp"):
+        for pool_name, pool in cfg.gpu_pools.items():
+            if pool.model_cache_gib:
+                problems.add(
+                    f"gpu_pools.{pool_name}.model_cache_gib",
+                    "cannot fill on EKS or GKE yet: KServe v0.20's model download Jobs carry no toleration for the "
+                    "GPU taint (see docs/serving.md, node-level model cache)",
+                    pool.model_cache_gib,
+                )
     mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}", key_paths(EndpointConfig, ModelEndpointArgs))
@@ -141,6 +165,18 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                     f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
                     args.gpu_count,
                 )
+        if e.model_cache_gib and e.gpu_pool in cfg.gpu_pools:
+            pool_cache = cfg.gpu_pools[e.gpu_pool].model_cache_gib or 0
+            cached = sum(
+                (x.model_cache_gib or 0) * len(x.versions) for x in s.endpoints.values() if x.gpu_pool == e.gpu_pool
+            )
+            at.check(
+                pool_cache >= cached,
+                "model_cache_gib",
+                f"the cached models on pool {e.gpu_pool!r} need {cached} GiB; set "
+                f"gpu_pools.{e.gpu_pool}.model_cache_gib to at least that (it is {pool_cache})",
+                e.model_cache_gib,
+            )
         if args.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
             at.add("gpu_count", "needs a GPU pool in gpu_pools", args.gpu_count)
 

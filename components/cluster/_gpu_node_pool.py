@@ -8,8 +8,9 @@ four ways", not in managed node groups versus node pools. Each cloud realises th
 * ``min_size`` may be 0: the pool scales from zero. On EKS the Cluster Autoscaler cannot see a node that does
   not exist yet, so the pool tags its Auto Scaling group with the node template (labels, taint, GPU count);
 * GPU sharing is one setting. On EKS the node is labelled with the device plugin configuration that
-  time-slices or exposes MIG partitions; on GKE the node pool's ``guest_accelerator`` carries
-  ``gpu_sharing_config`` or ``gpu_partition_size`` and GKE's own device plugin applies it.
+  time-slices it; on GKE the node pool's ``guest_accelerator`` carries ``gpu_sharing_config`` or
+  ``gpu_partition_size`` and GKE's own device plugin applies it. MIG is refused on EKS: partitioning needs
+  NVIDIA's MIG manager, which the platform does not install (see ``EKS_MIG_REFUSED``).
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ import enum
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 
 from ..common import (
     ACCELERATOR_LABEL,
@@ -35,7 +34,9 @@ from ..common import (
     GpuSharing,
     PlatformComponent,
     Problems,
+    aws,
     device_plugin_config_name,
+    gcp,
     merge_labels,
 )
 from . import _gpu_catalog as gpu_catalog
@@ -49,6 +50,13 @@ class NodeImage(str, enum.Enum):
     BOTTLEROCKET_NVIDIA = "bottlerocket-nvidia"
     """Bottlerocket with NVIDIA drivers and its own device plugin; the platform must not install another."""
 
+
+EKS_MIG_REFUSED = (
+    "MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the platform does not install; "
+    "use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself)"
+)
+"""Why ``sharing.mode: mig`` is refused on EKS: a MIG profile that nothing applies would leave the GPU whole while
+the device plugin's ``mig-single`` configuration finds no MIG devices, so pods asking for a GPU would never start."""
 
 EKS_AMI_TYPES = {
     NodeImage.AL2023_NVIDIA: "AL2023_x86_64_NVIDIA",
@@ -78,6 +86,9 @@ class GpuNodePoolArgs:
     """Spot or on-demand capacity. Default on-demand."""
     disk_size_gib: int = 100
     """Root disk per node in GiB; model images are large. Default 100, at least 50."""
+    model_cache_gib: int = 0
+    """Disk per node kept for the node-level model cache (KServe's local model cache folder), in GiB, added to
+    ``disk_size_gib``. Default 0 (no cache)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra node labels; the GPU, pool and accelerator labels are always added. Default none."""
     sharing_mode: GpuSharing = GpuSharing.NONE
@@ -123,6 +134,7 @@ class GpuNodePoolArgs:
         p.check(self.max_size >= 1, "max_size", "must be >= 1", self.max_size)
         p.check(self.max_size >= self.min_size, "max_size", f"must be >= min_size ({self.min_size})", self.max_size)
         p.check(self.disk_size_gib >= 50, "disk_size_gib", "must be >= 50 (GPU images are large)", self.disk_size_gib)
+        p.check(self.model_cache_gib >= 0, "model_cache_gib", "must be >= 0", self.model_cache_gib)
         gpu = self.gpu_model(machine)
         if self.sharing_mode == GpuSharing.TIME_SLICING:
             p.check(
@@ -131,7 +143,7 @@ class GpuNodePoolArgs:
                 "must be between 2 and 48",
                 self.sharing_replicas,
             )
-        if self.sharing_mode == GpuSharing.MIG:
+        if self.sharing_mode == GpuSharing.MIG and self.cloud == Cloud.GCP:
             if gpu is not None and not gpu.mig_profiles:
                 p.add("sharing_mode", f"MIG needs an A100 or H100; {self.instance_type} has {gpu.name}", "mig")
             elif gpu is not None and self.sharing_profile not in gpu.mig_profiles:
@@ -141,7 +153,9 @@ class GpuNodePoolArgs:
                     self.sharing_profile,
                 )
         if self.cloud == Cloud.AWS:
-            if self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing_mode != GpuSharing.NONE:
+            if self.sharing_mode == GpuSharing.MIG:
+                p.add("sharing_mode", EKS_MIG_REFUSED, self.sharing_mode)
+            elif self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing_mode != GpuSharing.NONE:
                 p.add("sharing_mode", "is only supported with node_image al2023-nvidia on EKS", self.sharing_mode)
         else:
             if machine is not None and machine.gpu is None:
@@ -214,9 +228,6 @@ class GpuNodePool(PlatformComponent):
             # The Cluster Autoscaler's AWS provider knows a GPU node by this label: without it a node whose driver is
             # still loading counts as ready without GPUs and scale-up from zero stalls.
             self.node_labels[AWS_GPU_LABEL] = gpu.name if gpu else "unknown"
-        if args.sharing_mode == GpuSharing.MIG and args.cloud == Cloud.AWS:
-            # Read by NVIDIA's MIG manager, which partitions the GPUs before the device plugin advertises them.
-            self.node_labels["nvidia.com/mig.config"] = f"all-{args.sharing_profile}"
         self.node_taints = [{"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}]
 
         child = pulumi.ResourceOptions(parent=self)
@@ -237,7 +248,7 @@ class GpuNodePool(PlatformComponent):
             instance_types=[args.instance_type],
             ami_type=EKS_AMI_TYPES[args.node_image],
             capacity_type="SPOT" if args.capacity == Capacity.SPOT else "ON_DEMAND",
-            disk_size=args.disk_size_gib,
+            disk_size=args.disk_size_gib + args.model_cache_gib,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=args.min_size, max_size=args.max_size, desired_size=args.min_size
             ),
@@ -301,7 +312,7 @@ class GpuNodePool(PlatformComponent):
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=args.instance_type,
                 spot=args.capacity == Capacity.SPOT,
-                disk_size_gb=args.disk_size_gib,
+                disk_size_gb=args.disk_size_gib + args.model_cache_gib,
                 disk_type="pd-balanced",
                 labels=self.node_labels,
                 resource_labels=args.tags or None,

@@ -113,12 +113,12 @@ class ClusterConfig(Model):
 
 
 class SharingConfig(Model):
-    """How pods share a GPU: ``mode`` none, time-slicing (``replicas`` per GPU) or mig (``profile``)."""
+    """How pods share a GPU: ``mode`` none, time-slicing (``replicas`` per GPU) or mig (``profile``; GKE only)."""
 
     feeds: ClassVar[Feeds] = {GpuNodePoolArgs: {k: f"sharing_{k}" for k in ("mode", "replicas", "profile")}}
 
     mode: GpuSharing | None = None
-    """Sharing mode."""
+    """Sharing mode; ``mig`` is refused on EKS (no MIG manager partitions the GPUs)."""
     replicas: int | None = None
     """Pods per GPU with time-slicing."""
     profile: str | None = None
@@ -139,6 +139,7 @@ _POOL_KEYS = (
     "max_size",
     "capacity",
     "disk_size_gib",
+    "model_cache_gib",
     "node_image",
     "accelerator",
     "accelerator_count",
@@ -161,6 +162,8 @@ class GpuPoolConfig(Model):
     """``spot`` or ``on-demand``."""
     disk_size_gib: int | None = None
     """Root disk per node, GiB."""
+    model_cache_gib: int | None = None
+    """Extra disk per node for the node-level model cache of endpoints on this pool, GiB."""
     node_image: NodeImage | None = None
     """AWS: ``al2023-nvidia`` or ``bottlerocket-nvidia``."""
     accelerator: str | None = None

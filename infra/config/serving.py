@@ -18,6 +18,7 @@ from components.serving import (
     RateLimitUnit,
     ScalingMetric,
     ServingPlatformArgs,
+    Weekday,
 )
 
 from .base import Environment, EnvironmentDefaults, Feeds, Model
@@ -36,6 +37,7 @@ class PlatformConfig(Model):
                 "mlserver_image",
                 "interceptor_min_replicas",
                 "envoy_gateway_replicas",
+                "model_cache_job_annotations",
             )
         },
         ModelEndpointArgs: {"prometheus_address": "prometheus_address"},
@@ -56,6 +58,9 @@ class PlatformConfig(Model):
     """Envoy Gateway controller replicas."""
     prometheus_address: str | None = None
     """Prometheus the scaling queries read (the kube-prometheus-stack service in ``monitoring``)."""
+    model_cache_job_annotations: dict[str, str] | None = None
+    """Annotations giving KServe's model download Jobs their bucket identity (``eks.amazonaws.com/role-arn``,
+    ``iam.gke.io/gcp-service-account``)."""
 
 
 class VersionConfig(Model):
@@ -126,7 +131,28 @@ _ENDPOINT_KEYS = (
     "request_timeout_seconds",
     "scale_down_delay_seconds",
     "hostnames",
+    "concurrency_limit",
+    "max_batch_size",
+    "max_batch_time_ms",
+    "warmup_request",
+    "warmup_timeout_seconds",
+    "warm_timezone",
+    "model_cache_gib",
+    "priority_class",
 )
+
+
+class WarmWindowConfig(Model):
+    """``serving.endpoints.<name>.warm_windows[i]``: hours of expected traffic."""
+
+    days: list[Weekday]
+    """Days (``mon`` ... ``sun``). Required."""
+    start: str
+    """Opening time ``HH:MM``. Required."""
+    end: str
+    """Closing time ``HH:MM``, after ``start``. Required."""
+    replicas: int
+    """Replicas per version kept warm inside the window. Required."""
 
 
 class EndpointConfig(Model):
@@ -172,6 +198,24 @@ class EndpointConfig(Model):
     """Authentication. Default API keys from ``<endpoint>-api-keys``."""
     rate_limit: RateLimitConfig = pydantic.Field(default_factory=RateLimitConfig)
     """Rate limit."""
+    concurrency_limit: int | None = None
+    """Inferences one replica runs at once (MLServer parallel workers); the rest queue."""
+    max_batch_size: int | None = None
+    """Adaptive batching: most requests joined into one inference (1: off)."""
+    max_batch_time_ms: int | None = None
+    """Adaptive batching: longest wait for a batch to fill, ms; > 0 exactly when batching."""
+    warmup_request: str | None = None
+    """v2 inference request (JSON) each new replica answers before taking traffic. Default none (model ready only)."""
+    warmup_timeout_seconds: int | None = None
+    """Longest warm-up inference."""
+    warm_windows: list[WarmWindowConfig] | None = None
+    """Scheduled warm standby: hours of expected traffic (KEDA cron triggers). Default none."""
+    warm_timezone: str | None = None
+    """IANA time zone of ``warm_windows``."""
+    model_cache_gib: int | None = None
+    """Cache the model on the nodes of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``)."""
+    priority_class: str | None = None
+    """PriorityClass of the pods. Default by criticality (``ml-platform-critical-inference`` / ``-inference``)."""
 
 
 class ServingConfig(Model):

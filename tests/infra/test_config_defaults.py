@@ -42,6 +42,7 @@ WIRED = {
     (DriftModelConfig, "namespace"): "unset, the check runs in the observability namespace, not the component's",
     (PlatformConfig, "namespace"): "endpoints live in the platform's namespace (wiring, not a default)",
     (EndpointConfig, "versions"): "a map by name that becomes the list of ModelVersion, each fed by VersionConfig",
+    (EndpointConfig, "warm_windows"): "a list of WarmWindowConfig that the program turns into WarmWindow values",
     (ObservabilityConfig, "dcgm_exporter"): "auto | always | never, which the program turns into the yes or no",
 }
 """Keys named like an argument of a component their model feeds, passed on by the program as wiring."""

@@ -118,18 +118,26 @@ def test_unknown_instance_type_names_the_value() -> None:
 
 
 def test_mig_on_a_gpu_without_mig_is_refused() -> None:
-    assert problems_of(aws_args(sharing_mode=GpuSharing.MIG, sharing_profile="1g.5gb")) == [
-        "gpu_pools.inference.sharing_mode: MIG needs an A100 or H100; g5.xlarge has nvidia-a10g, got 'mig'"
+    assert problems_of(gcp_args(sharing_mode=GpuSharing.MIG, sharing_profile="1g.5gb")) == [
+        "gpu_pools.inference.sharing_mode: MIG needs an A100 or H100; g2-standard-8 has nvidia-l4, got 'mig'"
     ]
 
 
 def test_wrong_mig_profile_for_the_gpu() -> None:
     assert problems_of(
-        aws_args(instance_type="p4d.24xlarge", sharing_mode=GpuSharing.MIG, sharing_profile="1g.10gb")
+        gcp_args(instance_type="a2-highgpu-1g", sharing_mode=GpuSharing.MIG, sharing_profile="1g.10gb")
     ) == [
         "gpu_pools.inference.sharing_profile: must be one of 1g.5gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb "
         "for nvidia-tesla-a100, got '1g.10gb'"
     ]
+
+
+def test_mig_on_eks_is_refused_until_a_mig_manager_applies_it() -> None:
+    for instance in ("p4d.24xlarge", "g5.xlarge"):
+        assert problems_of(aws_args(instance_type=instance, sharing_mode=GpuSharing.MIG, sharing_profile="1g.5gb")) == [
+            "gpu_pools.inference.sharing_mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the "
+            "platform does not install; use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself), got 'mig'"
+        ]
 
 
 def test_bottlerocket_with_sharing_is_refused() -> None:
@@ -147,6 +155,14 @@ def test_every_problem_is_reported_at_once() -> None:
         "bad.max_size: must be >= min_size (3), got 1",
         "bad.disk_size_gib: must be >= 50 (GPU images are large), got 20",
     ]
+
+
+def test_the_model_cache_disk_adds_to_the_node_disk_on_both_clouds(mocked) -> None:
+    eks = mocked.run(lambda: GpuNodePool("inference", aws_args(disk_size_gib=100, model_cache_gib=150)))
+    assert one(eks, "aws:eks/nodeGroup:NodeGroup").inputs["diskSize"] == 250
+    gke = mocked.run(lambda: GpuNodePool("inference", gcp_args(disk_size_gib=100, model_cache_gib=150)))
+    assert one(gke, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["diskSizeGb"] == 250
+    assert problems_of(aws_args(model_cache_gib=-1)) == ["gpu_pools.inference.model_cache_gib: must be >= 0, got -1"]
 
 
 def test_eks_gpu_nodes_carry_the_label_the_cluster_autoscaler_knows_gpus_by(mocked) -> None:
