@@ -32,6 +32,16 @@ from ._platform import (
     kserve_values,
     mlserver_runtime_spec,
 )
+from ._release import (
+    SLOTS,
+    WEBHOOK_PATH,
+    ReleaseController,
+    ReleaseControllerArgs,
+    ReleaseMode,
+    ReleasePolicy,
+    role_rules,
+    settings_document,
+)
 
 __all__ = [
     "BACKEND_HEADER",
@@ -39,12 +49,18 @@ __all__ = [
     "MLSERVER_HTTP_PORT",
     "MLSERVER_METRICS_PORT",
     "MLSERVER_RUNTIME",
+    "SLOTS",
     "VERSION_HEADER",
+    "WEBHOOK_PATH",
     "AuthMode",
     "ModelEndpoint",
     "ModelEndpointArgs",
     "ModelVersion",
     "RateLimitUnit",
+    "ReleaseController",
+    "ReleaseControllerArgs",
+    "ReleaseMode",
+    "ReleasePolicy",
     "ScalingMetric",
     "ServingPlatform",
     "ServingPlatformArgs",
@@ -56,4 +72,6 @@ __all__ = [
     "kserve_values",
     "mlserver_runtime_spec",
     "prometheus_query",
+    "role_rules",
+    "settings_document",
 ]
