@@ -71,6 +71,8 @@ class Registration:
     """Inputs in engine (camelCase) form, secrets masked."""
     raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
     """The same with secret values visible (placeholders only: the preview never holds real secrets)."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """Input paths Pulumi leaves to someone else after creation (``ignoreChanges``): who owns which field."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -83,6 +85,7 @@ class Registration:
             "protect": self.protect,
             "dependsOn": self.depends_on,
             "inputs": self.inputs,
+            **({"ignoreChanges": self.ignore_changes} if self.ignore_changes else {}),
         }
 
 
@@ -109,6 +112,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     depends_on=sorted(request.dependencies),
                     inputs=engine_form(wire),
                     raw_inputs=engine_form(wire, mask=False),
+                    ignore_changes=list(request.ignoreChanges),
                 )
             )
         return response

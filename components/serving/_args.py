@@ -140,6 +140,9 @@ class ModelEndpointArgs:
     """Prometheus the scaling queries run on. Default ``http://kube-prometheus-stack-prometheus.monitoring:9090``."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on every object. Default none."""
+    release_managed: bool = False
+    """Whether the release controller owns the route's weights and the versions' model URIs (Pulumi then leaves
+    them alone: ``ignore_changes``). Default False."""
 
     def validate(self, problems: Problems) -> None:
         p = problems

@@ -21,12 +21,25 @@ BackendTrafficPolicy (rate limit) attached to it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..common import Problems
 from ._args import ModelEndpointArgs
 from ._objects import VersionInfo, build_objects
+
+RELEASED_FIELDS = {
+    "HTTPRoute": ["spec.rules[*].backendRefs[*].weight"],
+    "InferenceService": ["spec.predictor.model.storageUri"],
+}
+"""What the release controller owns on a release-managed endpoint; Pulumi owns every other field."""
+
+
+def released_fields(obj: dict[str, Any]) -> list[str]:
+    """The ``ignore_changes`` paths of one rendered object of a release-managed endpoint."""
+    return list(RELEASED_FIELDS.get(obj["kind"], []))
 
 
 class ModelEndpoint(pulumi.ComponentResource):
@@ -67,6 +80,12 @@ class ModelEndpoint(pulumi.ComponentResource):
 
         for obj in built.objects:
             resource_name = f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}"
+            ignored = released_fields(obj) if args.release_managed else []
+            opts_ = (
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=ignored))
+                if ignored
+                else child
+            )
             if obj["kind"] == "PodDisruptionBudget":
                 k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=obj["metadata"], spec=obj["spec"], opts=child)
                 continue
@@ -76,7 +95,7 @@ class ModelEndpoint(pulumi.ComponentResource):
                 kind=obj["kind"],
                 metadata=obj["metadata"],
                 spec=obj["spec"],
-                opts=child,
+                opts=opts_,
             )
         self.register_outputs(
             {
