@@ -184,7 +184,7 @@ def release_args(cfg: StackConfig, tracking: Any = None) -> ReleaseControllerArg
         labels={"environment": cfg.environment.value},
     )
     if tracking is not None:
-        args.tracking_uri = tracking.tracking_uri
+        args.tracking_uri = getattr(tracking, "tracking_uri", args.tracking_uri)
         args.artifact_destination = pulumi.Output.from_input(tracking.artifact_root).apply(
             lambda root: f"{root.rstrip('/')}/mlflow"
         )

@@ -10,6 +10,7 @@ route pinned by ``x-model-version`` while the candidate still has no weight.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -112,6 +113,8 @@ def load_test(e: EndpointRelease, gateway_url: str, slot: str, rows: list[dict[s
     """``load_test_requests`` single-row requests through the route, pinned to ``slot``, ``load_test_concurrency`` at once."""
     url = f"{gateway_url.rstrip('/')}/v2/models/{e.model_name}/infer"
     headers = {"content-type": "application/json", "x-model-version": slot}
+    if os.environ.get("RELEASE_API_KEY"):  # the controller's own client key in the endpoint's API key Secret
+        headers["x-api-key"] = os.environ["RELEASE_API_KEY"]
     bodies = [json.dumps(infer_body([rows[i % len(rows)]])) for i in range(e.load_test_requests)]
 
     def one(client: httpx.Client, body: str) -> tuple[float, bool]:

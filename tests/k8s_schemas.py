@@ -9,6 +9,7 @@ tests that need it skip, saying how to get it); Helm values against the keys of 
 from __future__ import annotations
 
 import functools
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,7 +18,8 @@ import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = ROOT.parent / "shared" / "reference"
+REFERENCE = Path(os.environ.get("ML_PLATFORM_REFERENCE") or ROOT.parent / "shared" / "reference")
+"""The shared reference folder beside the checkout; ``ML_PLATFORM_REFERENCE`` points elsewhere (a second worktree)."""
 SKIP_REASON = (
     "upstream CRDs and chart values not found at ../shared/reference; clone the project with the shared "
     "reference folder beside it (see ../shared/reference/SOURCES.md for where each file comes from)"
