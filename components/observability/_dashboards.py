@@ -50,6 +50,8 @@ class Board:
     rows: tuple[tuple[str, tuple[Graph, ...]], ...]
     variables: tuple[tuple[str, str], ...] = ()
     """(name, ``label_values(...)`` query) template variables."""
+    annotations: tuple[tuple[str, str, str], ...] = ()
+    """(name, PromQL, colour) annotation queries: a mark wherever the query has a value."""
 
 
 def serving_board() -> Board:
@@ -61,6 +63,14 @@ def serving_board() -> Board:
         variables=(
             ("namespace", "label_values(ml_platform:model_requests:rate5m, namespace)"),
             ("model", 'label_values(ml_platform:model_requests:rate5m{namespace=~"$namespace"}, model)'),
+        ),
+        annotations=(
+            ("Canary running", 'max by (endpoint) (ml_platform_release_phase{phase="canary"}) == 1', "orange"),
+            (
+                "Release decided",
+                "sum by (endpoint, decision) (increase(ml_platform_release_decisions_total[1m])) > 0",
+                "purple",
+            ),
         ),
         rows=(
             (
@@ -113,6 +123,24 @@ def serving_board() -> Board:
                         "Stable version p95 per endpoint",
                         "s",
                         (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
+                    ),
+                ),
+            ),
+            (
+                "Releases",
+                (
+                    Graph(
+                        "Route weight per slot",
+                        "percent",
+                        (("ml_platform_release_weight", "{{endpoint}} {{slot}}"),),
+                        description="The split the release controller set on each released endpoint's HTTPRoute.",
+                    ),
+                    Graph(
+                        "Release phase",
+                        "short",
+                        (("ml_platform_release_phase == 1", "{{endpoint}} {{phase}}"),),
+                        kind="table",
+                        description="The phase of each endpoint's open release (python -m release status <endpoint>).",
                     ),
                 ),
             ),
@@ -331,6 +359,10 @@ def build(board: Board) -> dict[str, Any]:
             .multi(True)
             .include_all(True)
             .all_value(".*")
+        )
+    for name, expr, colour in board.annotations:
+        d = d.annotation(
+            dashboard.AnnotationQuery().name(name).datasource(DATASOURCE).expr(expr).enable(True).icon_color(colour)
         )
     panel_id = 1
     for title, graphs in board.rows:

@@ -111,6 +111,10 @@ class Env:
             events=["model_version_alias.created"],
             secret=SECRET,
         )
+        deadline = time.monotonic() + 60
+        while not self.state().get("stable_slot"):  # the controller's first sync: champion in blue, 100/0
+            assert time.monotonic() < deadline, self.log_tail()
+            time.sleep(0.3)
         self.driver = LoadDriver(self.gateway.url, MODEL, self.rows).start()
         self.stack.append(self.driver.close)
         return self
@@ -131,7 +135,7 @@ class Env:
         }
         argv = [str(Path(sys.executable).parent / "mlflow"), "server", "--backend-store-uri", db]
         argv += ["--artifacts-destination", f"s3://{BUCKET}/mlflow", "--host", "127.0.0.1", "--port", str(port)]
-        argv += ["--workers", "2"]
+        argv += ["--workers", "1"]
         proc = subprocess.Popen(
             argv,
             env=env,

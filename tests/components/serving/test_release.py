@@ -28,7 +28,9 @@ def args(**kw: object) -> ReleaseControllerArgs:
             mode=ReleaseMode.MANUAL,
         ),
     ]
-    return ReleaseControllerArgs(**{"image": "registry.example.com/release-controller:0.1.0", "endpoints": policies, **kw})
+    return ReleaseControllerArgs(
+        **{"image": "registry.example.com/release-controller:0.1.0", "endpoints": policies, **kw}
+    )
 
 
 def test_the_role_grants_exactly_the_calls_the_controller_makes() -> None:
