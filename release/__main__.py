@@ -19,11 +19,12 @@ import os
 import signal
 import sys
 import threading
+from typing import Any
 
 from .settings import Settings, SettingsError
 
 
-def _controller(settings: Settings):  # type: ignore[no-untyped-def]
+def _controller(settings: Settings) -> Any:
     from mlflow import MlflowClient
 
     from .controller import Controller
