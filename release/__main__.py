@@ -75,6 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             p.add_argument("--reason", default="by hand")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Prometheus query otherwise
     try:
         settings = Settings.load(args.config)
     except (OSError, SettingsError) as exc:

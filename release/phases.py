@@ -7,6 +7,7 @@ the evidence with it.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,6 +17,7 @@ from .settings import EndpointRelease
 from .state import EndpointState, Release
 
 CHAMPION = "champion"
+log = logging.getLogger("release")
 
 
 def _other(e: EndpointRelease, slot: str) -> str:
@@ -92,6 +94,14 @@ def load_testing(c: Any, e: EndpointRelease, state: EndpointState, r: Release) -
     return "canary"
 
 
+def _ms(seconds: float | None) -> str:
+    return "-" if seconds is None else f"{seconds * 1000:.1f} ms"
+
+
+def _pct(ratio: float | None) -> str:
+    return "-" if ratio is None else f"{ratio:.2%}"
+
+
 def _check(c: Any, e: EndpointRelease, r: Release) -> dict[str, Any]:
     canary = c.prometheus.version(e.namespace, e.endpoint, r.candidate_slot, e.window_seconds)
     stable = c.prometheus.version(e.namespace, e.endpoint, r.stable_slot, e.window_seconds)
@@ -113,6 +123,18 @@ def _check(c: Any, e: EndpointRelease, r: Release) -> dict[str, Any]:
                 f"{stable.p95_seconds * 1000:.1f} ms"
             )
     check["enough"], check["breach"] = enough, breach
+    log.info(
+        "%s v%s window: canary p95 %s err %s n=%.0f | stable p95 %s err %s n=%.0f%s",
+        e.endpoint,
+        r.version,
+        _ms(canary.p95_seconds),
+        _pct(canary.error_ratio),
+        canary.requests,
+        _ms(stable.p95_seconds),
+        _pct(stable.error_ratio),
+        stable.requests,
+        f" BREACH: {breach}" if breach else "",
+    )
     check["healthy"] = enough and breach is None and canary.p95_seconds is not None
     return check
 

@@ -32,6 +32,7 @@ PHASES = ACTIVE + FINAL
 MAX_HISTORY = 20
 MAX_DELIVERIES = 100
 MAX_CHECKS = 60
+MAX_SUMMARY_CHECKS = 3
 
 
 @dataclass
@@ -97,6 +98,9 @@ class EndpointState:
         if self.current is not None:
             summary = {k: v for k, v in asdict(self.current).items() if k not in ("checks",)}
             summary["checks"] = len(self.current.checks)
+            summary["last_checks"] = [
+                {k: v for k, v in c.items() if k != "queries"} for c in self.current.checks[-MAX_SUMMARY_CHECKS:]
+            ]
             self.history = ([summary, *self.history])[:MAX_HISTORY]
             self.current = None
 

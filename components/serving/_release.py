@@ -247,6 +247,7 @@ def deployment_spec(args: ReleaseControllerArgs, settings_hash: str) -> dict[str
         {"name": "RELEASE_CONFIG", "value": "/etc/release/settings.json"},
         {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
         {"name": "HOME", "value": "/tmp"},
+        {"name": "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "value": "false"},
         {
             "name": "RELEASE_WEBHOOK_SECRET",
             "valueFrom": {"secretKeyRef": {"name": args.webhook_secret_name, "key": "secret"}},

@@ -26,7 +26,7 @@ VERSIONS = {
     "less-accurate": ("dummy", {"delay_ms": 130}),
     "slice-regression": ("logistic", {"delay_ms": 130, "wrong_when": "sepal_length < 5.0"}),
     "better": ("logistic", {"delay_ms": 130}),
-    "slower": ("logistic", {"delay_ms": 300}),
+    "slower": ("logistic", {"delay_ms": 600}),
     "failing": ("logistic", {"delay_ms": 130, "fail_share": 0.15}),
     "resumed": ("logistic", {"delay_ms": 130}),
 }

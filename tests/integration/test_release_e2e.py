@@ -71,7 +71,7 @@ def policy(heldout_uri: str) -> ReleasePolicy:
         interval_seconds=2,
         window_seconds=20,
         min_requests=10,
-        max_p95_ms=400,
+        max_p95_ms=1000,
         load_test_requests=20,
         load_test_concurrency=1,
         slices={"small-sepals": "sepal_length < 5.0"},
