@@ -105,6 +105,9 @@ class Slots:
         env.update({e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]})
         models_dir = model_dir.parent / f"{model_dir.name}-mnt"
         models_dir.mkdir(exist_ok=True)
+        # Each pod has its own filesystem: MLServer's multiprocess metrics folder (default ./.metrics) too.
+        metrics_dir = model_dir.parent / f"{model_dir.name}-metrics"
+        metrics_dir.mkdir(exist_ok=True)
         ports = self.ports[slot]
         env.update(
             {
@@ -114,12 +117,14 @@ class Slots:
                 "MLSERVER_HTTP_PORT": str(ports["http"]),
                 "MLSERVER_GRPC_PORT": str(ports["grpc"]),
                 "MLSERVER_METRICS_PORT": str(ports["metrics"]),
+                "MLSERVER_METRICS_DIR": str(metrics_dir),
             }
         )
         log = (self.work / f"mlserver-{slot}.log").open("ab")
         return subprocess.Popen(
             [str(Path(sys.executable).parent / "mlserver"), "start", str(models_dir)],
             env={**os.environ, **env, "PYTHONWARNINGS": "ignore"},
+            cwd=model_dir.parent,
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
