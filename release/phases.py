@@ -112,17 +112,20 @@ def _check(c: Any, e: EndpointRelease, r: Release) -> dict[str, Any]:
         "queries": {"canary": canary.queries, "stable": stable.queries},
     }
     enough = canary.requests >= e.min_requests and stable.requests >= e.min_requests
+    # Latency is judged on windows that lie wholly in the canary: an earlier window still holds the gate's warm-up
+    # and load-test requests (a fresh server's first answers are slow), which are not what users would see.
+    full = time.time() - (r.canary_started or r.phase_since) >= e.window_seconds
     breach = None
     if canary.requests >= e.min_requests and (canary.error_ratio or 0.0) > e.max_error_rate:
         breach = f"canary error rate {canary.error_ratio:.2%} > {e.max_error_rate:.2%} ({canary.requests:.0f} requests)"
-    elif enough and canary.p95_seconds is not None and stable.p95_seconds is not None:
+    elif full and enough and canary.p95_seconds is not None and stable.p95_seconds is not None:
         limit = stable.p95_seconds * (1 + e.max_p95_increase)
         if canary.p95_seconds > limit:
             breach = (
                 f"canary p95 {canary.p95_seconds * 1000:.1f} ms > {1 + e.max_p95_increase:g} x stable p95 "
                 f"{stable.p95_seconds * 1000:.1f} ms"
             )
-    check["enough"], check["breach"] = enough, breach
+    check["enough"], check["full"], check["breach"] = enough, full, breach
     log.info(
         "%s v%s window: canary p95 %s err %s n=%.0f | stable p95 %s err %s n=%.0f%s",
         e.endpoint,
@@ -135,7 +138,7 @@ def _check(c: Any, e: EndpointRelease, r: Release) -> dict[str, Any]:
         stable.requests,
         f" BREACH: {breach}" if breach else "",
     )
-    check["healthy"] = enough and breach is None and canary.p95_seconds is not None
+    check["healthy"] = full and enough and breach is None and canary.p95_seconds is not None
     return check
 
 
@@ -154,7 +157,8 @@ def canary(c: Any, e: EndpointRelease, state: EndpointState, r: Release) -> str:
         _decide(r, "rolled-back", check["breach"])
         return "rolling-back"
     started = r.canary_started or r.phase_since
-    needed = max(1, int(e.analysis_minutes * 60 / e.interval_seconds / 2))
+    # At least half the full windows the analysis time holds must be healthy, and the latest one.
+    needed = max(1, int((e.analysis_minutes * 60 - e.window_seconds) / e.interval_seconds / 2))
     healthy = sum(1 for ch in r.checks if ch["healthy"])
     if (
         r.phase == "canary"

@@ -113,9 +113,11 @@ class EndpointRelease:
             self.analysis_minutes,
         )
         check(
-            _pos(self.window_seconds) and self.window_seconds >= self.interval_seconds,
+            _pos(self.window_seconds)
+            and self.interval_seconds <= self.window_seconds <= self.analysis_minutes * 60 - self.interval_seconds,
             "window_seconds",
-            f"must be >= interval_seconds ({self.interval_seconds:g})",
+            f"must be >= interval_seconds ({self.interval_seconds:g}) and leave at least one interval of the analysis "
+            f"({self.analysis_minutes * 60:g} s) after the first full window",
             self.window_seconds,
         )
         check(

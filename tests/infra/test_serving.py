@@ -237,6 +237,8 @@ def test_release_settings_problems_name_the_key_path_and_value() -> None:
         "got 'iris@latest'",
         "serving.endpoints.iris.release.canary_weight: must be an integer between 1 and 50, got 80",
         "serving.endpoints.iris.release.analysis_minutes: must cover at least two intervals (60 s), got 0.5",
+        "serving.endpoints.iris.release.window_seconds: must be >= interval_seconds (30) and leave at least one "
+        "interval of the analysis (30 s) after the first full window, got 300",
         "serving.endpoints.iris.release.max_error_rate: must be between 0 and 1, got 1.5",
         "serving.endpoints.iris.release: needs serving.platform.release_controller_image "
         "(build images/release-controller), got None",

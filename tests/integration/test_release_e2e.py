@@ -67,7 +67,7 @@ def policy(heldout_uri: str) -> ReleasePolicy:
         model_name=MODEL,
         heldout_uri=heldout_uri,
         canary_weight=20,
-        analysis_minutes=0.4,
+        analysis_minutes=0.6,
         interval_seconds=2,
         window_seconds=20,
         min_requests=10,

@@ -38,6 +38,8 @@ def test_every_problem_is_named_with_its_key_path_and_value() -> None:
         "endpoints.iris.mode: must be 'automatic' or 'manual', got 'auto'",
         "endpoints.iris.canary_weight: must be an integer between 1 and 50, got 70",
         "endpoints.iris.analysis_minutes: must cover at least two intervals (120 s), got 1",
+        "endpoints.iris.window_seconds: must be >= interval_seconds (60) and leave at least one interval of the "
+        "analysis (60 s) after the first full window, got 300",
         "endpoints.iris.max_error_rate: must be between 0 and 1, got 2",
     ]
 
