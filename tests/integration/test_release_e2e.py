@@ -66,11 +66,11 @@ def policy(heldout_uri: str) -> ReleasePolicy:
         registered_model=MODEL,
         model_name=MODEL,
         heldout_uri=heldout_uri,
-        canary_weight=20,
-        analysis_minutes=0.6,
+        canary_weight=40,
+        analysis_minutes=0.7,
         interval_seconds=2,
-        window_seconds=20,
-        min_requests=10,
+        window_seconds=24,
+        min_requests=20,
         max_p95_ms=1000,
         load_test_requests=20,
         load_test_concurrency=1,
@@ -454,7 +454,7 @@ def test_a_controller_killed_mid_canary_resumes_and_decides_once(env: Env) -> No
     env.kill_controller()
     killed_at = time.time()
     time.sleep(3)
-    assert env.weights()["blue"] == 20, "the canary keeps its split while nobody watches"
+    assert env.weights()["blue"] == 40, "the canary keeps its split while nobody watches"
     env.start_controller()
     entry = env.wait_decision(version)
     assert entry["decision"] == "promoted", entry
