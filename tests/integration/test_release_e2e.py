@@ -144,7 +144,7 @@ class Env:
             start_new_session=True,
         )
         self.stack.append(lambda: kill_group(proc, signal.SIGTERM))
-        wait_for_http(f"{self.tracking_uri}/health", 120, proc)
+        wait_for_http(f"{self.tracking_uri}/health", 300, proc)
 
     def _train(self) -> None:
         out = self.work / "trained.json"
