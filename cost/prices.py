@@ -24,9 +24,87 @@ class UnknownPrice(KeyError):
         return str(self.args[0])
 
 
+TABLE_NAME = "cost/prices.yaml"
+"""How messages name the table: the path a user edits."""
+ROW_SECTIONS = {"instances": "[on_demand, spot] or [on_demand, spot, gpu model]", "accelerators": "[on_demand, spot]"}
+PRICE_SECTIONS = ("services", "databases", "storage_gib_month")
+
+
+class PriceTableError(ValueError):
+    """The price table cannot be used; ``problems`` are lines naming the table, the entry and the bad value."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("\n".join(problems))
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _row_ok(row: Any, section: str) -> bool:
+    if not isinstance(row, list) or len(row) not in ((2, 3) if section == "instances" else (2,)):
+        return False
+    return all(_number(v) and v >= 0 for v in row[:2]) and (len(row) < 3 or isinstance(row[2], str))
+
+
+def _cloud_problems(cloud: str, body: Any) -> list[str]:
+    if not isinstance(body, dict):
+        return [f"{TABLE_NAME}: {cloud}: must be a mapping of sections, got {body!r}"]
+    out: list[str] = []
+    for section, entries in body.items():
+        if section == "reference_regions":
+            continue
+        if not isinstance(entries, dict):
+            out.append(f"{TABLE_NAME}: {cloud}.{section}: must be a mapping of name to price, got {entries!r}")
+            continue
+        for name, value in entries.items():
+            where = f"{TABLE_NAME}: {cloud}.{section}.{name}"
+            if section in ROW_SECTIONS and not _row_ok(value, section):
+                out.append(f"{where}: must be {ROW_SECTIONS[section]} in USD per hour (each >= 0), got {value!r}")
+            elif section == "region_factor" and not (_number(value) and value > 0):
+                out.append(f"{where}: must be a number > 0, got {value!r}")
+            elif section in PRICE_SECTIONS and not (_number(value) and value >= 0):
+                out.append(f"{where}: must be a price >= 0 in USD, got {value!r}")
+    return out
+
+
+def table_problems(doc: Any) -> list[str]:
+    """Every problem of a parsed price table, each naming the table, the entry and the bad value."""
+    if not isinstance(doc, dict):
+        return [f"{TABLE_NAME}: must be a mapping (currency, hours_per_month, aws, gcp...), got {doc!r}"]
+    out: list[str] = []
+    hours = doc.get("hours_per_month")
+    if not (_number(hours) and 0 < hours <= 744):
+        out.append(f"{TABLE_NAME}: hours_per_month: must be a number of hours > 0 and <= 744, got {hours!r}")
+    for name, value in (doc.get("assumptions") or {}).items():
+        if not (_number(value) and value >= 0):
+            out.append(f"{TABLE_NAME}: assumptions.{name}: must be a number >= 0, got {value!r}")
+    for cloud in ("aws", "gcp"):
+        if cloud in doc:
+            out.extend(_cloud_problems(cloud, doc[cloud]))
+    return out
+
+
 @functools.lru_cache(maxsize=1)
 def _table() -> dict[str, Any]:
-    return yaml.safe_load(TABLE_PATH.read_text())
+    try:
+        doc = yaml.safe_load(TABLE_PATH.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        raise PriceTableError([f"{TABLE_NAME}: {where}is not valid YAML ({exc.problem})"]) from None
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise PriceTableError([f"{TABLE_NAME}: is not valid YAML ({exc})"]) from None
+    problems = table_problems(doc)
+    if problems:
+        raise PriceTableError(problems)
+    return doc
+
+
+def check_table() -> None:
+    """Raise :class:`PriceTableError` listing every problem of the price table, if it has any."""
+    _table()
 
 
 @dataclass(frozen=True)

@@ -155,10 +155,8 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
 def existing_provider(cfg: StackConfig) -> k8s.Provider:
     """A provider for a cluster someone else runs (kind, k3d, minikube, or a shared cluster)."""
     path = cfg.cluster.kubeconfig_path
-    kubeconfig = None
-    if path:
-        expanded = os.path.expanduser(path)
-        kubeconfig = Path(expanded).read_text() if os.path.exists(expanded) else None
+    # A path that does not exist was refused by validation: it never falls back to the default cluster.
+    kubeconfig = Path(os.path.expanduser(path)).read_text() if path else None
     return k8s.Provider(
         "existing-cluster",
         kubeconfig=kubeconfig,

@@ -37,6 +37,8 @@ PASSWORD_KEY = "grafana_admin_password"
 DEFAULT_GATEWAY_NAMESPACE = "envoy-gateway-system"
 DEFAULT_KEDA_NAMESPACE = "keda"
 PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
+ARTIFACT_ROOT = "{artifact_root}"
+"""Placeholder in a drift model's data URIs for the MLflow layer's artifact root (as in serving's storage URIs)."""
 
 
 @dataclass
@@ -155,12 +157,23 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
     )
 
 
-def drift_args(cfg: StackConfig, model: str, d: DriftModelConfig, pushgateway_url: str) -> DriftMonitorArgs:
+def _data_uri(uri: str, artifact_root: Any) -> Any:
+    """``uri`` with ``{artifact_root}`` replaced by the MLflow layer's artifact root (an Output when deployed)."""
+    if ARTIFACT_ROOT not in uri or artifact_root is None:
+        return uri
+    if isinstance(artifact_root, str):
+        return uri.replace(ARTIFACT_ROOT, artifact_root.rstrip("/"))
+    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(ARTIFACT_ROOT, root.rstrip("/")))
+
+
+def drift_args(
+    cfg: StackConfig, model: str, d: DriftModelConfig, pushgateway_url: str, artifact_root: Any = None
+) -> DriftMonitorArgs:
     return DriftMonitorArgs(
         model=model,
         image=cfg.observability.drift.image or "",
-        reference_uri=d.reference_uri,
-        current_uri=d.current_uri,
+        reference_uri=_data_uri(d.reference_uri, artifact_root),
+        current_uri=_data_uri(d.current_uri, artifact_root),
         pushgateway_url=pushgateway_url,
         schedule=d.schedule,
         threshold=d.threshold,
@@ -195,9 +208,17 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     if o.drift.models and not o.drift.image:
         at.add("drift.image", "is required when drift.models is set (build drift/Dockerfile)", None)
     for model, d in o.drift.models.items():
-        args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY)
+        args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY, artifact_root="s3://artifact-root")
         if o.drift.image:
             args.validate(at.at(f"drift.models.{model}"))
+        for key in ("reference_uri", "current_uri"):
+            uri = getattr(d, key)
+            if ARTIFACT_ROOT in uri and not cfg.mlflow.enabled:
+                at.add(
+                    f"drift.models.{model}.{key}",
+                    f"uses {ARTIFACT_ROOT} but the stack has no MLflow layer (mlflow.enabled: false)",
+                    uri,
+                )
 
 
 def unserved(cfg: StackConfig, p: Peers) -> list[str]:
@@ -229,7 +250,15 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
     out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
     for model, d in o.drift.models.items():
         out.drift[model] = DriftMonitor(
-            f"drift-{model}", drift_args(cfg, model, d, stack.pushgateway_url or PLACEHOLDER_PUSHGATEWAY), opts=after
+            f"drift-{model}",
+            drift_args(
+                cfg,
+                model,
+                d,
+                stack.pushgateway_url or PLACEHOLDER_PUSHGATEWAY,
+                getattr(tracking, "artifact_root", None),
+            ),
+            opts=after,
         )
     pulumi.export("grafana_admin_password", stack.grafana_admin_password)
     pulumi.export("prometheus_url", stack.prometheus_url)

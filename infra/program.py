@@ -10,19 +10,22 @@ from __future__ import annotations
 import pulumi
 
 from components.common import ArgsError, Problems
+from cost import prices
 
 from . import cluster, mlflow, observability, serving
-from .config import ConfigError, StackConfig, parse_partial, read_raw
+from .config import PROJECT, SECRET_KEYS, ConfigError, StackConfig, inputs, parse_partial, read_raw
 
 
 def problems_of(cfg: StackConfig) -> list[str]:
-    """Every semantic problem the components find in this configuration."""
+    """Every semantic problem in this configuration: values a cloud or Kubernetes would refuse, secrets in
+    plain text, and what the components find, each under the stack file's key path."""
     problems = Problems()
+    problems.items.extend(inputs.problems(cfg) + inputs.secret_problems(SECRET_KEYS, PROJECT))
     cluster.validate(cfg, problems)
     mlflow.validate(cfg, problems)
     serving.validate(cfg, problems)
     observability.validate(cfg, problems)
-    return problems.items
+    return inputs.user_facing(problems.items)
 
 
 def validate(cfg: StackConfig) -> None:
@@ -32,10 +35,22 @@ def validate(cfg: StackConfig) -> None:
         raise ConfigError(cfg.stack, problems)
 
 
+def price_table_problems() -> list[str]:
+    """What is wrong with the cost model's price table (``cost/prices.yaml``), which the program prices pools with."""
+    try:
+        prices.check_table()
+    except prices.PriceTableError as exc:
+        return exc.problems
+    return []
+
+
 def load() -> StackConfig:
     """The running stack's configuration, or :class:`ConfigError` with every shape and semantic problem at once."""
     stack, raw = read_raw()
     cfg, problems = parse_partial(stack, raw)
+    table_problems = price_table_problems()
+    if table_problems:  # the components' checks price the pools: they wait for a usable table
+        raise ConfigError(stack, table_problems + problems)
     if cfg is not None:
         problems = problems + problems_of(cfg)
     if problems or cfg is None:

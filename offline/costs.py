@@ -15,16 +15,32 @@ from policies.rules import BY_NAME
 from policies.rules.base import facts_from_config
 from policies.rules.budget import budget_and_prices, money
 
+from .policy_run import PolicyConfigError
+
 
 def stack_cost(result: Any, policy_document: Mapping[str, Any] | None = None) -> tuple[CostReport, float | None]:
     """The cost report of an offline run and the budget it is judged against."""
     entry = (policy_document or {}).get("cost-budget")
     rule = BY_NAME["cost-budget"]
+    if isinstance(entry, Mapping):
+        check_entry(rule.name, entry, rule.config_schema)
     cfg = rule.config(entry if isinstance(entry, Mapping) else None)
     facts = facts_from_config(result.config)
     budget, prices = budget_and_prices(cfg, facts)
     resources = [Resource(r.type, r.name, r.urn, r.inputs) for r in result.registrations]
     return estimate(resources, prices, region=cfg.get("region") or facts.region), budget
+
+
+def check_entry(name: str, entry: Mapping[str, Any], properties: Mapping[str, Any]) -> None:
+    """Raise :class:`PolicyConfigError` when a policy's settings do not fit its schema (before they are used)."""
+    import jsonschema
+
+    schema = {"type": "object", "properties": {**properties, "enforcementLevel": {"type": "string"}}}
+    errors = sorted(jsonschema.Draft7Validator(schema).iter_errors(dict(entry)), key=lambda e: list(e.path))
+    if errors:
+        raise PolicyConfigError(
+            "; ".join(f"{name}.{'.'.join(str(p) for p in e.path) or '(config)'}: {e.message}" for e in errors)
+        )
 
 
 def cost_lines(report: CostReport, budget: float | None) -> list[str]:

@@ -109,6 +109,26 @@ def _struct(value: Mapping[str, Any]) -> Any:
     return s
 
 
+def read_config_file(path: Path) -> dict[str, Any]:
+    """A ``--policy-pack-config`` file as a JSON object, or :class:`PolicyConfigError` saying what is wrong."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise PolicyConfigError("no such file") from None
+    except UnicodeDecodeError:
+        raise PolicyConfigError("is not UTF-8 text") from None
+    if not text.strip():
+        raise PolicyConfigError('is empty; it must be a JSON object like {"cost-budget": "mandatory"}')
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise PolicyConfigError(f"line {exc.lineno}, column {exc.colno}: is not JSON ({exc.msg})") from None
+    if not isinstance(document, dict):
+        kind = "a list" if isinstance(document, list) else repr(document)
+        raise PolicyConfigError(f"must be a JSON object of policy name to level or settings, got {kind}")
+    return document
+
+
 def build_policy_config(
     document: Mapping[str, Any], policies: Iterable[Any]
 ) -> dict[str, tuple[int | None, dict[str, Any]]]:

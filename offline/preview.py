@@ -10,11 +10,16 @@ is invalid (printing every problem, no traceback) or, like ``pulumi preview``, w
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
 
 from . import costs, policy_run, render, runner
+from . import stack_file as stack_file_module
+
+
+def _shown(path: Path) -> Path:
+    """A path as the user knows it: relative to the repository when it lies inside."""
+    return path.relative_to(runner.ROOT) if path.is_relative_to(runner.ROOT) else path
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -35,14 +40,31 @@ def main(argv: list[str] | None = None) -> int:
     if args.stack_file is not None and not args.stack_file.exists():
         print(f"error: no stack file {args.stack_file}", file=sys.stderr)
         return 2
-    result = runner.run(args.stack, stack_file=args.stack_file)
+    stack_file = args.stack_file or _shown(runner.STACKS / f"Pulumi.{args.stack}.yaml")
+    document: dict | None = {}
+    if args.policy_pack_config is not None:  # checked before the program runs: a bad file costs no run
+        document = _policy_document(args.policy_pack_config)
+        if document is None:
+            return 1
+    try:
+        result = runner.run(args.stack, stack_file=args.stack_file)
+    except stack_file_module.StackFileError as exc:
+        print(f"error: {stack_file}: {exc}", file=sys.stderr)
+        return 1
     if result.error:
-        print(f"error: {result.error}", file=sys.stderr)
+        print(f"error: {stack_file}: {result.error}", file=sys.stderr)
         return 1
     out_dir = Path(args.out) / args.stack
     config_file = args.policy_pack_config or policy_run.config_path(result.config.get("ml-platform:environment"))
-    document = json.loads(config_file.read_text()) if config_file is not None else {}
-    report, budget = costs.stack_cost(result, document)
+    if args.policy_pack_config is None and config_file is not None:
+        document = _policy_document(config_file)
+        if document is None:
+            return 1
+    try:
+        report, budget = costs.stack_cost(result, document)
+    except policy_run.PolicyConfigError as exc:
+        print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
+        return 1
     extra = {"cost": report.to_json(budget)}
     verdicts = None
     if not args.skip_policies:
@@ -50,37 +72,13 @@ def main(argv: list[str] | None = None) -> int:
             verdicts = policy_run.run(result.stack, result.config, result.registrations, document)
         except policy_run.PolicyConfigError as exc:
             print(f"error: {config_file}: {exc}", file=sys.stderr)
-            return 2
+            return 1
         extra["policy"] = verdicts.to_json()
     counts = render.write(result, out_dir, extra)
     if not args.quiet:
-        cfg = result.config
-        where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
-        print(
-            f"ml-platform · stack {args.stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
-            f"environment {cfg.get('ml-platform:environment')}"
-        )
-        for line in render.tree_lines(result.registrations):
-            print(line)
-        print()
-        print("Outputs:")
-        for key, value in result.outputs.items():
-            print(f"  {key}: {value}")
-        print()
+        _print_tree(args.stack, result)
     if verdicts is not None and (verdicts.violations or not args.quiet):
-        where = (
-            config_file.relative_to(runner.ROOT)
-            if config_file and config_file.is_relative_to(runner.ROOT)
-            else config_file
-        )
-        print(
-            f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, "
-            f"config {where or 'defaults'}"
-        )
-        for v in verdicts.violations:
-            print(f"  [{v.level}] {v.policy}: {v.message}")
-        if not verdicts.violations and not args.quiet:
-            print("  no violations")
+        _print_verdicts(verdicts, config_file, args.quiet)
     for line in costs.cost_lines(report, budget)[: 1 if args.quiet else None]:
         print(line)
     rel = out_dir.relative_to(runner.ROOT) if out_dir.is_relative_to(runner.ROOT) else out_dir
@@ -93,6 +91,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _policy_document(path: Path) -> dict | None:
+    """The policy config file's document, or None after printing what is wrong with it."""
+    try:
+        return policy_run.read_config_file(path)
+    except policy_run.PolicyConfigError as exc:
+        print(f"error: {_shown(path)}: {exc}", file=sys.stderr)
+        return None
+
+
+def _print_tree(stack: str, result: runner.RunResult) -> None:
+    cfg = result.config
+    where = cfg.get("aws:region") or cfg.get("gcp:region") or "kubeconfig"
+    print(
+        f"ml-platform · stack {stack} · {cfg.get('ml-platform:cloud')} ({where}) · "
+        f"environment {cfg.get('ml-platform:environment')}"
+    )
+    for line in render.tree_lines(result.registrations):
+        print(line)
+    print()
+    print("Outputs:")
+    for key, value in result.outputs.items():
+        print(f"  {key}: {value}")
+    print()
+
+
+def _print_verdicts(verdicts: policy_run.PolicyResult, config_file: Path | None, quiet: bool) -> None:
+    where = _shown(config_file) if config_file else None
+    print(
+        f"Policies: {verdicts.pack} {verdicts.version}, {len(verdicts.policies)} policies, config {where or 'defaults'}"
+    )
+    for v in verdicts.violations:
+        print(f"  [{v.level}] {v.policy}: {v.message}")
+    if not verdicts.violations and not quiet:
+        print("  no violations")
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
+from . import stack_file as stack_file_module
 
 ROOT = Path(__file__).resolve().parents[1]
 STACKS = ROOT / "stacks"
@@ -39,8 +39,7 @@ def read_stack_file(
     path = stack_file or STACKS / f"Pulumi.{stack}.yaml"
     if not path.exists():
         raise FileNotFoundError(f"no stack file {path} (stacks: {', '.join(stack_names())})")
-    doc = yaml.safe_load(path.read_text()) or {}
-    raw: dict[str, Any] = dict(doc.get("config") or {})
+    raw: dict[str, Any] = dict(stack_file_module.load(path))
     raw.update(overrides or {})
     config: dict[str, str] = {}
     secrets: list[str] = []

@@ -1,15 +1,16 @@
 """Schema checks for rendered Kubernetes objects and Helm values, shared by the tests.
 
 Core API objects are checked with ``kubernetes-validate`` against the Kubernetes version of the stack; custom
-resources against the ``openAPIV3Schema`` of their upstream CRD in ``../shared/reference/crds`` (absent: the
-tests that need it skip, saying how to get it); Helm values against the keys of the chart's own
-``values.yaml`` in ``../shared/reference/charts``, because Helm silently ignores a misspelt key.
+resources against the ``openAPIV3Schema`` of their upstream CRD; Helm values against the keys of the chart's own
+``values.yaml``, because Helm silently ignores a misspelt key. The CRD schemas and chart values are the project's
+trimmed copies in ``tests/schemas/`` (structure only, each naming its upstream source), generated from the upstream
+files by ``scripts/trim_schemas.py``, so a clone runs every schema test with nothing outside the repository.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,31 +19,25 @@ import jsonschema
 import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
-REFERENCE = Path(os.environ.get("ML_PLATFORM_REFERENCE") or ROOT.parent / "shared" / "reference")
-"""The shared reference folder beside the checkout; ``ML_PLATFORM_REFERENCE`` points elsewhere (a second worktree)."""
-SKIP_REASON = (
-    "upstream CRDs and chart values not found at ../shared/reference; clone the project with the shared "
-    "reference folder beside it (see ../shared/reference/SOURCES.md for where each file comes from)"
-)
+SCHEMAS = ROOT / "tests" / "schemas"
+REFERENCE = SCHEMAS
+"""The folder of CRD schemas (``crds/``) and chart values (``charts/<chart>/``) the checks read."""
+SKIP_REASON = "the trimmed upstream schemas are missing from tests/schemas (run scripts/trim_schemas.py)"
 
 
 def reference_available() -> bool:
-    return (REFERENCE / "crds").is_dir()
+    """Whether the schema copies are there; they are committed, so a guard on this never skips in a clone."""
+    return (SCHEMAS / "crds").is_dir()
 
 
 @functools.lru_cache(maxsize=1)
 def crd_schemas() -> dict[tuple[str, str], dict[str, Any]]:
-    """``{(apiVersion, kind): openAPIV3Schema}`` for every CRD version in the reference folder."""
+    """``{(apiVersion, kind): openAPIV3Schema}`` for every CRD version of the trimmed copies."""
     out: dict[tuple[str, str], dict[str, Any]] = {}
-    for path in sorted((REFERENCE / "crds").glob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
-            if not doc or doc.get("kind") != "CustomResourceDefinition":
-                continue
-            spec = doc["spec"]
-            for version in spec["versions"]:
-                schema = (version.get("schema") or {}).get("openAPIV3Schema")
-                if schema:
-                    out[(f"{spec['group']}/{version['name']}", spec["names"]["kind"])] = schema
+    for path in sorted((SCHEMAS / "crds").glob("*.json")):
+        for crd in json.loads(path.read_text())["crds"]:
+            for version, schema in crd["versions"].items():
+                out[(f"{crd['group']}/{version}", crd["kind"])] = schema
     return out
 
 
@@ -54,7 +49,7 @@ def is_core(obj: dict[str, Any]) -> bool:
 def validate_object(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
     """Problems with one object; empty when it validates."""
     key = (obj["apiVersion"], obj["kind"])
-    schemas = crd_schemas() if reference_available() else {}
+    schemas = crd_schemas()
     name = f"{obj['kind']} {obj.get('metadata', {}).get('name')}"
     if key in schemas:
         validator = jsonschema.Draft7Validator(schemas[key])
@@ -69,7 +64,7 @@ def validate_object(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
         except kubernetes_validate.utils.SchemaNotFoundError as exc:
             return [f"{name}: no schema: {exc}"]
         return []
-    return [f"{name}: no schema for {key} (add its CRD to the reference folder)"]
+    return [f"{name}: no schema for {key} (add its CRD to the reference and run scripts/trim_schemas.py)"]
 
 
 def values_key_paths(values: Any, prefix: str = "") -> Iterator[str]:
@@ -112,7 +107,7 @@ CHART_FOLDERS = {
     "gateway-helm": "gateway-helm",
     "cloudnative-pg": "cloudnative-pg",
 }
-"""Chart name (as a Helm release names it) -> its folder under ``../shared/reference/charts``."""
+"""Chart name (as a Helm release names it) -> its folder under ``tests/schemas/charts``."""
 
 
 SUBCHART_KEYS: dict[str, dict[str, Any]] = {
@@ -134,6 +129,6 @@ def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 
 def chart_values(chart_folder: str) -> dict[str, Any]:
-    folder = REFERENCE / "charts" / chart_folder
+    folder = SCHEMAS / "charts" / chart_folder
     path = folder / "values.yaml" if (folder / "values.yaml").exists() else folder / "values.tmpl.yaml"
     return _merge(yaml.safe_load(path.read_text()) or {}, SUBCHART_KEYS.get(chart_folder, {}))

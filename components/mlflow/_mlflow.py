@@ -13,6 +13,7 @@ bucket, and the server is stateless.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -173,7 +174,7 @@ class MlflowArgs:
         """Every problem of the three parts, under this component's own field names."""
         p = problems
         p.check(
-            self.namespace.replace("-", "").isalnum() and self.namespace.islower() and len(self.namespace) <= 63,
+            re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", self.namespace) is not None,
             "namespace",
             "must be a DNS label (lowercase letters, digits, dashes)",
             self.namespace,

@@ -56,6 +56,9 @@ class DriftMonitorArgs:
     def validate(self, problems: Problems) -> None:
         problems.check(0 < self.threshold <= 1, "threshold", "must be in (0, 1]", self.threshold)
         problems.check(len(self.schedule.split()) == 5, "schedule", "must be a 5-field cron expression", self.schedule)
+        if len(self.schedule.split()) == 5:
+            wrong = cron_field_problem(self.schedule)
+            problems.check(wrong is None, "schedule", f"must be a 5-field cron expression ({wrong})", self.schedule)
         problems.check(
             ":" in self.image and not self.image.endswith(":latest"),
             "image",
@@ -66,6 +69,26 @@ class DriftMonitorArgs:
         problems.check(self.memory_mib >= 256, "memory_mib", "must be >= 256", self.memory_mib)
         for name in ("reference_uri", "current_uri", "pushgateway_url"):
             problems.check(bool(getattr(self, name)), name, "must be set", getattr(self, name))
+
+
+CRON_FIELDS = (("minute", 0, 59), ("hour", 0, 23), ("day of month", 1, 31), ("month", 1, 12), ("day of week", 0, 7))
+
+
+def cron_field_problem(schedule: str) -> str | None:
+    """What is wrong with one field of a 5-field cron schedule (numbers, ``*``, ranges, lists, steps), or None."""
+    for text, (name, low, high) in zip(schedule.split(), CRON_FIELDS, strict=False):
+        for part in text.split(","):
+            base, _, step = part.partition("/")
+            if step and not (step.isdigit() and int(step) >= 1):
+                return f"{name} step {step!r} is not a number >= 1"
+            if base == "*":
+                continue
+            for bound in base.split("-", 1):
+                if not bound.isdigit():
+                    return f"{name} {bound!r} is not a number"
+                if not low <= int(bound) <= high:
+                    return f"{name} {bound} is out of range {low}-{high}"
+    return None
 
 
 def command(args: DriftMonitorArgs) -> list[str]:

@@ -134,7 +134,7 @@ def is_dns_label(value: str) -> bool:
         0 < len(value) <= 63
         and value[0].isalnum()
         and value[-1].isalnum()
-        and all(c.islower() or c.isdigit() or c == "-" for c in value)
+        and all(c in "abcdefghijklmnopqrstuvwxyz0123456789-" for c in value)
     )
 
 

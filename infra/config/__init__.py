@@ -93,14 +93,6 @@ class StackConfig(Model):
     tags: dict[str, str] = pydantic.Field(default_factory=dict)
     """Tags (AWS) or labels (GCP) on every cloud resource. Default none."""
 
-    @pydantic.field_validator("gpu_pools")
-    @classmethod
-    def _pool_names(cls, pools: dict[str, GpuPoolConfig]) -> dict[str, GpuPoolConfig]:
-        for name in pools:
-            if not (name.replace("-", "").isalnum() and name.islower() and 1 <= len(name) <= 30):
-                raise ValueError(f"{name}: pool names are 1-30 lowercase letters, digits and dashes, got {name!r}")
-        return pools
-
     @pydantic.model_validator(mode="after")
     def _cloud_keys(self) -> StackConfig:
         if self.cloud == Cloud.AWS and not self.region:

@@ -75,6 +75,8 @@ def describe(error: dict[str, Any], prefix: tuple[Any, ...] = ()) -> str:
         op = {"greater_than_equal": ">=", "greater_than": ">", "less_than_equal": "<=", "less_than": "<"}[kind]
         bound = next(iter(ctx.values()), "")
         return f"{_path(loc)}: must be {op} {bound}, got {_show(value)}"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return f"{_path(loc)}: must be a mapping, got {_show(value)}"
     message = str(error.get("msg", "is invalid"))
     message = message[0].lower() + message[1:] if message else message
     message = message.replace("input should be", "must be").replace("Input should be", "must be")

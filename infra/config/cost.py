@@ -31,6 +31,14 @@ class CloudPrices(Model):
     storage_gib_month: dict[str, float] = pydantic.Field(default_factory=dict)
     """Storage kind (``gp3``, ``s3_standard``, ``pd-balanced``...), USD per GiB-month. Default none."""
 
+    @pydantic.field_validator("instances", "accelerators", mode="before")
+    @classmethod
+    def _rows(cls, rows: Any) -> Any:
+        for name, row in rows.items() if isinstance(rows, dict) else ():
+            if not (isinstance(row, (list, tuple)) and len(row) == 2):
+                raise ValueError(f"{name}: must be [on_demand, spot] USD per hour, got {row!r}")
+        return rows
+
     @pydantic.field_validator("*")
     @classmethod
     def _no_negative_prices(cls, prices: dict[str, Any]) -> dict[str, Any]:

@@ -28,9 +28,10 @@ class DriftModelConfig(Model):
     """One model whose inputs are checked for drift on a schedule."""
 
     reference_uri: str
-    """Where the reference data (the training inputs) is: a CSV or Parquet file, ``s3://``, ``gs://`` or a path. Required."""
+    """Where the reference data (the training inputs) is: a CSV or Parquet file, ``s3://``, ``gs://`` or a path;
+    ``{artifact_root}`` is replaced by the MLflow layer's artifact root. Required."""
     current_uri: str
-    """Where the recent inputs are logged (same formats). Required."""
+    """Where the recent inputs are logged (same formats, or a folder of Parquet files). Required."""
     schedule: str = "0 * * * *"
     """Cron schedule of the check. Default hourly."""
     threshold: float = pydantic.Field(default=0.3, gt=0, le=1)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,21 @@ def steps() -> dict[str, dict[str, Any]]:
 @pytest.fixture(scope="module")
 def workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
     ws = tmp_path_factory.mktemp("workspace")
-    (ws / "base").symlink_to(ROOT)
+    # The job runs `.venv/bin/python` in each checkout (what `make setup` creates there); here both are the
+    # environment running the tests, wherever it lives (the Makefile's VENV).
+    venv = Path(sys.prefix)
+    base = ws / "base"
+    base.mkdir()
+    for entry in ROOT.iterdir():
+        if entry.name != ".venv":
+            (base / entry.name).symlink_to(entry)
+    (base / ".venv").symlink_to(venv)
     head = ws / "head"
     head.mkdir()
     shutil.copytree(ROOT / "offline", head / "offline", ignore=shutil.ignore_patterns("__pycache__"))
-    for name in ("infra", "components", "cost", "policies", "Pulumi.yaml", ".venv"):
+    for name in ("infra", "components", "cost", "policies", "Pulumi.yaml"):
         (head / name).symlink_to(ROOT / name)
+    (head / ".venv").symlink_to(venv)
     (head / "stacks").mkdir()
     dev = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
     dev["config"]["ml-platform:gpu_pools"]["inference"]["max_size"] = 4

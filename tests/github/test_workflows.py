@@ -38,8 +38,37 @@ def stack_config(stack: str) -> dict[str, Any]:
     return yaml.safe_load((ROOT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
 
 
-def test_the_four_workflows_exist() -> None:
-    assert [f.name for f in FILES] == ["deploy.yml", "preview-comment.yml", "preview.yml", "pulumi-up.yml"]
+def test_the_five_workflows_exist() -> None:
+    assert [f.name for f in FILES] == [
+        "deploy.yml",
+        "images.yml",
+        "preview-comment.yml",
+        "preview.yml",
+        "pulumi-up.yml",
+    ]
+
+
+def test_images_are_built_from_their_sources_pushed_and_pinned_by_digest_through_a_pull_request() -> None:
+    images = load("images.yml")
+    assert images["on"]["push"]["branches"] == ["main"]
+    assert {"drift/**", "images/**"} <= set(images["on"]["push"]["paths"])
+    build = images["jobs"]["build"]
+    assert build["permissions"] == {"contents": "read", "packages": "write"}
+    built = {m["image"]: m["dockerfile"] for m in build["strategy"]["matrix"]["include"]}
+    assert built == {"drift": "drift/Dockerfile", "mlserver-mlflow": "images/mlserver-mlflow/Dockerfile"}
+    assert all((ROOT / dockerfile).is_file() for dockerfile in built.values())
+    script = next(s["run"] for s in build["steps"] if "buildx build" in s.get("run", ""))
+    assert "--metadata-file metadata.json" in script and '"containerimage.digest"' in script
+    pin = images["jobs"]["pin"]
+    assert pin["needs"] == "build" and pin["permissions"] == {"contents": "write", "pull-requests": "write"}
+    runs = "\n".join(s.get("run", "") for s in pin["steps"])
+    assert "python3 scripts/pin_images.py $(cat refs/*)" in runs and "gh pr create" in runs
+    # The stacks that use the images name them where the script finds them.
+    dev = stack_config("dev")
+    assert dev["ml-platform:observability"]["drift"]["image"].startswith("ghcr.io/your-org/ml-platform/drift:")
+    assert dev["ml-platform:serving"]["platform"]["mlserver_image"].startswith(
+        "ghcr.io/your-org/ml-platform/mlserver-mlflow:"
+    )
 
 
 def test_workflows_match_githubs_schema() -> None:

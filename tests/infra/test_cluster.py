@@ -5,6 +5,7 @@ from __future__ import annotations
 from components.common import Problems
 from infra import cluster
 from infra.config import parse
+from offline import runner
 
 BASE = {"ml-platform:environment": "dev", "ml-platform:cloud": "aws", "aws:region": "us-west-2"}
 
@@ -50,3 +51,14 @@ def test_semantic_validation_uses_stack_key_paths() -> None:
         "cluster.availability_zone_count: must be 2 or 3, got 4",
         "gpu_pools.x.max_size: must be >= 1, got 0",
     ]
+
+
+def test_an_existing_kubeconfig_file_is_what_the_provider_gets(tmp_path) -> None:
+    kubeconfig = tmp_path / "kubeconfig"
+    kubeconfig.write_text("apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\nusers: []\n")
+    result = runner.run(
+        "local", overrides={"ml-platform:cluster": {"name": "mlp-local", "kubeconfig_path": str(kubeconfig)}}
+    )
+    assert result.error is None
+    provider = next(r for r in result.registrations if r.type == "pulumi:providers:kubernetes")
+    assert provider.inputs["kubeconfig"] == kubeconfig.read_text()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from components.common import Capacity, Cloud, GpuSharing
-from infra.config import ConfigError, Environment, parse, parse_partial
+from infra.config import ConfigError, Environment, inputs, parse, parse_partial
 
 BASE = {"ml-platform:environment": "dev", "ml-platform:cloud": "aws", "aws:region": "us-west-2"}
 
@@ -101,8 +101,10 @@ def test_existing_cluster_takes_no_gpu_pools() -> None:
 
 
 def test_pool_names_are_dns_friendly() -> None:
-    assert problems({"ml-platform:gpu_pools": {"Big_Pool": {"instance_type": "g5.xlarge"}}}) == [
-        "gpu_pools.Big_Pool: pool names are 1-30 lowercase letters, digits and dashes, got 'Big_Pool'"
+    cfg = parse("s", {**BASE, "ml-platform:gpu_pools": {"Big_Pool": {"instance_type": "g5.xlarge"}}})
+    assert inputs.problems(cfg) == [
+        "gpu_pools.Big_Pool: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter and "
+        "ending with a letter or digit, got 'Big_Pool'"
     ]
 
 

@@ -36,7 +36,7 @@ def test_bad_cost_config_is_reported_with_every_problem() -> None:
     assert result.error == (
         "stack 'dev' has 4 configuration problems:\n"
         "  - cost.monthly_budget_usd: must be >= 0.0, got -5\n"
-        "  - cost.price_overrides.aws.instances.g5.xlarge[1]: is required but not set\n"
+        "  - cost.price_overrides.aws.instances.g5.xlarge: must be [on_demand, spot] USD per hour, got [1.0]\n"
         "  - cost.price_overrides.azure: is not a known key (check its spelling), got {}\n"
         "  - cost.budget: is not a known key (check its spelling), got 3"
     )

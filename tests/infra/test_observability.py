@@ -246,7 +246,6 @@ def test_deployed_rules_are_the_tested_text(stack_run) -> None:
     assert one(stack_run("dev").registrations, RULE).inputs["spec"] == expected
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_custom_resources_validate_against_their_crds(stack_run) -> None:
     for reg in stack_run("dev").registrations:
         if reg.type.startswith("kubernetes:monitoring.coreos.com/"):

@@ -58,7 +58,7 @@ def test_bad_config_lists_every_problem_and_exits_non_zero_without_traceback(tmp
     assert proc.returncode == 1
     assert "Traceback" not in proc.stderr + proc.stdout
     assert proc.stderr.splitlines() == [
-        "error: stack 'broken' has 2 configuration problems:",
+        f"error: {stack_file}: stack 'broken' has 2 configuration problems:",
         "  - gpu_pools.shared.sharing.mode: must be one of 'none', 'time-slicing' or 'mig', got 'timeslicing'",
         "  - gpu_pools.inference.max_size: must be >= min_size (2), got 1",
     ]
@@ -143,9 +143,9 @@ def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:
     assert "  [advisory] cost-budget: monthly cost at full scale $1,871.11 exceeds the budget $1,200.00" in proc.stdout
 
 
-def test_a_bad_policy_config_file_exits_2(tmp_path: Path) -> None:
+def test_a_bad_policy_config_file_exits_1(tmp_path: Path) -> None:
     bad = tmp_path / "bad.json"
     bad.write_text(json.dumps({"gpu-scheduling": {"maxGpusPerPod": 0}}))
     proc = preview("dev", "--out", str(tmp_path), "--policy-pack-config", str(bad))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert "gpu-scheduling.maxGpusPerPod: 0 is less than the minimum of 1" in proc.stderr

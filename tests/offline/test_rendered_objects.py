@@ -26,9 +26,6 @@ def k8s_version(result) -> str:
 def test_every_object_validates_against_its_schema(stack_run, stack: str) -> None:
     result = stack_run(stack)
     objs = objects(result)
-    needs_crds = [o for o in objs if not k8s_schemas.is_core(o)]
-    if needs_crds and not k8s_schemas.reference_available():
-        pytest.skip(k8s_schemas.SKIP_REASON)
     problems = [p for o in objs for p in k8s_schemas.validate_object(o, k8s_version(result))]
     assert problems == []
 
@@ -65,7 +62,6 @@ def test_schema_validation_catches_a_bad_object() -> None:
     assert k8s_schemas.validate_object(bad, "1.35") != []
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_crd_validation_catches_a_bad_custom_resource() -> None:
     bad = {
         "apiVersion": "keda.sh/v1alpha1",
@@ -78,8 +74,6 @@ def test_crd_validation_catches_a_bad_custom_resource() -> None:
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_helm_values_use_only_keys_the_charts_have(stack_run, stack: str) -> None:
-    if not k8s_schemas.reference_available():
-        pytest.skip(k8s_schemas.SKIP_REASON)
     for reg in stack_run(stack).registrations:
         if reg.type == render.HELM_RELEASE:
             release = render.helm_release(reg)

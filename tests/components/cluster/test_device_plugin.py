@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
 import yaml
 
 from components.cluster import NvidiaDevicePlugin, NvidiaDevicePluginArgs, SharingMode
@@ -39,7 +38,6 @@ def test_one_named_config_per_sharing_mode() -> None:
     assert "migStrategy" not in values  # a top-level strategy would override each node's configuration
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_every_values_key_exists_in_the_chart() -> None:
     values = chart_values(NvidiaDevicePluginArgs(sharing_modes=[SharingMode(GpuSharing.TIME_SLICING, 4)]))
     assert k8s_schemas.unknown_values_keys(values, k8s_schemas.chart_values("nvidia-device-plugin")) == []

@@ -61,10 +61,9 @@ def test_in_cluster_database_uses_the_pinned_operator_and_a_valid_cluster(mocked
     }
     assert spec["storage"]["size"] == "20Gi" and spec["instances"] == 1
     assert any("cnpg-operator" in d for d in cluster.depends_on)  # the operator (and its CRD) first
-    if k8s_schemas.reference_available():
-        obj = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", **cluster.inputs}
-        assert k8s_schemas.validate_object(obj, "1.35") == []
-        assert k8s_schemas.unknown_values_keys(release["values"], k8s_schemas.chart_values("cloudnative-pg")) == []
+    obj = {"apiVersion": "postgresql.cnpg.io/v1", "kind": "Cluster", **cluster.inputs}
+    assert k8s_schemas.validate_object(obj, "1.35") == []
+    assert k8s_schemas.unknown_values_keys(release["values"], k8s_schemas.chart_values("cloudnative-pg")) == []
 
 
 def test_validation_messages() -> None:

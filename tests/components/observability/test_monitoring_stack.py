@@ -17,7 +17,6 @@ from tests import k8s_schemas
 from tests.conftest import by_type, one
 
 RELEASE = "kubernetes:helm.sh/v3:Release"
-needs_reference = pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 
 
 def releases(regs):
@@ -96,7 +95,6 @@ def test_empty_dir_when_no_storage() -> None:
     assert "storageSpec" not in spec and "retentionSize" not in spec
 
 
-@needs_reference
 def test_values_keys_exist_in_the_charts() -> None:
     kps = kps_values(MonitoringStackArgs(storage_class="gp3"), "s")
     unknown = k8s_schemas.unknown_values_keys(kps, k8s_schemas.chart_values("kube-prometheus-stack"))
@@ -107,7 +105,6 @@ def test_values_keys_exist_in_the_charts() -> None:
     )
 
 
-@needs_reference
 def test_dashboard_label_is_the_one_the_chart_sidecar_watches() -> None:
     sidecar = k8s_schemas.chart_values("kube-prometheus-stack")["grafana"]["sidecar"]["dashboards"]
     assert (sidecar["label"], sidecar["labelValue"]) == DASHBOARD_LABEL

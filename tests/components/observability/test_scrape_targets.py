@@ -45,7 +45,6 @@ def test_only_what_exists_is_scraped() -> None:
     assert {"targetLabel": "job", "replacement": "mlflow", "action": "replace"} in mlflow["relabelings"]
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_pod_monitors_validate_and_carry_the_selector_label(mocked) -> None:
     regs = mocked.run(lambda: ScrapeTargets("scrape", ALL))
     monitors = by_type(regs, "kubernetes:monitoring.coreos.com/v1:PodMonitor")

@@ -74,7 +74,6 @@ VARIANTS = {
 }
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_every_object_validates_against_its_upstream_schema(variant: str) -> None:
     objs = objects(VARIANTS[variant])

@@ -56,13 +56,11 @@ def test_custom_resources_wait_for_the_releases_that_define_them(regs) -> None:
     assert urn["kserve-crd"] in runtime.depends_on
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 def test_custom_resources_validate_against_their_crds(regs) -> None:
     objs = [render.manifest(r) for r in regs if render.is_kubernetes_object(r)]
     assert [p for o in objs for p in k8s_schemas.validate_object(o, "1.35")] == []
 
 
-@pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 @pytest.mark.parametrize(
     "chart, values",
     [
