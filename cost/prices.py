@@ -127,10 +127,6 @@ class PriceTable:
     def hours_per_month(self) -> float:
         return float(_table()["hours_per_month"])
 
-    @property
-    def as_of(self) -> str:
-        return str(_table()["as_of"])
-
     def region_factor(self, cloud: str, region: str | None) -> float:
         factors = self._section(cloud, "region_factor")
         return float(factors.get(region or "", 1.0))

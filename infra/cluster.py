@@ -40,7 +40,8 @@ class ClusterLayer:
 
     cloud: Cloud
     provider: k8s.Provider
-    cluster_name: Any
+    """Kubernetes provider of the cluster; every in-cluster resource of later layers uses it."""
+    cluster_name: pulumi.Input[str]
     eks: EksCluster | None = None
     gke: GkeCluster | None = None
     gpu_pools: dict[str, GpuNodePool] = field(default_factory=dict)

@@ -20,8 +20,10 @@ import pulumi
 from components.common import Cloud, Problems
 from components.mlflow import Mlflow, MlflowArgs
 
+from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.base import Environment
+from .config.inputs import PLACEHOLDER as ARTIFACT_ROOT
 from .config.mlflow import ADMIN_PASSWORD_KEY
 
 PROD_MIN_BACKUP_DAYS = 7
@@ -50,6 +52,16 @@ class MlflowLayer:
     """In-cluster S3 endpoint on ``existing`` clusters (model servers pulling artifacts need it), else None."""
     s3_credentials_secret: str | None = None
     """On ``existing`` clusters: Secret (in ``namespace``) with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``."""
+
+
+def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pulumi.Input[str]:
+    """``uri`` with ``{artifact_root}`` replaced by the MLflow layer's artifact root (an Output when deployed);
+    unchanged without the placeholder or without an MLflow layer (validation names that case)."""
+    if ARTIFACT_ROOT not in uri or artifact_root is None:
+        return uri
+    if isinstance(artifact_root, str):
+        return uri.replace(ARTIFACT_ROOT, artifact_root.rstrip("/"))
+    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(ARTIFACT_ROOT, root.rstrip("/")))
 
 
 def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = None, **cloud_inputs: Any) -> MlflowArgs:
@@ -116,7 +128,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         )
         password = "x" * 12  # reported above with its config key; not again by the component
     placeholder = "-"
-    cloud_inputs = {
+    cloud_inputs: dict[str, Any] = {
         Cloud.AWS: dict(
             vpc_id=placeholder,
             private_subnet_ids=[],
@@ -129,13 +141,13 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs).validate(p)
 
 
-def deploy(cfg: StackConfig, cluster_layer: Any) -> MlflowLayer | None:
+def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
     """Create the mlflow layer on the cluster layer; None when the stack has no MLflow."""
     if not cfg.mlflow.enabled:
         return None
     m = cfg.mlflow.resolved(cfg.environment)
     cloud_inputs: dict[str, Any] = {}
-    if cfg.cloud == Cloud.AWS:
+    if cluster_layer.eks is not None:
         eks = cluster_layer.eks
         cloud_inputs = dict(
             vpc_id=eks.vpc_id,
@@ -144,7 +156,7 @@ def deploy(cfg: StackConfig, cluster_layer: Any) -> MlflowLayer | None:
             oidc_provider_arn=eks.oidc_provider_arn,
             oidc_issuer=eks.oidc_issuer,
         )
-    elif cfg.cloud == Cloud.GCP:
+    elif cluster_layer.gke is not None:
         gke = cluster_layer.gke
         cloud_inputs = dict(network_id=gke.network_id, workload_pool=gke.workload_pool)
     admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if m.basic_auth else None

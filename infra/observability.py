@@ -2,14 +2,13 @@
 
 It composes :class:`MonitoringStack`, :class:`ScrapeTargets`, :class:`AlertRules`, :class:`Dashboards` and one
 :class:`DriftMonitor` per model with drift enabled. What it reads from the other layers (MLflow's pods, the serving
-layer's gateway and KEDA namespaces) goes through :func:`peers` alone, so a change in those layers' shape touches
-one function. Node-pool prices for the cost rules come from the cost model (``cost/prices.yaml``).
+layer's gateway and KEDA namespaces) goes through :func:`peers` alone, typed by the layers' own dataclasses.
+Node-pool prices for the cost rules come from the cost model (``cost/prices.yaml``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass, field, replace
 
 import pulumi
 
@@ -30,14 +29,16 @@ from components.observability import (
 )
 from cost.prices import UnknownPrice, settings_from_config
 
+from .cluster import ClusterLayer
 from .config import PROJECT, Environment, StackConfig
 from .config.observability import DriftModelConfig, ExporterInstall
+from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
+from .serving import ServingEndpoint, ServingLayer
 
 PASSWORD_KEY = "grafana_admin_password"
 DEFAULT_GATEWAY_NAMESPACE = "envoy-gateway-system"
 DEFAULT_KEDA_NAMESPACE = "keda"
 PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
-ARTIFACT_ROOT = "{artifact_root}"
 """Placeholder in a drift model's data URIs for the MLflow layer's artifact root (as in serving's storage URIs)."""
 
 
@@ -65,24 +66,29 @@ class Peers:
     """Models the serving layer serves (None: no serving layer, nothing to compare with)."""
 
 
-def peers(tracking: Any, endpoints: Any) -> Peers:
-    """Read the other layers (None when absent). The only place that knows their attribute names."""
-    out: dict[str, Any] = {}
+def peers(tracking: MlflowLayer | None, endpoints: ServingLayer | None) -> Peers:
+    """What this layer reads of the MLflow and serving layers (None when the stack has no such layer)."""
+    mlflow = Peers()
     if tracking is not None:
-        out["mlflow_namespace"] = tracking.namespace
-        out["mlflow_pod_labels"] = dict(tracking.pod_labels)
-        out["mlflow_port"] = int(getattr(tracking, "metrics_port", None) or tracking.port)
-        if getattr(tracking, "basic_auth", False):
-            out["mlflow_basic_auth_secret"] = tracking.auth_secret_name
-    if endpoints is not None:
-        out["models"] = frozenset(
-            (getattr(v, "labels", None) or {}).get(MODEL_LABEL) or e.name
-            for e in endpoints.endpoints
-            for v in (getattr(e, "versions", None) or [e])
+        mlflow = Peers(
+            mlflow_namespace=tracking.namespace,
+            mlflow_pod_labels=dict(tracking.pod_labels),
+            mlflow_port=tracking.metrics_port or tracking.port,
+            mlflow_basic_auth_secret=tracking.auth_secret_name if tracking.basic_auth else None,
         )
-        out["gateway_namespace"] = getattr(endpoints, "gateway_namespace", None) or DEFAULT_GATEWAY_NAMESPACE
-        out["keda_namespace"] = getattr(endpoints, "keda_namespace", None) or DEFAULT_KEDA_NAMESPACE
-    return Peers(**out)
+    if endpoints is None:
+        return mlflow
+    return replace(
+        mlflow,
+        models=frozenset(name for e in endpoints.endpoints for name in served_models(e)),
+        gateway_namespace=endpoints.gateway_namespace or DEFAULT_GATEWAY_NAMESPACE,
+        keda_namespace=endpoints.keda_namespace or DEFAULT_KEDA_NAMESPACE,
+    )
+
+
+def served_models(endpoint: ServingEndpoint) -> set[str]:
+    """The model names an endpoint's versions are labelled with (the endpoint's name where a label is missing)."""
+    return {v.labels.get(MODEL_LABEL) or endpoint.name for v in endpoint.versions} or {endpoint.name}
 
 
 def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str, float]:
@@ -157,23 +163,18 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
     )
 
 
-def _data_uri(uri: str, artifact_root: Any) -> Any:
-    """``uri`` with ``{artifact_root}`` replaced by the MLflow layer's artifact root (an Output when deployed)."""
-    if ARTIFACT_ROOT not in uri or artifact_root is None:
-        return uri
-    if isinstance(artifact_root, str):
-        return uri.replace(ARTIFACT_ROOT, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(ARTIFACT_ROOT, root.rstrip("/")))
-
-
 def drift_args(
-    cfg: StackConfig, model: str, d: DriftModelConfig, pushgateway_url: str, artifact_root: Any = None
+    cfg: StackConfig,
+    model: str,
+    d: DriftModelConfig,
+    pushgateway_url: str,
+    artifact_root: pulumi.Input[str] | None = None,
 ) -> DriftMonitorArgs:
     return DriftMonitorArgs(
         model=model,
         image=cfg.observability.drift.image or "",
-        reference_uri=_data_uri(d.reference_uri, artifact_root),
-        current_uri=_data_uri(d.current_uri, artifact_root),
+        reference_uri=with_artifact_root(d.reference_uri, artifact_root),
+        current_uri=with_artifact_root(d.current_uri, artifact_root),
         pushgateway_url=pushgateway_url,
         schedule=d.schedule,
         threshold=d.threshold,
@@ -211,8 +212,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY, artifact_root="s3://artifact-root")
         if o.drift.image:
             args.validate(at.at(f"drift.models.{model}"))
-        for key in ("reference_uri", "current_uri"):
-            uri = getattr(d, key)
+        for key, uri in (("reference_uri", d.reference_uri), ("current_uri", d.current_uri)):
             if ARTIFACT_ROOT in uri and not cfg.mlflow.enabled:
                 at.add(
                     f"drift.models.{model}.{key}",
@@ -229,7 +229,12 @@ def unserved(cfg: StackConfig, p: Peers) -> list[str]:
     return sorted(named - p.models)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = None) -> ObservabilityLayer | None:
+def deploy(
+    cfg: StackConfig,
+    layer: ClusterLayer,
+    tracking: MlflowLayer | None = None,
+    endpoints: ServingLayer | None = None,
+) -> ObservabilityLayer | None:
     """Create the observability layer on the cluster layer; None when the stack has none."""
     o = cfg.observability
     if not o.enabled:
@@ -256,7 +261,7 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None, endpoints: Any = 
                 model,
                 d,
                 stack.pushgateway_url or PLACEHOLDER_PUSHGATEWAY,
-                getattr(tracking, "artifact_root", None),
+                tracking.artifact_root if tracking is not None else None,
             ),
             opts=after,
         )

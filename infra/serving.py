@@ -9,7 +9,6 @@ names, whether it is critical or uses GPUs) is returned as a :class:`ServingLaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
 
 import pulumi
 
@@ -29,10 +28,11 @@ from components.serving import (
     VersionInfo,
 )
 
+from .cluster import ClusterLayer
 from .config import StackConfig
 from .config.serving import EndpointConfig
+from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
-PLACEHOLDER = "{artifact_root}"
 CHAMPION = "champion"
 MONITORING_RELEASE = "kube-prometheus-stack"
 """The monitoring chart's release name: the label its Prometheus selects PodMonitors by."""
@@ -57,7 +57,6 @@ class ServingEndpoint:
 class ServingLayer:
     """What the serving layer hands to the monitoring layer."""
 
-    platform: ServingPlatform
     namespace: str
     gateway_name: str
     gateway_namespace: str
@@ -86,28 +85,18 @@ def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
     return args
 
 
-def _storage_uri(uri: str, artifact_root: Any) -> Any:
-    if PLACEHOLDER not in uri:
-        return uri
-    if artifact_root is None:
-        return uri  # left unresolved: validation names it
-    if isinstance(artifact_root, str):
-        return uri.replace(PLACEHOLDER, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(PLACEHOLDER, root.rstrip("/")))
-
-
-def _versions(name: str, e: EndpointConfig, artifact_root: Any) -> list[ModelVersion]:
+def _versions(name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None) -> list[ModelVersion]:
     if e.model:
         # A released endpoint: two slots; the release controller loads the champion into the first on start and
         # every candidate into the free one. Until its first sync the slots name a location that holds no model.
-        unresolved = _storage_uri(f"{PLACEHOLDER}/mlflow/unresolved/{e.model.replace('@', '/')}", artifact_root)
+        unresolved = with_artifact_root(f"{ARTIFACT_ROOT}/mlflow/unresolved/{e.model.replace('@', '/')}", artifact_root)
         return [
             ModelVersion(name=slot, storage_uri=unresolved, weight=100 if i == 0 else 0) for i, slot in enumerate(SLOTS)
         ]
     return [
         ModelVersion(
             name=vname,
-            storage_uri=_storage_uri(v.storage_uri, artifact_root),
+            storage_uri=with_artifact_root(v.storage_uri, artifact_root),
             weight=v.weight,
             model_format=v.model_format,
             runtime=v.runtime or MLSERVER_RUNTIME,
@@ -116,7 +105,9 @@ def _versions(name: str, e: EndpointConfig, artifact_root: Any) -> list[ModelVer
     ]
 
 
-def endpoint_args(cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: Any = None) -> ModelEndpointArgs:
+def endpoint_args(
+    cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
+) -> ModelEndpointArgs:
     p = cfg.serving.platform
     return ModelEndpointArgs(
         model_name=e.model_name or name,
@@ -168,7 +159,7 @@ def release_policy(name: str, e: EndpointConfig) -> ReleasePolicy | None:
     )
 
 
-def release_args(cfg: StackConfig, tracking: Any = None) -> ReleaseControllerArgs | None:
+def release_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ReleaseControllerArgs | None:
     """The release controller's arguments, or None when no endpoint is released."""
     policies = [p for name, e in cfg.serving.endpoints.items() if (p := release_policy(name, e)) is not None]
     if not policies:
@@ -179,12 +170,12 @@ def release_args(cfg: StackConfig, tracking: Any = None) -> ReleaseControllerArg
         endpoints=policies,
         namespace=p.namespace,
         prometheus_url=p.prometheus_address,
-        pod_monitor=bool(getattr(cfg.observability, "enabled", False)),
+        pod_monitor=cfg.observability.enabled,
         pod_monitor_labels={"release": MONITORING_RELEASE},
         labels={"environment": cfg.environment.value},
     )
     if tracking is not None:
-        args.tracking_uri = getattr(tracking, "tracking_uri", args.tracking_uri)
+        args.tracking_uri = tracking.tracking_uri
         args.artifact_destination = pulumi.Output.from_input(tracking.artifact_root).apply(
             lambda root: f"{root.rstrip('/')}/mlflow"
         )
@@ -227,14 +218,14 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform"))
-    mlflow_enabled = bool(getattr(cfg.mlflow, "enabled", False))
+    mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}")
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
         _validate_release(cfg, name, e, at)
         endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
         for vname, v in e.versions.items():
-            if PLACEHOLDER in v.storage_uri and not mlflow_enabled:
+            if ARTIFACT_ROOT in v.storage_uri and not mlflow_enabled:
                 at.add(
                     f"versions.{vname}.storage_uri",
                     "uses {artifact_root} but the stack has no MLflow layer (mlflow.enabled: false)",
@@ -256,7 +247,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 
 
-def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer | None:
+def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None = None) -> ServingLayer | None:
     """Create the serving platform and the endpoints; None when the stack has no serving."""
     if not cfg.serving.enabled:
         return None
@@ -265,14 +256,13 @@ def deploy(cfg: StackConfig, layer: Any, tracking: Any = None) -> ServingLayer |
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
     out = ServingLayer(
-        platform=platform,
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,
         gateway_namespace=platform.gateway_namespace,
         keda_namespace=platform.keda_namespace,
         interceptor_namespace=platform.serving_namespace,
     )
-    artifact_root = getattr(tracking, "artifact_root", None) if tracking is not None else None
+    artifact_root = tracking.artifact_root if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(
             name,

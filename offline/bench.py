@@ -121,9 +121,8 @@ def main(argv: list[str] | None = None) -> int:
             p, f, fs = statistics.median(previews), statistics.median(floors), statistics.median(sdk_floors)
             worst = max(worst, p / f)
             print(f"{stack:<10} {count:>9} {p:>10.2f} {f:>8.2f} {p / f:>5.2f}x {fs:>12.2f} {p / fs:>5.2f}x")
-    print(
-        f"worst ratio to the floor {worst:.2f}x ({'within' if worst <= TARGET_RATIO else 'over'} the {TARGET_RATIO}x target)"
-    )
+    verdict = "within" if worst <= TARGET_RATIO else "over"
+    print(f"worst ratio to the floor {worst:.2f}x ({verdict} the {TARGET_RATIO}x target)")
     return 0
 
 

@@ -92,7 +92,10 @@ def helm_blocks(changes: list[ResourceChange], max_lines: int) -> list[str]:
     for ch, old, new in _sides(changes, is_helm_release, helm_view):
         rel = new or old
         assert rel is not None
-        line = f"- {VERB[ch.op]} release {code(rel['name'])} in namespace {code(rel['namespace'])}: chart {code(rel['chart'])}"
+        line = (
+            f"- {VERB[ch.op]} release {code(rel['name'])} in namespace {code(rel['namespace'])}: "
+            f"chart {code(rel['chart'])}"
+        )
         if old and new and old["version"] != new["version"]:
             line += f" {code(old['version'])} → {code(new['version'])}"
         else:
@@ -142,7 +145,8 @@ def policy_blocks(p: PolicyDiff | None) -> list[str]:
     if p.remaining:
         n = len(p.remaining)
         items = "\n".join(
-            f"- {cell(v.get('level', ''))} {code(v.get('policy', ''))} on {code(v.get('name', ''))}: {cell(v.get('message', ''))}"
+            f"- {cell(v.get('level', ''))} {code(v.get('policy', ''))} on {code(v.get('name', ''))}: "
+            f"{cell(v.get('message', ''))}"
             for v in p.remaining
         )
         text += "\n\n" + details(f"{n} {'violation' if n == 1 else 'violations'} unchanged from the base", items)

@@ -16,7 +16,15 @@ from typing import Any
 import pulumi
 import pulumi_aws as aws
 
-from ..common import POOL_LABEL, Problems, chart_release, irsa_trust_policy
+from ..common import (
+    POOL_LABEL,
+    ContainerSecurity,
+    PlatformComponent,
+    PodSecurity,
+    Problems,
+    chart_release,
+    irsa_trust_policy,
+)
 
 CHART = "cluster-autoscaler"
 CHART_REPOSITORY = "https://kubernetes.github.io/autoscaler"
@@ -47,7 +55,8 @@ class ClusterAutoscalerArgs:
     scale_down_unneeded_minutes: int = 10
     """How long a node must be unneeded before removal, 1 to 120. Default 10."""
     expander: str = "least-waste"
-    """How to choose among pools that fit (``least-waste``, ``priority``, ``random``, ``most-pods``). Default least-waste."""
+    """How to choose among pools that fit (``least-waste``, ``priority``, ``random``, ``most-pods``).
+    Default least-waste."""
 
     def validate(self, problems: Problems) -> None:
         p = problems
@@ -132,16 +141,12 @@ def chart_values(args: ClusterAutoscalerArgs, cluster_name: str, region: str, ro
         "priorityClassName": "system-cluster-critical",
         "resources": {"requests": {"cpu": "100m", "memory": "300Mi"}, "limits": {"cpu": "500m", "memory": "600Mi"}},
         "podDisruptionBudget": {"maxUnavailable": 1},
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
-        "securityContext": {"runAsNonRoot": True, "runAsUser": 65534, "runAsGroup": 65534},
+        "containerSecurityContext": ContainerSecurity().render(),
+        "securityContext": PodSecurity(run_as_user=65534, run_as_group=65534).render(),
     }
 
 
-class ClusterAutoscaler(pulumi.ComponentResource):
+class ClusterAutoscaler(PlatformComponent):
     """IAM role (IRSA) and the pinned cluster-autoscaler chart, auto-discovering the cluster's node groups."""
 
     role_arn: pulumi.Output[str]
@@ -150,10 +155,7 @@ class ClusterAutoscaler(pulumi.ComponentResource):
     """Name of the Helm release."""
 
     def __init__(self, name: str, args: ClusterAutoscalerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ClusterAutoscaler {name!r}")
-        super().__init__("ml-platform:cluster_autoscaler:ClusterAutoscaler", name, None, opts)
+        super().__init__("ml-platform:cluster_autoscaler:ClusterAutoscaler", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
 
         role = aws.iam.Role(

@@ -2,7 +2,7 @@
 
 Why a component around a chart: the chart alone lands on the wrong nodes or none. Its default node affinity
 wants Node Feature Discovery labels, and setting ``tolerations`` replaces its defaults, so the platform sets
-both from the one GPU scheduling contract in :mod:`.common`. GPU sharing is per node pool: the plugin gets one
+both from the one GPU scheduling contract in :mod:`..common`. GPU sharing is per node pool: the plugin gets one
 named configuration per sharing mode in use, and each node picks its configuration through the
 ``nvidia.com/device-plugin.config`` label its pool sets (the chart's config-manager sidecar reads it).
 
@@ -21,6 +21,7 @@ import yaml
 
 from ..common import (
     GpuSharing,
+    PlatformComponent,
     Problems,
     chart_release,
     device_plugin_config,
@@ -47,7 +48,8 @@ class NvidiaDevicePluginArgs:
     """Arguments of :class:`NvidiaDevicePlugin`."""
 
     sharing_modes: list[SharingMode] = field(default_factory=list)
-    """Sharing modes used by the cluster's GPU pools; ``none`` is always offered and is the default. Default none extra."""
+    """Sharing modes used by the cluster's GPU pools; ``none`` is always offered and is the default.
+    Default none extra."""
     namespace: str = "nvidia-device-plugin"
     """Namespace of the plugin. Default ``nvidia-device-plugin``."""
     chart_version: str = CHART_VERSION
@@ -81,7 +83,7 @@ def chart_values(args: NvidiaDevicePluginArgs) -> dict[str, Any]:
     }
 
 
-class NvidiaDevicePlugin(pulumi.ComponentResource):
+class NvidiaDevicePlugin(PlatformComponent):
     """The NVIDIA device plugin chart, pinned, tolerating the GPU taint and placed only on GPU nodes."""
 
     release_name: pulumi.Output[str]
@@ -92,10 +94,7 @@ class NvidiaDevicePlugin(pulumi.ComponentResource):
     """Helm values the release is installed with."""
 
     def __init__(self, name: str, args: NvidiaDevicePluginArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"NvidiaDevicePlugin {name!r}")
-        super().__init__("ml-platform:nvidia_device_plugin:NvidiaDevicePlugin", name, None, opts)
+        super().__init__("ml-platform:nvidia_device_plugin:NvidiaDevicePlugin", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.namespace = args.namespace
         self.values = chart_values(args)

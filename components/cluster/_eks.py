@@ -18,7 +18,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, Problems, irsa_trust_policy, merge_labels
+from ..common import POOL_LABEL, PlatformComponent, Problems, irsa_trust_policy, merge_labels
 
 
 @dataclass(kw_only=True)
@@ -123,7 +123,7 @@ def kubeconfig_for(cluster_name: str, endpoint: str, ca_data: str, region: str) 
     )
 
 
-class EksCluster(pulumi.ComponentResource):
+class EksCluster(PlatformComponent):
     """VPC, EKS control plane, system node group, OIDC provider for IRSA, core add-ons, kubeconfig and provider."""
 
     cluster_name: pulumi.Output[str]
@@ -152,16 +152,36 @@ class EksCluster(pulumi.ComponentResource):
     """CIDR of the VPC (for security group rules of services the cluster reaches)."""
 
     def __init__(self, name: str, args: EksClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"EksCluster {name!r}")
-        super().__init__("ml-platform:eks_cluster:EksCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("ml-platform:eks_cluster:EksCluster", name, args, opts)
         tags = merge_labels({"ml-platform.io/cluster": name}, args.tags)
+        network = self._network(name, args, tags)
+        cluster = self._control_plane(name, args, tags, network)
+        system_nodes = self._nodes(name, args, tags, network, cluster)
+        self._identity(name, tags, cluster)
+        self._addons(name, tags, cluster, system_nodes)
+        self._access(name, cluster, system_nodes)
+        self.vpc_id = network.vpc.id
+        self.private_subnet_ids = [s.id for s in network.private_subnets]
+        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
+        self.vpc_cidr = args.vpc_cidr
+        self.register_outputs(
+            {
+                "cluster_name": self.cluster_name,
+                "endpoint": self.endpoint,
+                "kubeconfig": self.kubeconfig,
+                "vpc_id": self.vpc_id,
+                "oidc_provider_arn": self.oidc_provider_arn,
+            }
+        )
 
+    def _child(self, depends_on: list[pulumi.Resource] | None = None) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=depends_on)
+
+    def _network(self, name: str, args: EksClusterArgs, tags: dict[str, str]) -> _Network:
+        """VPC, internet gateway and, per zone, a public and a private subnet with their routes and NAT."""
+        child = self._child()
         zones = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
         private_cidrs, public_cidrs = subnet_cidrs(args.vpc_cidr, args.availability_zone_count)
-
         vpc = aws.ec2.Vpc(
             f"{name}-vpc",
             cidr_block=args.vpc_cidr,
@@ -178,45 +198,62 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        public_subnets, private_subnets, nats = [], [], []
+        network = _Network(vpc=vpc)
         for i in range(args.availability_zone_count):
-            az = zones.names[i]
-            pub = aws.ec2.Subnet(
-                f"{name}-public-{i}",
-                vpc_id=vpc.id,
-                cidr_block=public_cidrs[i],
-                availability_zone=az,
-                map_public_ip_on_launch=False,
-                tags=merge_labels(tags, {"kubernetes.io/role/elb": "1", "Name": f"{name}-public-{i}"}),
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"{name}-public-{i}", subnet_id=pub.id, route_table_id=public_rt.id, opts=child
-            )
-            public_subnets.append(pub)
-            if i == 0 or not args.single_nat_gateway:
-                eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags=tags, opts=child)
-                nats.append(
-                    aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=pub.id, tags=tags, opts=child)
-                )
-            priv = aws.ec2.Subnet(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                cidr_block=private_cidrs[i],
-                availability_zone=az,
-                tags=merge_labels(tags, {"kubernetes.io/role/internal-elb": "1", "Name": f"{name}-private-{i}"}),
-                opts=child,
-            )
-            rt = aws.ec2.RouteTable(
-                f"{name}-private-{i}",
-                vpc_id=vpc.id,
-                routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nats[-1].id)],
-                tags=tags,
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=priv.id, route_table_id=rt.id, opts=child)
-            private_subnets.append(priv)
+            zone = _Zone(index=i, name=zones.names[i], public_cidr=public_cidrs[i], private_cidr=private_cidrs[i])
+            self._zone(name, args, tags, network, zone, public_rt)
+        return network
 
+    def _zone(
+        self,
+        name: str,
+        args: EksClusterArgs,
+        tags: dict[str, str],
+        network: _Network,
+        zone: _Zone,
+        public_rt: aws.ec2.RouteTable,
+    ) -> None:
+        """One zone: a public subnet (load balancers, NAT), a NAT gateway unless shared, a private subnet."""
+        child, i, vpc = self._child(), zone.index, network.vpc
+        pub = aws.ec2.Subnet(
+            f"{name}-public-{i}",
+            vpc_id=vpc.id,
+            cidr_block=zone.public_cidr,
+            availability_zone=zone.name,
+            map_public_ip_on_launch=False,
+            tags=merge_labels(tags, {"kubernetes.io/role/elb": "1", "Name": f"{name}-public-{i}"}),
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(f"{name}-public-{i}", subnet_id=pub.id, route_table_id=public_rt.id, opts=child)
+        network.public_subnets.append(pub)
+        if i == 0 or not args.single_nat_gateway:
+            eip = aws.ec2.Eip(f"{name}-nat-{i}", domain="vpc", tags=tags, opts=child)
+            network.nats.append(
+                aws.ec2.NatGateway(f"{name}-nat-{i}", allocation_id=eip.id, subnet_id=pub.id, tags=tags, opts=child)
+            )
+        priv = aws.ec2.Subnet(
+            f"{name}-private-{i}",
+            vpc_id=vpc.id,
+            cidr_block=zone.private_cidr,
+            availability_zone=zone.name,
+            tags=merge_labels(tags, {"kubernetes.io/role/internal-elb": "1", "Name": f"{name}-private-{i}"}),
+            opts=child,
+        )
+        rt = aws.ec2.RouteTable(
+            f"{name}-private-{i}",
+            vpc_id=vpc.id,
+            routes=[aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=network.nats[-1].id)],
+            tags=tags,
+            opts=child,
+        )
+        aws.ec2.RouteTableAssociation(f"{name}-private-{i}", subnet_id=priv.id, route_table_id=rt.id, opts=child)
+        network.private_subnets.append(priv)
+
+    def _control_plane(
+        self, name: str, args: EksClusterArgs, tags: dict[str, str], network: _Network
+    ) -> aws.eks.Cluster:
+        """The EKS control plane with its role and the KMS key that encrypts Kubernetes secrets."""
+        child = self._child()
         cluster_role = aws.iam.Role(
             f"{name}-cluster", assume_role_policy=_assume_role("eks.amazonaws.com"), tags=tags, opts=child
         )
@@ -234,13 +271,13 @@ class EksCluster(pulumi.ComponentResource):
             tags=tags,
             opts=child,
         )
-        cluster = aws.eks.Cluster(
+        return aws.eks.Cluster(
             f"{name}-eks",
             name=name,
             version=args.kubernetes_version,
             role_arn=cluster_role.arn,
             vpc_config=aws.eks.ClusterVpcConfigArgs(
-                subnet_ids=[s.id for s in private_subnets + public_subnets],
+                subnet_ids=[s.id for s in network.private_subnets + network.public_subnets],
                 endpoint_private_access=True,
                 endpoint_public_access=args.endpoint_public_access,
                 public_access_cidrs=args.public_access_cidrs if args.endpoint_public_access else None,
@@ -256,6 +293,11 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
 
+    def _nodes(
+        self, name: str, args: EksClusterArgs, tags: dict[str, str], network: _Network, cluster: aws.eks.Cluster
+    ) -> aws.eks.NodeGroup:
+        """The node role every node group shares (GPU pools too) and the on-demand system node group."""
+        child = self._child()
         node_role = aws.iam.Role(
             f"{name}-node", assume_role_policy=_assume_role("ec2.amazonaws.com"), tags=tags, opts=child
         )
@@ -268,12 +310,13 @@ class EksCluster(pulumi.ComponentResource):
             aws.iam.RolePolicyAttachment(
                 f"{name}-node-{policy}", role=node_role.name, policy_arn=f"arn:aws:iam::aws:policy/{policy}", opts=child
             )
-        system_nodes = aws.eks.NodeGroup(
+        self.node_role_arn = node_role.arn
+        return aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
             node_group_name="system",
             node_role_arn=node_role.arn,
-            subnet_ids=[s.id for s in private_subnets],
+            subnet_ids=[s.id for s in network.private_subnets],
             instance_types=[args.system_instance_type],
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
@@ -289,24 +332,32 @@ class EksCluster(pulumi.ComponentResource):
             ),
         )
 
+    def _identity(self, name: str, tags: dict[str, str], cluster: aws.eks.Cluster) -> None:
+        """The IAM OIDC provider that lets service accounts assume roles (IRSA)."""
         issuer_url = cluster.identities.apply(lambda ids: ids[0].oidcs[0].issuer)
         oidc = aws.iam.OpenIdConnectProvider(
-            f"{name}-oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=child
+            f"{name}-oidc", url=issuer_url, client_id_lists=["sts.amazonaws.com"], tags=tags, opts=self._child()
         )
         self.oidc_provider_arn = oidc.arn
         self.oidc_issuer = issuer_url.apply(lambda u: u.removeprefix("https://"))
 
+    def _addons(
+        self, name: str, tags: dict[str, str], cluster: aws.eks.Cluster, system_nodes: aws.eks.NodeGroup
+    ) -> None:
+        """The core add-ons, and the EBS CSI driver (with its IRSA role) that gives workloads their volumes."""
+        child = self._child()
+        on_nodes = self._child(depends_on=[system_nodes])
         for addon in ("vpc-cni", "kube-proxy", "coredns", "eks-pod-identity-agent"):
             aws.eks.Addon(
                 f"{name}-{addon}",
                 cluster_name=cluster.name,
                 addon_name=addon,
                 resolve_conflicts_on_update="OVERWRITE",
-                opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_nodes])),
+                opts=on_nodes,
             )
         ebs_role = aws.iam.Role(
             f"{name}-ebs-csi",
-            assume_role_policy=pulumi.Output.all(oidc.arn, self.oidc_issuer).apply(
+            assume_role_policy=pulumi.Output.all(self.oidc_provider_arn, self.oidc_issuer).apply(
                 lambda a: irsa_trust_policy(a[0], a[1], "kube-system", "ebs-csi-controller-sa")
             ),
             tags=tags,
@@ -324,12 +375,15 @@ class EksCluster(pulumi.ComponentResource):
             addon_name="aws-ebs-csi-driver",
             service_account_role_arn=ebs_role.arn,
             resolve_conflicts_on_update="OVERWRITE",
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_nodes])),
+            opts=on_nodes,
         )
 
+    def _access(self, name: str, cluster: aws.eks.Cluster, system_nodes: aws.eks.NodeGroup) -> None:
+        """The kubeconfig (a secret) and the Kubernetes provider every in-cluster resource uses."""
         region = aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self)).region
         self.cluster_name = cluster.name
         self.endpoint = cluster.endpoint
+        self.region = region
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.certificate_authority.data, region).apply(
                 lambda a: kubeconfig_for(*a)
@@ -339,21 +393,23 @@ class EksCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_nodes])),
+            opts=self._child(depends_on=[system_nodes]),
         )
-        self.vpc_id = vpc.id
-        self.private_subnet_ids = [s.id for s in private_subnets]
-        self.node_role_arn = node_role.arn
-        self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
-        self.region = region
-        self.vpc_cidr = args.vpc_cidr
 
-        self.register_outputs(
-            {
-                "cluster_name": self.cluster_name,
-                "endpoint": self.endpoint,
-                "kubeconfig": self.kubeconfig,
-                "vpc_id": self.vpc_id,
-                "oidc_provider_arn": self.oidc_provider_arn,
-            }
-        )
+
+@dataclass
+class _Zone:
+    index: int
+    name: pulumi.Output[str]
+    public_cidr: str
+    private_cidr: str
+
+
+@dataclass
+class _Network:
+    """What the network builder made, for the control plane and the node groups."""
+
+    vpc: aws.ec2.Vpc
+    public_subnets: list[aws.ec2.Subnet] = field(default_factory=list)
+    private_subnets: list[aws.ec2.Subnet] = field(default_factory=list)
+    nats: list[aws.ec2.NatGateway] = field(default_factory=list)

@@ -18,7 +18,7 @@ import pulumi
 import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, Problems
+from ..common import POOL_LABEL, PlatformComponent, Problems
 
 
 class ReleaseChannel(str, enum.Enum):
@@ -99,7 +99,8 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
                             "apiVersion": "client.authentication.k8s.io/v1beta1",
                             "command": "gke-gcloud-auth-plugin",
                             "provideClusterInfo": True,
-                            "installHint": "Install gke-gcloud-auth-plugin (gcloud components install gke-gcloud-auth-plugin).",
+                            "installHint": "Install gke-gcloud-auth-plugin "
+                            "(gcloud components install gke-gcloud-auth-plugin).",
                         }
                     },
                 }
@@ -108,8 +109,9 @@ def kubeconfig_for(name: str, endpoint: str, ca_data: str) -> str:
     )
 
 
-class GkeCluster(pulumi.ComponentResource):
-    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and provider."""
+class GkeCluster(PlatformComponent):
+    """VPC, subnetwork with secondary ranges, Cloud NAT, a private regional GKE cluster, a system pool, kubeconfig and
+    provider."""
 
     cluster_name: pulumi.Output[str]
     """Name of the GKE cluster."""
@@ -129,12 +131,21 @@ class GkeCluster(pulumi.ComponentResource):
     """Email of the least-privilege node service account shared by all pools."""
 
     def __init__(self, name: str, args: GkeClusterArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"GkeCluster {name!r}")
-        super().__init__("ml-platform:gke_cluster:GkeCluster", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("ml-platform:gke_cluster:GkeCluster", name, args, opts)
+        network, subnet = self._network(name, args)
+        node_sa = self._node_identity(name, args)
+        cluster = self._control_plane(name, args, network, subnet)
+        system_pool = self._nodes(name, args, cluster, node_sa)
+        self._access(name, cluster, system_pool)
+        self.network_id = network.id
+        self.node_service_account = node_sa.email
+        self.register_outputs(
+            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+        )
 
+    def _network(self, name: str, args: GkeClusterArgs) -> tuple[gcp.compute.Network, gcp.compute.Subnetwork]:
+        """VPC, the node subnetwork with its pod and service ranges, and Cloud NAT for the private nodes."""
+        child = pulumi.ResourceOptions(parent=self)
         network = gcp.compute.Network(f"{name}-vpc", project=args.project, auto_create_subnetworks=False, opts=child)
         subnet = gcp.compute.Subnetwork(
             f"{name}-nodes",
@@ -161,7 +172,11 @@ class GkeCluster(pulumi.ComponentResource):
             source_subnetwork_ip_ranges_to_nat="ALL_SUBNETWORKS_ALL_IP_RANGES",
             opts=child,
         )
+        return network, subnet
 
+    def _node_identity(self, name: str, args: GkeClusterArgs) -> gcp.serviceaccount.Account:
+        """The least-privilege service account every node pool runs as (logs, metrics, image pulls only)."""
+        child = pulumi.ResourceOptions(parent=self)
         node_sa = gcp.serviceaccount.Account(
             f"{name}-nodes",
             project=args.project,
@@ -182,8 +197,14 @@ class GkeCluster(pulumi.ComponentResource):
                 member=node_sa.email.apply(lambda e: f"serviceAccount:{e}"),
                 opts=child,
             )
+        return node_sa
 
+    def _control_plane(
+        self, name: str, args: GkeClusterArgs, network: gcp.compute.Network, subnet: gcp.compute.Subnetwork
+    ) -> gcp.container.Cluster:
+        """The private, VPC-native regional cluster with Workload Identity; its default pool removed."""
         self.workload_pool = f"{args.project}.svc.id.goog"
+        pd_csi = gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(enabled=True)
         cluster = gcp.container.Cluster(
             f"{name}-gke",
             name=name,
@@ -208,16 +229,22 @@ class GkeCluster(pulumi.ComponentResource):
             ),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=self.workload_pool),
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
-            addons_config=gcp.container.ClusterAddonsConfigArgs(
-                gce_persistent_disk_csi_driver_config=gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(
-                    enabled=True
-                ),
-            ),
+            addons_config=gcp.container.ClusterAddonsConfigArgs(gce_persistent_disk_csi_driver_config=pd_csi),
             deletion_protection=args.deletion_protection,
             resource_labels=args.labels or None,
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        system_pool = gcp.container.NodePool(
+        self.cluster_name = cluster.name
+        self.location = cluster.location
+        self.endpoint = cluster.endpoint
+        return cluster
+
+    def _nodes(
+        self, name: str, args: GkeClusterArgs, cluster: gcp.container.Cluster, node_sa: gcp.serviceaccount.Account
+    ) -> gcp.container.NodePool:
+        """The autoscaled system pool (controllers, gateway, monitoring) on shielded nodes with GKE's metadata
+        server."""
+        return gcp.container.NodePool(
             f"{name}-system",
             name="system",
             project=args.project,
@@ -241,14 +268,11 @@ class GkeCluster(pulumi.ComponentResource):
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=["initialNodeCount"]),
         )
 
-        self.cluster_name = cluster.name
-        self.location = cluster.location
-        self.endpoint = cluster.endpoint
-        self.network_id = network.id
-        self.node_service_account = node_sa.email
+    def _access(self, name: str, cluster: gcp.container.Cluster, system_pool: gcp.container.NodePool) -> None:
+        """The kubeconfig (a secret) and the Kubernetes provider every in-cluster resource uses."""
         self.kubeconfig = pulumi.Output.secret(
             pulumi.Output.all(cluster.name, cluster.endpoint, cluster.master_auth.cluster_ca_certificate).apply(
                 lambda a: kubeconfig_for(*a)
@@ -258,8 +282,5 @@ class GkeCluster(pulumi.ComponentResource):
             f"{name}-k8s",
             kubeconfig=self.kubeconfig,
             enable_server_side_apply=True,
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[system_pool])),
-        )
-        self.register_outputs(
-            {"cluster_name": self.cluster_name, "endpoint": self.endpoint, "kubeconfig": self.kubeconfig}
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[system_pool]),
         )

@@ -4,7 +4,7 @@ Why one component for two clouds: the platform team thinks in "a pool of A10G no
 four ways", not in managed node groups versus node pools. Each cloud realises the same promise its own way:
 
 * every node carries the taint ``nvidia.com/gpu=present:NoSchedule`` and the label
-  ``nvidia.com/gpu.present=true`` (see :mod:`.common`), so only GPU workloads land there and they can find it;
+  ``nvidia.com/gpu.present=true`` (see :mod:`..common`), so only GPU workloads land there and they can find it;
 * ``min_size`` may be 0: the pool scales from zero. On EKS the Cluster Autoscaler cannot see a node that does
   not exist yet, so the pool tags its Auto Scaling group with the node template (labels, taint, GPU count);
 * GPU sharing is one setting. On EKS the node is labelled with the device plugin configuration that
@@ -33,6 +33,7 @@ from ..common import (
     Capacity,
     Cloud,
     GpuSharing,
+    PlatformComponent,
     Problems,
     device_plugin_config_name,
     merge_labels,
@@ -172,7 +173,7 @@ class GpuNodePoolArgs:
         return self.accelerator_count or machine.gpus
 
 
-class GpuNodePool(pulumi.ComponentResource):
+class GpuNodePool(PlatformComponent):
     """A pool of GPU nodes, tainted for GPU workloads only, scaling from ``min_size`` (0 allowed) to ``max_size``."""
 
     name: pulumi.Output[str]
@@ -187,10 +188,7 @@ class GpuNodePool(pulumi.ComponentResource):
     """``nvidia.com/gpu`` units one node advertises after sharing (time-slicing multiplies them)."""
 
     def __init__(self, name: str, args: GpuNodePoolArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"GpuNodePool {name!r}")
-        super().__init__("ml-platform:gpu_node_pool:GpuNodePool", name, None, opts)
+        super().__init__("ml-platform:gpu_node_pool:GpuNodePool", name, args, opts)
 
         gpu = args.gpu_model()
         self.gpus_per_node = args.gpus_per_node()

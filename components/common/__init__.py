@@ -1,5 +1,6 @@
 """Shared vocabulary of every component: argument errors, the closed enums, labels and the GPU taint,
-the pinned Helm release helper. Small on purpose: whatever only one domain needs lives in that domain.
+the pinned Helm release helper, the locked-down security contexts. Small on purpose: whatever only one domain
+needs lives in that domain.
 
 This module is the domain's public surface; the underscored modules beside it are internals.
 """
@@ -32,6 +33,8 @@ from ._base import (
     irsa_trust_policy,
     merge_labels,
 )
+from ._component import PlatformComponent, SelfValidating
+from ._security import ContainerSecurity, PodSecurity, ScratchDir
 
 __all__ = [
     "ACCELERATOR_LABEL",
@@ -50,8 +53,13 @@ __all__ = [
     "ArgsError",
     "Capacity",
     "Cloud",
+    "ContainerSecurity",
     "GpuSharing",
+    "PlatformComponent",
+    "PodSecurity",
     "Problems",
+    "ScratchDir",
+    "SelfValidating",
     "chart_release",
     "device_plugin_config",
     "device_plugin_config_name",

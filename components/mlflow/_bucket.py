@@ -29,10 +29,8 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Cloud, Problems, irsa_trust_policy, merge_labels
-
-S3_PORT = 8333
-CREDENTIALS_KEYS = ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY")
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, irsa_trust_policy, merge_labels
+from . import _seaweedfs as seaweedfs
 
 
 @dataclass(kw_only=True)
@@ -125,7 +123,24 @@ def s3_policy(bucket_arn: str) -> dict[str, Any]:
     }
 
 
-class ArtifactBucket(pulumi.ComponentResource):
+def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
+    """Bucket policy refusing every request that does not come over TLS."""
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Sid": "DenyInsecureTransport",
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": [bucket_arn, f"{bucket_arn}/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            }
+        ],
+    }
+
+
+class ArtifactBucket(PlatformComponent):
     """A bucket plus the workload identity (or in-cluster credentials) that may use it."""
 
     bucket_name: pulumi.Output[str]
@@ -142,10 +157,7 @@ class ArtifactBucket(pulumi.ComponentResource):
     """AWS: the IRSA role."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ArtifactBucket {name!r}")
-        super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, None, opts)
+        super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, args, opts)
         self.endpoint_url, self.credentials_secret = None, None
         if args.cloud == Cloud.AWS:
             self._s3(name, args)
@@ -156,8 +168,28 @@ class ArtifactBucket(pulumi.ComponentResource):
         self.register_outputs({"bucket_name": self.bucket_name, "url": self.url})
 
     def _s3(self, name: str, args: ArtifactBucketArgs) -> None:
-        child = pulumi.ResourceOptions(parent=self)
+        """The bucket, locked down, and the IRSA role that alone may use it."""
         tags = merge_labels({"ml-platform.io/bucket": name}, args.tags)
+        bucket = self._s3_bucket(name, args, tags)
+        child = pulumi.ResourceOptions(parent=self)
+        role = aws.iam.Role(
+            f"{name}-irsa",
+            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
+                lambda a: irsa_trust_policy(a[0], a[1], args.service_account_namespace, args.service_account_name)
+            ),
+            tags=tags,
+            opts=child,
+        )
+        aws.iam.RolePolicy(
+            f"{name}-irsa", role=role.id, policy=bucket.arn.apply(lambda arn: json.dumps(s3_policy(arn))), opts=child
+        )
+        self.bucket_name, self.role_arn = bucket.bucket, role.arn
+        self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
+        self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
+
+    def _s3_bucket(self, name: str, args: ArtifactBucketArgs, tags: dict[str, str]) -> aws.s3.Bucket:
+        """Owner-enforced, never public, KMS-encrypted, versioned (old versions expire), reachable over TLS only."""
+        child = pulumi.ResourceOptions(parent=self)
         bucket = aws.s3.Bucket(
             name,
             bucket=args.bucket_name,
@@ -218,41 +250,9 @@ class ArtifactBucket(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[versioning]),
         )
         aws.s3.BucketPolicy(
-            name,
-            bucket=bucket.id,
-            policy=bucket.arn.apply(
-                lambda arn: json.dumps(
-                    {
-                        "Version": "2012-10-17",
-                        "Statement": [
-                            {
-                                "Sid": "DenyInsecureTransport",
-                                "Effect": "Deny",
-                                "Principal": "*",
-                                "Action": "s3:*",
-                                "Resource": [arn, f"{arn}/*"],
-                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
-                            }
-                        ],
-                    }
-                )
-            ),
-            opts=child,
+            name, bucket=bucket.id, policy=bucket.arn.apply(lambda arn: json.dumps(tls_only_policy(arn))), opts=child
         )
-        role = aws.iam.Role(
-            f"{name}-irsa",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: irsa_trust_policy(a[0], a[1], args.service_account_namespace, args.service_account_name)
-            ),
-            tags=tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-irsa", role=role.id, policy=bucket.arn.apply(lambda arn: json.dumps(s3_policy(arn))), opts=child
-        )
-        self.bucket_name, self.role_arn = bucket.bucket, role.arn
-        self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
-        self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
+        return bucket
 
     def _gcs(self, name: str, args: ArtifactBucketArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)
@@ -312,34 +312,53 @@ class ArtifactBucket(pulumi.ComponentResource):
         self.service_account_annotations = {"iam.gke.io/gcp-service-account": account.email}
 
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
+        """SeaweedFS in the cluster: generated keys in a Secret, the server, its Service, the bucket Job."""
         child = pulumi.ResourceOptions(parent=self)
         ns, bucket = args.service_account_namespace, args.bucket_name or "mlflow"
         labels = merge_labels(
             MANAGED_BY_LABELS, args.tags, {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
         )
         meta = lambda n: k8s.meta.v1.ObjectMetaArgs(name=n, namespace=ns, labels=labels)  # noqa: E731
+        self.credentials_secret = f"{name}-credentials"
+        self._seaweedfs_credentials(name, meta(self.credentials_secret))
+        pod_labels = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
+        spec = seaweedfs.statefulset_spec(
+            name,
+            image=args.image,
+            labels=labels,
+            pod_labels=pod_labels,
+            credentials_secret=self.credentials_secret,
+            storage_gib=args.storage_gib,
+            storage_class=args.storage_class,
+        )
+        k8s.apps.v1.StatefulSet(name, metadata=meta(name), spec=spec, opts=child)
+        k8s.core.v1.Service(name, metadata=meta(name), spec=seaweedfs.service_spec(pod_labels), opts=child)
+        host = f"{name}.{ns}.svc.cluster.local"
+        k8s.batch.v1.Job(
+            f"{name}-create-bucket",
+            metadata=meta(f"{name}-create-bucket"),
+            spec=seaweedfs.create_bucket_job_spec(image=args.image, labels=labels, bucket=bucket, host=host),
+            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="10m")),
+        )
+        self.bucket_name = pulumi.Output.from_input(bucket)
+        self.url = pulumi.Output.from_input(f"s3://{bucket}")
+        self.endpoint_url = pulumi.Output.from_input(f"http://{host}:{seaweedfs.S3_PORT}")
+        self.service_account_annotations = {}
+
+    def _seaweedfs_credentials(self, name: str, metadata: k8s.meta.v1.ObjectMetaArgs) -> None:
+        """Generated S3 keys, for MLflow (environment) and for the gateway (its identity file), in one Secret."""
+        child = pulumi.ResourceOptions(parent=self)
         access_key = random.RandomPassword(
             f"{name}-access-key", length=20, special=False, upper=True, lower=False, opts=child
         )
         secret_key = random.RandomPassword(f"{name}-secret-key", length=40, special=False, opts=child)
         s3_config: pulumi.Output[str] = pulumi.Output.all(access_key.result, secret_key.result).apply(
-            lambda k: json.dumps(
-                {
-                    "identities": [
-                        {
-                            "name": "mlflow",
-                            "credentials": [{"accessKey": k[0], "secretKey": k[1]}],
-                            "actions": ["Read", "Write", "List", "Tagging", "Admin"],
-                        }
-                    ]
-                }
-            )
+            lambda k: seaweedfs.s3_identities(k[0], k[1])
         )
         s3_secret: pulumi.Output[str] = pulumi.Output.secret(s3_config)
-        self.credentials_secret = f"{name}-credentials"
         k8s.core.v1.Secret(
             f"{name}-credentials",
-            metadata=meta(self.credentials_secret),
+            metadata=metadata,
             type="Opaque",
             string_data={
                 "AWS_ACCESS_KEY_ID": pulumi.Output.secret(access_key.result),
@@ -348,128 +367,3 @@ class ArtifactBucket(pulumi.ComponentResource):
             },
             opts=child,
         )
-        pod_labels = {"app.kubernetes.io/name": "seaweedfs", "app.kubernetes.io/instance": name}
-        security = {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
-            "allowPrivilegeEscalation": False,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
-        probe = {"tcpSocket": {"port": "s3"}, "periodSeconds": 10}
-        claim_spec: dict[str, Any] = {
-            "accessModes": ["ReadWriteOnce"],
-            "resources": {"requests": {"storage": f"{args.storage_gib}Gi"}},
-        }
-        if args.storage_class:
-            claim_spec["storageClassName"] = args.storage_class
-        k8s.apps.v1.StatefulSet(
-            name,
-            metadata=meta(name),
-            spec={
-                "serviceName": name,
-                "replicas": 1,
-                "selector": {"matchLabels": pod_labels},
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "securityContext": {"fsGroup": 1000, "runAsNonRoot": True},
-                        "automountServiceAccountToken": False,
-                        "containers": [
-                            {
-                                "name": "seaweedfs",
-                                "image": args.image,
-                                "args": [
-                                    "server",
-                                    "-dir=/data",
-                                    "-s3",
-                                    f"-s3.port={S3_PORT}",
-                                    "-s3.config=/etc/seaweedfs/s3.json",
-                                    "-master.volumeSizeLimitMB=1024",
-                                    "-volume.max=0",
-                                ],
-                                "ports": [
-                                    {"name": "s3", "containerPort": S3_PORT},
-                                    {"name": "master", "containerPort": 9333},
-                                    {"name": "filer", "containerPort": 8888},
-                                ],
-                                "resources": {
-                                    "requests": {"cpu": "100m", "memory": "256Mi"},
-                                    "limits": {"cpu": "1", "memory": "1Gi"},
-                                },
-                                "securityContext": security,
-                                "volumeMounts": [
-                                    {"name": "data", "mountPath": "/data"},
-                                    {"name": "config", "mountPath": "/etc/seaweedfs", "readOnly": True},
-                                ],
-                                "startupProbe": {**probe, "failureThreshold": 30},
-                                "readinessProbe": probe,
-                                "livenessProbe": {**probe, "periodSeconds": 20},
-                            }
-                        ],
-                        "volumes": [
-                            {
-                                "name": "config",
-                                "secret": {
-                                    "secretName": self.credentials_secret,
-                                    "items": [{"key": "s3.json", "path": "s3.json"}],
-                                },
-                            }
-                        ],
-                    },
-                },
-                "volumeClaimTemplates": [{"metadata": {"name": "data"}, "spec": claim_spec}],
-            },
-            opts=child,
-        )
-        k8s.core.v1.Service(
-            name,
-            metadata=meta(name),
-            spec={
-                "selector": pod_labels,
-                "ports": [
-                    {"name": "s3", "port": S3_PORT, "targetPort": "s3"},
-                    {"name": "master", "port": 9333, "targetPort": "master"},
-                    {"name": "filer", "port": 8888, "targetPort": "filer"},
-                ],
-            },
-            opts=child,
-        )
-        host = f"{name}.{ns}.svc.cluster.local"
-        k8s.batch.v1.Job(
-            f"{name}-create-bucket",
-            metadata=meta(f"{name}-create-bucket"),
-            spec={
-                "backoffLimit": 20,
-                "template": {
-                    "metadata": {"labels": labels},
-                    "spec": {
-                        "restartPolicy": "OnFailure",
-                        "automountServiceAccountToken": False,
-                        "securityContext": {"runAsNonRoot": True, "runAsUser": 1000},
-                        "containers": [
-                            {
-                                "name": "create-bucket",
-                                "image": args.image,
-                                "command": ["/bin/sh", "-c"],
-                                "args": [
-                                    f"echo 's3.bucket.create -name {bucket}' | weed shell -master={host}:9333 -filer={host}:8888 "
-                                    f"&& echo 's3.bucket.list' | weed shell -master={host}:9333 -filer={host}:8888 | grep -q '{bucket}'"
-                                ],
-                                "resources": {
-                                    "requests": {"cpu": "50m", "memory": "64Mi"},
-                                    "limits": {"cpu": "500m", "memory": "256Mi"},
-                                },
-                                "securityContext": security,
-                            }
-                        ],
-                    },
-                },
-            },
-            opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="10m")),
-        )
-        self.bucket_name = pulumi.Output.from_input(bucket)
-        self.url = pulumi.Output.from_input(f"s3://{bucket}")
-        self.endpoint_url = pulumi.Output.from_input(f"http://{host}:{S3_PORT}")
-        self.service_account_annotations = {}

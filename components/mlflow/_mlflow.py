@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Cloud, Problems
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems
 from ._bucket import ArtifactBucket, ArtifactBucketArgs
 from ._postgres import PostgresDatabase, PostgresDatabaseArgs
 from ._server import METRICS_PATH, MlflowServer, MlflowServerArgs, Permission
@@ -184,7 +184,7 @@ class MlflowArgs:
         self.server(db_host="-", db_password="-", artifacts_destination="-").validate(p)
 
 
-class Mlflow(pulumi.ComponentResource):
+class Mlflow(PlatformComponent):
     """Namespace, PostgreSQL, artifact bucket and identity, and the tracking server."""
 
     namespace: str
@@ -211,10 +211,7 @@ class Mlflow(pulumi.ComponentResource):
     """The artifact store and its identity."""
 
     def __init__(self, name: str, args: MlflowArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"Mlflow {name!r}")
-        super().__init__("ml-platform:mlflow:Mlflow", name, None, opts)
+        super().__init__("ml-platform:mlflow:Mlflow", name, args, opts)
         namespace = k8s.core.v1.Namespace(
             f"{name}-namespace",
             metadata=k8s.meta.v1.ObjectMetaArgs(

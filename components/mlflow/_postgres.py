@@ -25,7 +25,7 @@ import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Cloud, Problems, merge_labels
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, merge_labels
 
 CNPG_CHART_REPOSITORY = "https://cloudnative-pg.github.io/charts"
 POSTGRES_PORT = 5432
@@ -116,7 +116,7 @@ class PostgresDatabaseArgs:
             p.check(self.tier.startswith("db-"), "db_tier", "must be a Cloud SQL tier like db-custom-1-3840", self.tier)
 
 
-class PostgresDatabase(pulumi.ComponentResource):
+class PostgresDatabase(PlatformComponent):
     """A PostgreSQL database with a generated password; see the module docstring for each backend."""
 
     host: pulumi.Output[str]
@@ -131,10 +131,7 @@ class PostgresDatabase(pulumi.ComponentResource):
     """The generated password (a secret; letters and digits only)."""
 
     def __init__(self, name: str, args: PostgresDatabaseArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"PostgresDatabase {name!r}")
-        super().__init__("ml-platform:postgres_database:PostgresDatabase", name, None, opts)
+        super().__init__("ml-platform:postgres_database:PostgresDatabase", name, args, opts)
         self.port, self.database_name, self.username = POSTGRES_PORT, args.database_name, args.username
         secret_opts = pulumi.ResourceOptions(parent=self, additional_secret_outputs=["result"])
         password = random.RandomPassword(f"{name}-password", length=32, special=False, opts=secret_opts)

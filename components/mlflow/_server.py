@@ -22,11 +22,21 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Problems, merge_labels
+from ..common import (
+    MANAGED_BY_LABELS,
+    ContainerSecurity,
+    PlatformComponent,
+    PodSecurity,
+    Problems,
+    ScratchDir,
+    merge_labels,
+)
 
 APP_LABEL = "app.kubernetes.io/name"
 AUTH_CONFIG_PATH = "/etc/mlflow/auth/basic_auth.ini"
 PROMETHEUS_DIR = "/tmp/mlflow-metrics"
+SCRATCH = ScratchDir()
+"""The one writable path under the read-only root: MLflow's temporary files and its metrics folder."""
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/health"
 PRIVATE_HOST_PATTERNS = ["10.*", "192.168.*", *[f"172.{i}.*" for i in range(16, 32)]]
@@ -49,7 +59,8 @@ class MlflowServerArgs:
     namespace: str = "mlflow"
     """Namespace the server runs in; must exist. Default ``mlflow``."""
     image: str = "ghcr.io/mlflow/mlflow:v3.17.2-full"
-    """Server image pinned by tag; needs the PostgreSQL driver and the S3/GCS client. Default ``ghcr.io/mlflow/mlflow:v3.17.2-full``."""
+    """Server image pinned by tag; needs the PostgreSQL driver and the S3/GCS client.
+    Default ``ghcr.io/mlflow/mlflow:v3.17.2-full``."""
     replicas: int = 1
     """Server pods; with 2 or more a PodDisruptionBudget keeps one serving. Default 1."""
     workers: int = 2
@@ -83,7 +94,8 @@ class MlflowServerArgs:
     s3_endpoint_url: pulumi.Input[str] | None = None
     """S3 endpoint of an S3-compatible store (not AWS). Default none (AWS S3)."""
     s3_credentials_secret: str | None = None
-    """Secret with ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` for an in-cluster store. Default none (workload identity)."""
+    """Secret with ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` for an in-cluster store.
+    Default none (workload identity)."""
     extra_env: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Extra plain environment (e.g. ``AWS_DEFAULT_REGION``). Default none."""
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
@@ -97,7 +109,8 @@ class MlflowServerArgs:
     default_permission: Permission = Permission.READ
     """Basic-auth permission of users on resources not granted to them. Default ``READ``."""
     allowed_hosts: list[str] = field(default_factory=list)
-    """Extra Host headers to accept (gateway hostnames); Service names, localhost and pod IPs always are. Default none."""
+    """Extra Host headers to accept (gateway hostnames); Service names, localhost and pod IPs always are.
+    Default none."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on every object. Default none."""
 
@@ -238,8 +251,9 @@ def _format(template: str, *parts: Any) -> Any:
     return template.format(*parts)
 
 
-class MlflowServer(pulumi.ComponentResource):
-    """ServiceAccount, Secret, Deployment (schema upgrade first), Service and, with 2+ replicas, a PodDisruptionBudget."""
+class MlflowServer(PlatformComponent):
+    """ServiceAccount, Secret, Deployment (schema upgrade first), Service and, with 2+ replicas, a
+    PodDisruptionBudget."""
 
     namespace: str
     """Namespace of the server."""
@@ -254,13 +268,11 @@ class MlflowServer(pulumi.ComponentResource):
     pod_labels: dict[str, str]
     """Labels of the server pods (``app.kubernetes.io/name: mlflow``)."""
     secret_name: str
-    """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic auth)."""
+    """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic
+    auth)."""
 
     def __init__(self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"MlflowServer {name!r}")
-        super().__init__("ml-platform:mlflow_server:MlflowServer", name, None, opts)
+        super().__init__("ml-platform:mlflow_server:MlflowServer", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         ns = args.namespace
         self.namespace, self.service_name, self.port, self.metrics_port = ns, name, args.port, args.port
@@ -330,17 +342,9 @@ class MlflowServer(pulumi.ComponentResource):
             "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
             "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
         }
-        security = {
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "runAsGroup": 1000,
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-            "seccompProfile": {"type": "RuntimeDefault"},
-        }
-        mounts: list[dict[str, Any]] = [{"name": "tmp", "mountPath": "/tmp"}]
-        volumes: list[dict[str, Any]] = [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}]
+        security = ContainerSecurity(run_as_user=1000, run_as_group=1000).render()
+        mounts: list[dict[str, Any]] = [SCRATCH.mount()]
+        volumes: list[dict[str, Any]] = [SCRATCH.volume()]
         if args.basic_auth:
             mounts.append({"name": "auth", "mountPath": "/etc/mlflow/auth", "readOnly": True})
             volumes.append(
@@ -375,7 +379,7 @@ class MlflowServer(pulumi.ComponentResource):
             "env": cmd.env,
             "resources": resources,
             "securityContext": security,
-            "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+            "volumeMounts": [SCRATCH.mount()],
         }
         return {
             "replicas": args.replicas,
@@ -387,11 +391,7 @@ class MlflowServer(pulumi.ComponentResource):
                     "serviceAccountName": sa.metadata.name,
                     # IRSA projects its own token and GKE answers through the metadata server: no API token needed.
                     "automountServiceAccountToken": False,
-                    "securityContext": {
-                        "runAsNonRoot": True,
-                        "fsGroup": 1000,
-                        "seccompProfile": {"type": "RuntimeDefault"},
-                    },
+                    "securityContext": PodSecurity(fs_group=1000).render(),
                     "initContainers": [upgrade],
                     "containers": [container],
                     "volumes": volumes,

@@ -4,7 +4,7 @@ Why one definition: the rule text that reaches the cluster (a ``PrometheusRule``
 proves are the same string, produced by :func:`rule_groups`. A threshold changed in a stack file changes both, so a
 rule that no longer fires on a bad canary fails the tests before it reaches production.
 
-Label contract of the series the rules read (set by the scrape objects in :mod:`.scrape_targets`):
+Label contract of the series the rules read (set by the scrape objects in :mod:`._scrape_targets`):
 ``namespace``, ``pod``, ``model``, ``model_version``, ``endpoint`` on every model-server series (from the pod's
 ``ml-platform.io/*`` labels); dcgm-exporter series keep the ``namespace``/``pod`` of the workload holding the GPU.
 The stable version of an endpoint is the one serving the most requests, so the canary rule needs no knowledge of
@@ -13,7 +13,6 @@ how a rollout is declared.
 
 from __future__ import annotations
 
-import enum
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,83 +26,19 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    PlatformComponent,
     Problems,
 )
+from ._rule_model import Alert, Record, Rule, RuleGroup, Severity, ksm_label, num, relabel
 
 SERIES = "namespace, model, model_version, endpoint"
 """The labels that identify one model version's series."""
 
 DRIFT_CRONJOBS = "drift-.+"
-"""Names of the drift checks' CronJobs (see :mod:`.drift_monitor`)."""
+"""Names of the drift checks' CronJobs (see :mod:`._drift_monitor`)."""
 
 INFER_PATHS = 'path=~"/v2/models/.+/infer"'
 """MLServer's REST inference routes (its histogram labels the route template, not the model)."""
-
-
-def ksm_label(label: str) -> str:
-    """The name kube-state-metrics gives a Kubernetes label (``ml-platform.io/model`` → ``label_ml_platform_io_model``)."""
-    return "label_" + "".join(c if c.isalnum() else "_" for c in label)
-
-
-class Severity(str, enum.Enum):
-    """How urgently a human must act."""
-
-    PAGE = "critical"
-    """Users are affected now: page the on-call engineer."""
-    TICKET = "warning"
-    """Needs attention within working hours."""
-
-
-@dataclass(frozen=True)
-class Alert:
-    """One alerting rule."""
-
-    name: str
-    expr: str
-    for_: str
-    severity: Severity
-    summary: str
-    runbook: str
-    """One line: what to check first and what usually fixes it (also printed in docs/monitoring.md)."""
-    labels: tuple[tuple[str, str], ...] = ()
-    """Extra labels (besides ``severity``)."""
-
-    def to_rule(self) -> dict[str, Any]:
-        return {
-            "alert": self.name,
-            "expr": self.expr,
-            "for": self.for_,
-            "labels": {"severity": self.severity.value, **dict(self.labels)},
-            "annotations": {"summary": self.summary, "runbook": self.runbook},
-        }
-
-
-@dataclass(frozen=True)
-class Record:
-    """One recording rule."""
-
-    name: str
-    expr: str
-    labels: tuple[tuple[str, str], ...] = ()
-
-    def to_rule(self) -> dict[str, Any]:
-        rule: dict[str, Any] = {"record": self.name, "expr": self.expr}
-        if self.labels:
-            rule["labels"] = dict(self.labels)
-        return rule
-
-
-Rule = Alert | Record
-
-
-@dataclass(frozen=True)
-class RuleGroup:
-    name: str
-    rules: tuple[Rule, ...]
-    interval: str = "30s"
-
-    def to_group(self) -> dict[str, Any]:
-        return {"name": self.name, "interval": self.interval, "rules": [r.to_rule() for r in self.rules]}
 
 
 @dataclass(kw_only=True)
@@ -156,22 +91,16 @@ class AlertRulesArgs:
             problems.check(price >= 0, f"pool_hourly_prices_usd.{pool}", "must be >= 0", price)
 
 
-def _num(value: float) -> str:
-    """A threshold as PromQL writes it (no float noise: 0.30000000000000004 → 0.3)."""
-    return format(round(value, 6), "g")
-
-
-def _relabel(expr: str, pairs: list[tuple[str, str]]) -> str:
-    for target, source in pairs:
-        expr = f'label_replace({expr}, "{target}", "$1", "{source}", "(.*)")'
-    return expr
-
-
 # --- the rules -------------------------------------------------------------------------------------------------
 
 
 def serving_group(a: AlertRulesArgs) -> RuleGroup:
-    pod_info = _relabel(
+    return RuleGroup("ml-platform.serving", (*serving_records(), *latency_alerts(a), *serving_alerts(a)))
+
+
+def serving_records() -> list[Rule]:
+    """Per-version request, error and latency series, and which version of an endpoint is the stable one."""
+    pod_info = relabel(
         f'kube_pod_labels{{{ksm_label(MODEL_LABEL)}!=""}}',
         [
             ("model", ksm_label(MODEL_LABEL)),
@@ -181,7 +110,7 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
         ],
     )
     by = f"sum by ({SERIES})"
-    records = [
+    records: list[Rule] = [
         Record(
             "ml_platform:model_pod_info",
             f"max by (namespace, pod, model, model_version, endpoint, critical) ({pod_info})",
@@ -220,7 +149,11 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
             "and on (namespace, endpoint, model_version) ml_platform:stable_version_requests:rate5m)",
         )
     )
+    return records
 
+
+def latency_alerts(a: AlertRulesArgs) -> list[Rule]:
+    """p95 latency over the SLO: one rule for the default SLO, one per model with its own."""
     overridden = sorted(a.latency_slo_seconds_by_model)
     latency: list[Rule] = []
     default_selector = f'{{model!~"{"|".join(overridden)}"}}' if overridden else ""
@@ -231,25 +164,29 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
         latency.append(
             Alert(
                 "ModelLatencyHigh",
-                f"ml_platform:model_latency_seconds:p95{selector} > {_num(slo)}",
+                f"ml_platform:model_latency_seconds:p95{selector} > {num(slo)}",
                 "10m",
                 Severity.PAGE,
-                f"p95 latency of {{{{ $labels.model }}}} {{{{ $labels.model_version }}}} is {{{{ $value | humanizeDuration }}}}"
-                f" (SLO {round(slo * 1000)} ms)",
-                "Check the GPU and replica panels of the model serving dashboard: saturated replicas → raise max replicas; "
-                "one slow version → roll it back; all slow → look at the node pool.",
+                "p95 latency of {{ $labels.model }} {{ $labels.model_version }} is "
+                f"{{{{ $value | humanizeDuration }}}} (SLO {round(slo * 1000)} ms)",
+                "Check the GPU and replica panels of the model serving dashboard: saturated replicas → raise max "
+                "replicas; one slow version → roll it back; all slow → look at the node pool.",
                 (("slo_ms", str(round(slo * 1000))),),
             )
         )
-    alerts = [
-        *latency,
+    return latency
+
+
+def serving_alerts(a: AlertRulesArgs) -> list[Rule]:
+    """Errors, a canary slower than its stable version, and a slow scale from zero."""
+    return [
         Alert(
             "ModelHighErrorRate",
-            f"ml_platform:model_error_ratio:rate5m > {_num(a.error_ratio)}",
+            f"ml_platform:model_error_ratio:rate5m > {num(a.error_ratio)}",
             "5m",
             Severity.PAGE,
-            f"{{{{ $labels.model }}}} {{{{ $labels.model_version }}}} fails {{{{ $value | humanizePercentage }}}} of requests"
-            f" (limit {_num(a.error_ratio * 100)}%)",
+            "{{ $labels.model }} {{ $labels.model_version }} fails {{ $value | humanizePercentage }} of requests"
+            f" (limit {num(a.error_ratio * 100)}%)",
             "Read the model server logs of the failing version (kubectl logs -l ml-platform.io/model-version=...); "
             "a new version → roll back; input errors → contact the caller.",
         ),
@@ -257,7 +194,7 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
             "CanaryLatencyRegression",
             '(ml_platform:model_latency_seconds:p95{endpoint!=""} unless on (namespace, endpoint, model_version) '
             "ml_platform:stable_version_requests:rate5m) > on (namespace, endpoint) group_left "
-            f"ml_platform:endpoint_stable_latency_seconds:p95 * {_num(a.canary_latency_ratio)}",
+            f"ml_platform:endpoint_stable_latency_seconds:p95 * {num(a.canary_latency_ratio)}",
             "10m",
             Severity.PAGE,
             "canary {{ $labels.model_version }} of {{ $labels.endpoint }} is more than "
@@ -281,7 +218,6 @@ def serving_group(a: AlertRulesArgs) -> RuleGroup:
             "or mark the endpoint critical; pulling the image or model → cache them on the node.",
         ),
     ]
-    return RuleGroup("ml-platform.serving", tuple(records + alerts))
 
 
 def gpu_group(a: AlertRulesArgs) -> RuleGroup:
@@ -301,31 +237,31 @@ def gpu_group(a: AlertRulesArgs) -> RuleGroup:
             ),
             Alert(
                 "GpuMemoryHigh",
-                f"ml_platform:gpu_memory_used:ratio > {_num(a.gpu_memory_ratio)}",
+                f"ml_platform:gpu_memory_used:ratio > {num(a.gpu_memory_ratio)}",
                 "10m",
                 Severity.TICKET,
-                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses {{ $value | humanizePercentage }}"
-                " of its memory",
+                "GPU {{ $labels.gpu }} on {{ $labels.Hostname }} ({{ $labels.pod }}) uses "
+                "{{ $value | humanizePercentage }} of its memory",
                 "Near the limit a larger batch or a second model fails with CUDA out-of-memory: lower the batch size, "
                 "give time-sliced pods fewer replicas per GPU, or move the model to a larger GPU.",
             ),
             Alert(
                 "GpuIdleWhileAllocated",
-                f'avg_over_time(DCGM_FI_DEV_GPU_UTIL{{pod!=""}}[10m]) < {_num(a.gpu_idle_percent)}',
+                f'avg_over_time(DCGM_FI_DEV_GPU_UTIL{{pod!=""}}[10m]) < {num(a.gpu_idle_percent)}',
                 f"{a.gpu_idle_minutes}m",
                 Severity.TICKET,
                 "{{ $labels.pod }} holds GPU {{ $labels.gpu }} on {{ $labels.Hostname }} but uses {{ $value }}% of it",
-                "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the model "
-                "to CPU; a stuck job → delete it.",
+                "Money spent for nothing: let the endpoint scale to zero, share the GPU (time-slicing) or move the "
+                "model to CPU; a stuck job → delete it.",
             ),
         ),
     )
 
 
 def cost_group(a: AlertRulesArgs) -> RuleGroup:
-    node_pool = _relabel(f'kube_node_labels{{{ksm_label(POOL_LABEL)}!=""}}', [("pool", ksm_label(POOL_LABEL))])
+    node_pool = relabel(f'kube_node_labels{{{ksm_label(POOL_LABEL)}!=""}}', [("pool", ksm_label(POOL_LABEL))])
     rules: list[Rule] = [
-        Record("ml_platform:node_pool_hourly_price_usd", f"vector({_num(price)})", (("pool", pool),))
+        Record("ml_platform:node_pool_hourly_price_usd", f"vector({num(price)})", (("pool", pool),))
         for pool, price in sorted(a.pool_hourly_prices_usd.items())
     ]
     rules += [
@@ -371,9 +307,10 @@ def drift_group(a: AlertRulesArgs) -> RuleGroup:
                 "unless on (namespace, cronjob) kube_cronjob_status_last_successful_time))",
                 "1h",
                 Severity.TICKET,
-                "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last schedule",
-                "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of its "
-                "service account, out of memory); exit 1 is unreadable data or a failed push.",
+                "the drift check {{ $labels.namespace }}/{{ $labels.cronjob }} has not succeeded since its last "
+                "schedule",
+                "Without it drift goes unnoticed: kubectl logs job/<latest job> shows why (data path, permissions of "
+                "its service account, out of memory); exit 1 is unreadable data or a failed push.",
             ),
         ),
         interval="1m",
@@ -394,7 +331,8 @@ def mlflow_group(a: AlertRulesArgs) -> RuleGroup | None:
                 Severity.PAGE,
                 "MLflow tracking server and model registry are unreachable",
                 "kubectl -n <mlflow namespace> get pods,events: crash-looping → read its logs (database credentials, "
-                "migrations); not scheduled → node capacity. Deployments that load models from the registry fail meanwhile.",
+                "migrations); not scheduled → node capacity. Deployments that load models from the registry fail "
+                "meanwhile.",
             ),
         ),
     )
@@ -446,7 +384,7 @@ def recorded_names(args: AlertRulesArgs) -> set[str]:
     return {r.name for g in rule_groups(args) for r in g.rules if isinstance(r, Record)}
 
 
-class AlertRules(pulumi.ComponentResource):
+class AlertRules(PlatformComponent):
     """The platform's rules as one ``PrometheusRule`` the chart's Prometheus loads."""
 
     name: pulumi.Output[str]
@@ -455,10 +393,7 @@ class AlertRules(pulumi.ComponentResource):
     """The rule file it carries (what the tests run through promtool)."""
 
     def __init__(self, name: str, args: AlertRulesArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"AlertRules {name!r}")
-        super().__init__("ml-platform:alert_rules:AlertRules", name, None, opts)
+        super().__init__("ml-platform:alert_rules:AlertRules", name, args, opts)
         self.spec = rule_file(args)
         k8s.apiextensions.CustomResource(
             name,

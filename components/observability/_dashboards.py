@@ -5,7 +5,7 @@ be checked against the metric names the exporters and recording rules really pro
 panel silently empty), and the four dashboards share one way of building panels. The SDK is pinned with its
 epoch (``1769699379!11.6.0``, the Grafana 11.6 schema): without the epoch pip picks an older schema.
 
-The dashboards read the recording rules of :mod:`.alert_rules` where one exists, so a panel and the alert about
+The dashboards read the recording rules of :mod:`._alert_rules` where one exists, so a panel and the alert about
 the same thing show the same number.
 """
 
@@ -21,7 +21,7 @@ from grafana_foundation_sdk.builders import dashboard, prometheus, stat, table, 
 from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, PlatformComponent, Problems
 
 DATASOURCE = DataSourceRef(type_val="prometheus", uid="prometheus")
 """The Prometheus datasource kube-prometheus-stack provisions (``grafana.sidecar.datasources.uid``)."""
@@ -55,7 +55,6 @@ class Board:
 
 
 def serving_board() -> Board:
-    by = "sum by (model, model_version)"
     return Board(
         "ml-platform-serving",
         "Model serving",
@@ -73,107 +72,107 @@ def serving_board() -> Board:
             ),
         ),
         rows=(
-            (
-                "Traffic and latency",
+            ("Traffic and latency", _traffic_graphs()),
+            ("Releases", _release_graphs()),
+            ("Gateway and autoscaling", _gateway_graphs()),
+        ),
+    )
+
+
+def _release_graphs() -> tuple[Graph, ...]:
+    return (
+        Graph(
+            "Route weight per slot",
+            "percent",
+            (("ml_platform_release_weight", "{{endpoint}} {{slot}}"),),
+            description="The split the release controller set on each released endpoint's HTTPRoute.",
+        ),
+        Graph(
+            "Release phase",
+            "short",
+            (("ml_platform_release_phase == 1", "{{endpoint}} {{phase}}"),),
+            kind="table",
+            description="The phase of each endpoint's open release (python -m release status <endpoint>).",
+        ),
+    )
+
+
+def _traffic_graphs() -> tuple[Graph, ...]:
+    by = "sum by (model, model_version)"
+    return (
+        Graph(
+            "Requests per second",
+            "reqps",
+            ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
+        ),
+        Graph(
+            "Latency p50 / p95 / p99",
+            "s",
+            tuple(
                 (
-                    Graph(
-                        "Requests per second",
-                        "reqps",
-                        ((f"{by} (ml_platform:model_requests:rate5m{{{SEL}}})", "{{model}} {{model_version}}"),),
-                    ),
-                    Graph(
-                        "Latency p50 / p95 / p99",
-                        "s",
-                        tuple(
-                            (
-                                f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
-                                f"p{q} {{{{model}}}} {{{{model_version}}}}",
-                            )
-                            for q in ("50", "95", "99")
-                        ),
-                    ),
-                    Graph(
-                        "Error rate",
-                        "percentunit",
-                        ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
-                    ),
-                    Graph(
-                        "Ready replicas",
-                        "short",
-                        (
-                            (
-                                f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
-                                '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
-                                "{{model}} {{model_version}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Average batch size",
-                        "short",
-                        (
-                            (
-                                f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
-                                f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
-                                "{{model}} {{model_version}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Stable version p95 per endpoint",
-                        "s",
-                        (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
-                    ),
+                    f"ml_platform:model_latency_seconds:p{q}{{{SEL}}}",
+                    f"p{q} {{{{model}}}} {{{{model_version}}}}",
+                )
+                for q in ("50", "95", "99")
+            ),
+        ),
+        Graph(
+            "Error rate",
+            "percentunit",
+            ((f"ml_platform:model_error_ratio:rate5m{{{SEL}}}", "{{model}} {{model_version}}"),),
+        ),
+        Graph(
+            "Ready replicas",
+            "short",
+            (
+                (
+                    f"count by (model, model_version) (ml_platform:model_pod_info{{{SEL}}} "
+                    '* on (namespace, pod) group_left kube_pod_status_ready{condition="true"} == 1)',
+                    "{{model}} {{model_version}}",
                 ),
             ),
+        ),
+        Graph(
+            "Average batch size",
+            "short",
             (
-                "Releases",
                 (
-                    Graph(
-                        "Route weight per slot",
-                        "percent",
-                        (("ml_platform_release_weight", "{{endpoint}} {{slot}}"),),
-                        description="The split the release controller set on each released endpoint's HTTPRoute.",
-                    ),
-                    Graph(
-                        "Release phase",
-                        "short",
-                        (("ml_platform_release_phase == 1", "{{endpoint}} {{phase}}"),),
-                        kind="table",
-                        description="The phase of each endpoint's open release (python -m release status <endpoint>).",
-                    ),
+                    f"{by} (rate(batch_request_queue_sum{{{SEL}}}[5m])) / "
+                    f"{by} (rate(batch_request_queue_count{{{SEL}}}[5m]))",
+                    "{{model}} {{model_version}}",
                 ),
             ),
-            (
-                "Gateway and autoscaling",
-                (
-                    Graph(
-                        "Gateway 5xx responses per second",
-                        "reqps",
-                        (
-                            (
-                                'sum by (envoy_cluster_name) (rate(envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}[5m]))',
-                                "{{envoy_cluster_name}}",
-                            ),
-                        ),
-                    ),
-                    Graph(
-                        "Requests held during cold start",
-                        "short",
-                        (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
-                    ),
-                    Graph(
-                        "KEDA scaler metric",
-                        "short",
-                        (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
-                    ),
-                    Graph(
-                        "KEDA scaler errors per second",
-                        "short",
-                        (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
-                    ),
-                ),
-            ),
+        ),
+        Graph(
+            "Stable version p95 per endpoint",
+            "s",
+            (('ml_platform:endpoint_stable_latency_seconds:p95{namespace=~"$namespace"}', "{{endpoint}}"),),
+        ),
+    )
+
+
+def _gateway_graphs() -> tuple[Graph, ...]:
+    upstream_5xx = 'envoy_cluster_upstream_rq_xx{envoy_response_code_class="5"}'
+    return (
+        Graph(
+            "Gateway 5xx responses per second",
+            "reqps",
+            ((f"sum by (envoy_cluster_name) (rate({upstream_5xx}[5m]))", "{{envoy_cluster_name}}"),),
+        ),
+        Graph(
+            "Requests held during cold start",
+            "short",
+            (("sum by (host) (interceptor_pending_request_count)", "{{host}}"),),
+        ),
+        Graph(
+            "KEDA scaler metric",
+            "short",
+            (("sum by (scaledObject, scaler) (keda_scaler_metrics_value)", "{{scaledObject}} {{scaler}}"),),
+        ),
+        Graph(
+            "KEDA scaler errors per second",
+            "short",
+            (("sum by (scaledObject) (rate(keda_scaled_object_errors_total[5m]))", "{{scaledObject}}"),),
         ),
     )
 
@@ -403,17 +402,14 @@ class DashboardsArgs:
         problems.check(bool(self.sidecar_label[0]), "sidecar_label", "must name a label", self.sidecar_label)
 
 
-class Dashboards(pulumi.ComponentResource):
+class Dashboards(PlatformComponent):
     """One ConfigMap per dashboard, labelled for the Grafana sidecar."""
 
     uids: list[str]
     """Dashboard uids shipped."""
 
     def __init__(self, name: str, args: DashboardsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"Dashboards {name!r}")
-        super().__init__("ml-platform:dashboards:Dashboards", name, None, opts)
+        super().__init__("ml-platform:dashboards:Dashboards", name, args, opts)
         self.uids = []
         for uid, model in all_dashboards().items():
             k8s.core.v1.ConfigMap(

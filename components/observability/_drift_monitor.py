@@ -14,7 +14,10 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, PlatformComponent, PodSecurity, Problems, ScratchDir
+
+SCRATCH = ScratchDir()
+"""The job's one writable path under its read-only root (temporary files, HOME, matplotlib's cache)."""
 
 DRIFT_JOB = "ml-drift"
 """``job`` label the drift check pushes under."""
@@ -120,12 +123,7 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     memory = f"{args.memory_mib}Mi"
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
-        "securityContext": {
-            "runAsNonRoot": True,
-            "runAsUser": 10001,
-            "runAsGroup": 10001,
-            "seccompProfile": {"type": "RuntimeDefault"},
-        },
+        "securityContext": PodSecurity(run_as_user=10001, run_as_group=10001).render(),
         "containers": [
             {
                 "name": "drift",
@@ -133,15 +131,12 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
                 "command": command(args),
                 "env": [{"name": "HOME", "value": "/tmp"}, {"name": "MPLCONFIGDIR", "value": "/tmp"}],
                 "resources": {"requests": {"cpu": "500m", "memory": memory}, "limits": {"cpu": "2", "memory": memory}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "readOnlyRootFilesystem": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
-                "volumeMounts": [{"name": "tmp", "mountPath": "/tmp"}],
+                "securityContext": ContainerSecurity().render(),
+                # HOME and matplotlib's cache point here too: the only writable path.
+                "volumeMounts": [SCRATCH.mount()],
             }
         ],
-        "volumes": [{"name": "tmp", "emptyDir": {"sizeLimit": "1Gi"}}],
+        "volumes": [SCRATCH.volume()],
     }
     if args.service_account:
         pod["serviceAccountName"] = args.service_account
@@ -161,17 +156,14 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     }
 
 
-class DriftMonitor(pulumi.ComponentResource):
+class DriftMonitor(PlatformComponent):
     """A CronJob that checks one model's recent inputs for drift and pushes the result."""
 
     cronjob_name: str
     """Name of the CronJob."""
 
     def __init__(self, name: str, args: DriftMonitorArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"DriftMonitor {name!r}")
-        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, None, opts)
+        super().__init__("ml-platform:drift_monitor:DriftMonitor", name, args, opts)
         self.cronjob_name = f"drift-{args.model}"[:52]
         k8s.batch.v1.CronJob(
             name,

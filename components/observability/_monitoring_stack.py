@@ -36,6 +36,8 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    ContainerSecurity,
+    PlatformComponent,
     Problems,
     chart_release,
     gpu_node_affinity,
@@ -185,15 +187,11 @@ def pushgateway_values(args: MonitoringStackArgs) -> dict[str, Any]:
             "additionalLabels": selector_labels(args),
         },
         "resources": {"requests": {"cpu": "20m", "memory": "32Mi"}, "limits": {"memory": "128Mi"}},
-        "containerSecurityContext": {
-            "allowPrivilegeEscalation": False,
-            "readOnlyRootFilesystem": True,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        "containerSecurityContext": ContainerSecurity().render(),
     }
 
 
-class MonitoringStack(pulumi.ComponentResource):
+class MonitoringStack(PlatformComponent):
     """kube-prometheus-stack (Prometheus, Alertmanager, Grafana), optionally dcgm-exporter, and a Pushgateway."""
 
     namespace: str
@@ -212,102 +210,25 @@ class MonitoringStack(pulumi.ComponentResource):
     """The kube-prometheus-stack release (its CRDs exist once it is ready: depend on it)."""
 
     def __init__(self, name: str, args: MonitoringStackArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"MonitoringStack {name!r}")
-        super().__init__("ml-platform:monitoring_stack:MonitoringStack", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        ns = args.namespace
-        self.namespace = ns
+        super().__init__("ml-platform:monitoring_stack:MonitoringStack", name, args, opts)
+        self.namespace = args.namespace
         self.selector_labels = selector_labels(args)
-        self.prometheus_url = f"http://{args.release_name}-prometheus.{ns}.svc:9090"
+        self.prometheus_url = f"http://{args.release_name}-prometheus.{args.namespace}.svc:9090"
         self.grafana_service = f"{args.release_name}-grafana"
-
-        depends: list[pulumi.Resource] = []
-        if args.create_namespace:
-            depends.append(
-                k8s.core.v1.Namespace(
-                    f"{name}-ns",
-                    # node-exporter and dcgm-exporter read host paths: the namespace cannot enforce the restricted profile
-                    metadata=k8s.meta.v1.ObjectMetaArgs(
-                        name=ns, labels={**MANAGED_BY_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}
-                    ),
-                    opts=child,
-                )
-            )
-        after_ns = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=depends))
-
-        if args.grafana_admin_password is None:
-            generated = random.RandomPassword(f"{name}-grafana-admin", length=24, special=False, opts=child)
-            password: pulumi.Input[str] = generated.result
-        else:
-            password = args.grafana_admin_password
-        self.grafana_admin_password = pulumi.Output.secret(password)
-        admin_secret = f"{name}-grafana-admin"
-        secret = k8s.core.v1.Secret(
-            admin_secret,
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=admin_secret, namespace=ns, labels=MANAGED_BY_LABELS),
-            string_data={"admin-user": "admin", "admin-password": self.grafana_admin_password},
-            opts=after_ns,
-        )
-
-        def release(
-            resource: str,
-            release_name: str,
-            chart: str,
-            version: str,
-            repo: str,
-            values: dict[str, Any],
-            opts: pulumi.ResourceOptions,
-            timeout: int = 600,
-        ) -> k8s.helm.v3.Release:
-            return chart_release(
-                resource,
-                release_name=release_name,
-                chart=chart,
-                version=version,
-                repo=repo,
-                namespace=ns,
-                values=values,
-                timeout_seconds=timeout,
-                opts=opts,
-            )
-
-        self.release = release(
+        depends = self._namespace(name, args)
+        admin_secret_name = f"{name}-grafana-admin"
+        admin_secret = self._grafana_admin(name, admin_secret_name, args, depends)
+        self.release = self._release(
             args.release_name,
+            args,
             args.release_name,
             KPS_CHART,
             args.chart_version,
-            PROMETHEUS_COMMUNITY,
-            kps_values(args, admin_secret),
-            pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[*depends, secret])),
+            kps_values(args, admin_secret_name),
+            depends=[*depends, admin_secret],
             timeout=900,
         )
-        # Both charts create ServiceMonitors: the CRDs come with kube-prometheus-stack.
-        after_crds = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[self.release]))
-        if args.dcgm_exporter:
-            release(
-                f"{name}-dcgm-exporter",
-                "dcgm-exporter",
-                DCGM_CHART,
-                args.dcgm_chart_version,
-                DCGM_REPOSITORY,
-                dcgm_values(args),
-                after_crds,
-            )
-        self.pushgateway_url = None
-        if args.pushgateway:
-            release(
-                f"{name}-pushgateway",
-                PUSHGATEWAY_CHART,
-                PUSHGATEWAY_CHART,
-                args.pushgateway_chart_version,
-                PROMETHEUS_COMMUNITY,
-                pushgateway_values(args),
-                after_crds,
-            )
-            self.pushgateway_url = f"http://{PUSHGATEWAY_CHART}.{ns}.svc:9091"
-
+        self._exporters(name, args)
         self.register_outputs(
             {
                 "namespace": self.namespace,
@@ -315,4 +236,87 @@ class MonitoringStack(pulumi.ComponentResource):
                 "pushgateway_url": self.pushgateway_url,
                 "grafana_admin_password": self.grafana_admin_password,
             }
+        )
+
+    def _namespace(self, name: str, args: MonitoringStackArgs) -> list[pulumi.Resource]:
+        """The namespace, when the stack creates it; returned as what everything in it depends on."""
+        if not args.create_namespace:
+            return []
+        namespace = k8s.core.v1.Namespace(
+            f"{name}-ns",
+            # node-exporter and dcgm-exporter read host paths: the namespace cannot enforce the restricted profile
+            metadata=k8s.meta.v1.ObjectMetaArgs(
+                name=args.namespace, labels={**MANAGED_BY_LABELS, "pod-security.kubernetes.io/enforce": "privileged"}
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        return [namespace]
+
+    def _grafana_admin(
+        self, name: str, secret_name: str, args: MonitoringStackArgs, depends: list[pulumi.Resource]
+    ) -> k8s.core.v1.Secret:
+        """The Grafana admin password (given, or generated) in a Secret the chart reads."""
+        if args.grafana_admin_password is None:
+            generated = random.RandomPassword(
+                f"{name}-grafana-admin", length=24, special=False, opts=pulumi.ResourceOptions(parent=self)
+            )
+            password: pulumi.Input[str] = generated.result
+        else:
+            password = args.grafana_admin_password
+        self.grafana_admin_password = pulumi.Output.secret(password)
+        return k8s.core.v1.Secret(
+            secret_name,
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=secret_name, namespace=args.namespace, labels=MANAGED_BY_LABELS),
+            string_data={"admin-user": "admin", "admin-password": self.grafana_admin_password},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
+        )
+
+    def _exporters(self, name: str, args: MonitoringStackArgs) -> None:
+        """dcgm-exporter and the Pushgateway; both create ServiceMonitors, whose CRDs come with the stack."""
+        self.pushgateway_url = None
+        if args.dcgm_exporter:
+            self._release(
+                f"{name}-dcgm-exporter",
+                args,
+                "dcgm-exporter",
+                DCGM_CHART,
+                args.dcgm_chart_version,
+                dcgm_values(args),
+                depends=[self.release],
+                repo=DCGM_REPOSITORY,
+            )
+        if args.pushgateway:
+            self._release(
+                f"{name}-pushgateway",
+                args,
+                PUSHGATEWAY_CHART,
+                PUSHGATEWAY_CHART,
+                args.pushgateway_chart_version,
+                pushgateway_values(args),
+                depends=[self.release],
+            )
+            self.pushgateway_url = f"http://{PUSHGATEWAY_CHART}.{args.namespace}.svc:9091"
+
+    def _release(
+        self,
+        resource: str,
+        args: MonitoringStackArgs,
+        release_name: str,
+        chart: str,
+        version: str,
+        values: dict[str, Any],
+        depends: list[pulumi.Resource],
+        repo: str = PROMETHEUS_COMMUNITY,
+        timeout: int = 600,
+    ) -> k8s.helm.v3.Release:
+        return chart_release(
+            resource,
+            release_name=release_name,
+            chart=chart,
+            version=version,
+            repo=repo,
+            namespace=args.namespace,
+            values=values,
+            timeout_seconds=timeout,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=depends),
         )

@@ -5,7 +5,7 @@ charts that do not all declare a named metrics port or a metrics Service; a PodM
 pod by its labels and port alone. Model-server targets get the platform's labels as ``model``, ``model_version`` and
 ``endpoint`` (from the pod's ``ml-platform.io/*`` labels), the label contract every rule and dashboard relies on.
 dcgm-exporter and the Pushgateway are scraped through their charts' own ServiceMonitors (see
-:mod:`.monitoring_stack`).
+:mod:`._monitoring_stack`).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSION_LABEL, Problems
+from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSION_LABEL, PlatformComponent, Problems
 
 MLSERVER_METRICS_PORT = 8082
 """MLServer's default metrics port (``MLSERVER_METRICS_PORT``), which KServe's MLServer runtime keeps."""
@@ -25,7 +25,8 @@ MLFLOW_JOB = "mlflow"
 
 
 def meta_label(label: str) -> str:
-    """Prometheus's service-discovery name of a pod label (``ml-platform.io/model`` → ``__meta_..._ml_platform_io_model``)."""
+    """Prometheus's service-discovery name of a pod label (``ml-platform.io/model`` →
+    ``__meta_..._ml_platform_io_model``)."""
     return "__meta_kubernetes_pod_label_" + "".join(c if c.isalnum() else "_" for c in label)
 
 
@@ -144,17 +145,14 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
     return monitors
 
 
-class ScrapeTargets(pulumi.ComponentResource):
+class ScrapeTargets(PlatformComponent):
     """PodMonitors for everything the platform runs that exposes metrics but ships no monitor of its own."""
 
     names: list[str]
     """Names of the PodMonitors created."""
 
     def __init__(self, name: str, args: ScrapeTargetsArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ScrapeTargets {name!r}")
-        super().__init__("ml-platform:scrape_targets:ScrapeTargets", name, None, opts)
+        super().__init__("ml-platform:scrape_targets:ScrapeTargets", name, args, opts)
         self.names = []
         for monitor, spec in pod_monitors(args).items():
             k8s.apiextensions.CustomResource(

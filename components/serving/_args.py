@@ -26,7 +26,8 @@ class ScalingMetric(str, enum.Enum):
     """What a version's replicas follow."""
 
     CONCURRENCY = "concurrency"
-    """In-flight requests per replica (MLServer ``rest_server_requests_in_progress``; the interceptor's count at zero)."""
+    """In-flight requests per replica (MLServer ``rest_server_requests_in_progress``; the interceptor's count at
+    zero)."""
     QUEUE_DEPTH = "queue-depth"
     """Requests waiting for an inference worker per replica (MLServer ``parallel_request_queue``)."""
 
@@ -111,7 +112,8 @@ class ModelEndpointArgs:
     auth: AuthMode = AuthMode.API_KEY
     """Authentication at the gateway. Default ``api-key``."""
     api_key_secret: str | None = None
-    """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``. Default None."""
+    """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``.
+    Default None."""
     jwt_issuer: str | None = None
     """JWT issuer; required for ``jwt``. Default None."""
     jwt_jwks_uri: str | None = None
@@ -135,7 +137,8 @@ class ModelEndpointArgs:
     interceptor_port: int = INTERCEPTOR_PROXY_PORT
     """Port of the interceptor proxy. Default 8080."""
     external_scaler_address: str | None = None
-    """HTTP add-on external scaler ``host:port``. Default ``keda-add-ons-http-external-scaler.<interceptor_namespace>:9090``."""
+    """HTTP add-on external scaler ``host:port``.
+    Default ``keda-add-ons-http-external-scaler.<interceptor_namespace>:9090``."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
     """Prometheus the scaling queries run on. Default ``http://kube-prometheus-stack-prometheus.monitoring:9090``."""
     labels: dict[str, str] = field(default_factory=dict)
@@ -153,6 +156,12 @@ class ModelEndpointArgs:
             self.model_name,
         )
         p.check(is_dns_label(self.namespace), "namespace", "must be a DNS label", self.namespace)
+        self._validate_versions(p)
+        self._validate_scaling(p)
+        self._validate_access(p)
+
+    def _validate_versions(self, p: Problems) -> None:
+        """Names, weights (summing to 100), storage URIs and protocols of the versions."""
         if not self.versions:
             p.add("versions", "must list at least one version", self.versions)
         seen: set[str] = set()
@@ -186,6 +195,9 @@ class ModelEndpointArgs:
                 "weights must sum to 100 " + ", ".join(f"({v.name}: {v.weight})" for v in self.versions),
                 total,
             )
+
+    def _validate_scaling(self, p: Problems) -> None:
+        """Replica bounds (a critical endpoint keeps two), GPUs, probes, timeouts and rollout surge."""
         if self.critical and self.min_replicas == 0:
             p.add(
                 "min_replicas", "a critical endpoint cannot scale to zero; set min_replicas >= 2 or critical: false", 0
@@ -234,6 +246,9 @@ class ModelEndpointArgs:
             "must be >= 1 (maxUnavailable is 0, so a rollout needs a surge)",
             self.max_surge,
         )
+
+    def _validate_access(self, p: Problems) -> None:
+        """Authentication, the interceptor's namespace for endpoints at zero, and the rate limit."""
         if self.auth == AuthMode.API_KEY:
             p.check(
                 bool(self.api_key_secret),

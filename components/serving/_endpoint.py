@@ -26,7 +26,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import Problems
+from ..common import PlatformComponent
 from ._args import ModelEndpointArgs
 from ._objects import VersionInfo, build_objects
 
@@ -42,8 +42,9 @@ def released_fields(obj: dict[str, Any]) -> list[str]:
     return list(RELEASED_FIELDS.get(obj["kind"], []))
 
 
-class ModelEndpoint(pulumi.ComponentResource):
-    """InferenceService + ScaledObject (+ InterceptorRoute or PDB) per version, one HTTPRoute with auth and rate limit."""
+class ModelEndpoint(PlatformComponent):
+    """InferenceService + ScaledObject (+ InterceptorRoute or PDB) per version, one HTTPRoute with auth and rate
+    limit."""
 
     name: str
     """Endpoint name (the ``ml-platform.io/endpoint`` label)."""
@@ -63,10 +64,7 @@ class ModelEndpoint(pulumi.ComponentResource):
     """The served versions."""
 
     def __init__(self, name: str, args: ModelEndpointArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ModelEndpoint {name!r}")
-        super().__init__("ml-platform:model_endpoint:ModelEndpoint", name, None, opts)
+        super().__init__("ml-platform:model_endpoint:ModelEndpoint", name, args, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.name = name
         self.model_name = args.model_name

@@ -19,6 +19,8 @@ from ..common import (
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
     POOL_LABEL,
+    ContainerSecurity,
+    PodSecurity,
     gpu_node_selector,
     gpu_toleration,
     merge_labels,
@@ -152,13 +154,8 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             {"name": "MLSERVER_MODEL_NAME", "value": args.model_name},
             {"name": "MLSERVER_MODEL_VERSION", "value": v.name},
         ],
-        "securityContext": {
-            "allowPrivilegeEscalation": False,
-            "privileged": False,
-            "runAsNonRoot": True,
-            "runAsUser": 1000,
-            "capabilities": {"drop": ["ALL"]},
-        },
+        # KServe merges this container into the runtime's, which mounts MLServer's scratch folder.
+        "securityContext": ContainerSecurity(run_as_user=1000).render(),
         **probes(args),
     }
     predictor: dict[str, Any] = {
@@ -169,7 +166,7 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             "type": "RollingUpdate",
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": args.max_surge},
         },
-        "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": PodSecurity().render(),
         "model": model,
     }
     if args.gpu_count:

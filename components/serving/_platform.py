@@ -24,7 +24,15 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems, chart_release, merge_labels
+from ..common import (
+    MANAGED_BY_LABELS,
+    ContainerSecurity,
+    PlatformComponent,
+    Problems,
+    ScratchDir,
+    chart_release,
+    merge_labels,
+)
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -50,6 +58,10 @@ MLSERVER_HTTP_PORT = 8080
 MLSERVER_METRICS_PORT = 8082
 """MLServer's REST port (KServe's container port) and its Prometheus port (``/metrics``)."""
 
+MLSERVER_SCRATCH = ScratchDir()
+"""MLServer's one writable path under its read-only root: temporary files, its environments folder and the
+metrics files its inference workers share. KServe merges the runtime's volumes and mounts into every model pod."""
+
 
 @dataclass(kw_only=True)
 class ServingPlatformArgs:
@@ -70,7 +82,8 @@ class ServingPlatformArgs:
     gateway_hostname: str | None = None
     """Hostname the listeners accept (``models.example.com``); None accepts any. Default None."""
     tls_secret_name: str | None = None
-    """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only. Default None."""
+    """Secret (in the gateway namespace) with the certificate for an HTTPS listener on 443; None: HTTP only.
+    Default None."""
     cert_manager_chart_version: str = "v1.19.1"
     """Pinned cert-manager chart. Default ``v1.19.1``."""
     kserve_chart_version: str = "v0.20.0"
@@ -82,7 +95,8 @@ class ServingPlatformArgs:
     envoy_gateway_chart_version: str = "v1.9.0"
     """Pinned Envoy Gateway chart (``gateway-helm``, brings the Gateway API CRDs). Default ``v1.9.0``."""
     mlserver_image: str = "docker.io/seldonio/mlserver:1.7.1"
-    """Image of the MLServer runtime; must carry an MLflow that reads the models' format (see docs/serving.md). Default ``docker.io/seldonio/mlserver:1.7.1``."""
+    """Image of the MLServer runtime; must carry an MLflow that reads the models' format (see docs/serving.md).
+    Default ``docker.io/seldonio/mlserver:1.7.1``."""
     interceptor_min_replicas: int = 2
     """Minimum HTTP add-on interceptor replicas (it is on the path of every cold request). Default 2."""
     interceptor_max_replicas: int = 10
@@ -210,21 +224,22 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
                     # The image's command serves MLSERVER_MODELS_DIR; an MLflow model folder has no
                     # model-settings.json, so MLServer takes the model from the MLSERVER_MODEL_* variables.
                     {"name": "MLSERVER_MODELS_DIR", "value": "/mnt/models"},
+                    # MLServer creates these two folders (under its working directory by default): on the
+                    # scratch volume they leave the root filesystem read-only.
+                    {"name": "MLSERVER_ENVIRONMENTS_DIR", "value": f"{MLSERVER_SCRATCH.path}/envs"},
+                    {"name": "MLSERVER_METRICS_DIR", "value": f"{MLSERVER_SCRATCH.path}/metrics"},
                 ],
                 "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
-                "securityContext": {
-                    "allowPrivilegeEscalation": False,
-                    "privileged": False,
-                    "runAsNonRoot": True,
-                    "capabilities": {"drop": ["ALL"]},
-                },
+                "securityContext": ContainerSecurity().render(),
+                "volumeMounts": [MLSERVER_SCRATCH.mount()],
             }
         ],
+        "volumes": [MLSERVER_SCRATCH.volume()],
     }
 
 
-class ServingPlatform(pulumi.ComponentResource):
+class ServingPlatform(PlatformComponent):
     """cert-manager, KServe (Standard mode), KEDA + HTTP add-on, Envoy Gateway, one Gateway, the MLServer runtime."""
 
     serving_namespace: str
@@ -251,11 +266,7 @@ class ServingPlatform(pulumi.ComponentResource):
     """What an endpoint must wait for: every release (its CRDs and controllers), the Gateway and the runtime."""
 
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
-        problems = Problems(prefix=name)
-        args.validate(problems)
-        problems.raise_if_any(f"ServingPlatform {name!r}")
-        super().__init__("ml-platform:serving_platform:ServingPlatform", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
+        super().__init__("ml-platform:serving_platform:ServingPlatform", name, args, opts)
         labels = merge_labels(MANAGED_BY_LABELS, args.labels)
         self.serving_namespace = args.serving_namespace
         self.gateway_name = args.gateway_name
@@ -266,39 +277,67 @@ class ServingPlatform(pulumi.ComponentResource):
         self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.serving_namespace}:{EXTERNAL_SCALER_PORT}"
         self.runtime_name = MLSERVER_RUNTIME
         self.releases = {}
+        serving_ns = self._namespace(name, args, labels)
+        kserve_crd = self._kserve(name, args)
+        self._keda(name, args, serving_ns)
+        self._gateway(name, args, labels)
+        runtime = k8s.apiextensions.CustomResource(
+            f"{name}-mlserver-runtime",
+            api_version="serving.kserve.io/v1alpha1",
+            kind="ClusterServingRuntime",
+            metadata={"name": MLSERVER_RUNTIME, "labels": labels},
+            spec=mlserver_runtime_spec(args),
+            opts=self._after(kserve_crd),
+        )
+        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
+        self.register_outputs(
+            {
+                "serving_namespace": self.serving_namespace,
+                "gateway_name": self.gateway_name,
+                "gateway_namespace": self.gateway_namespace,
+                "external_scaler_address": self.external_scaler_address,
+            }
+        )
 
-        def after(*deps: pulumi.Resource) -> pulumi.ResourceOptions:
-            return pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=list(deps)))
+    def _after(self, *deps: pulumi.Resource) -> pulumi.ResourceOptions:
+        return pulumi.ResourceOptions(parent=self, depends_on=list(deps))
 
-        def release(
-            chart: str,
-            namespace: str,
-            version: str,
-            values: dict[str, Any],
-            repo: str | None = None,
-            deps: tuple[pulumi.Resource, ...] = (),
-            create_namespace: bool = True,
-        ) -> k8s.helm.v3.Release:
-            rel = chart_release(
-                f"{name}-{chart}",
-                release_name=chart,
-                chart=chart
-                if repo
-                else f"{KSERVE_CHARTS}/{chart}"
-                if chart.startswith("kserve")
-                else ENVOY_GATEWAY_CHART,
-                version=version,
-                repo=repo,
-                namespace=namespace,
-                create_namespace=create_namespace,
-                values=values,
-                timeout_seconds=900,
-                opts=after(*deps),
-            )
-            self.releases[chart] = rel
-            return rel
+    def _release(
+        self,
+        name: str,
+        chart: str,
+        namespace: str,
+        version: str,
+        values: dict[str, Any],
+        repo: str | None = None,
+        deps: tuple[pulumi.Resource, ...] = (),
+        create_namespace: bool = True,
+    ) -> k8s.helm.v3.Release:
+        """A pinned chart from its repository (KServe's and Envoy Gateway's are OCI references)."""
+        if repo:
+            reference = chart
+        elif chart.startswith("kserve"):
+            reference = f"{KSERVE_CHARTS}/{chart}"
+        else:
+            reference = ENVOY_GATEWAY_CHART
+        rel = chart_release(
+            f"{name}-{chart}",
+            release_name=chart,
+            chart=reference,
+            version=version,
+            repo=repo,
+            namespace=namespace,
+            create_namespace=create_namespace,
+            values=values,
+            timeout_seconds=900,
+            opts=self._after(*deps),
+        )
+        self.releases[chart] = rel
+        return rel
 
-        serving_ns = k8s.core.v1.Namespace(
+    def _namespace(self, name: str, args: ServingPlatformArgs, labels: dict[str, str]) -> k8s.core.v1.Namespace:
+        """The serving namespace: its routes may attach to the Gateway; pods held to the baseline standard."""
+        return k8s.core.v1.Namespace(
             f"{name}-serving-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
                 name=args.serving_namespace,
@@ -311,25 +350,39 @@ class ServingPlatform(pulumi.ComponentResource):
                     },
                 ),
             ),
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        cert_manager = release(
+
+    def _kserve(self, name: str, args: ServingPlatformArgs) -> k8s.helm.v3.Release:
+        """cert-manager, then KServe's CRDs and controller; returns the CRD release custom resources wait for."""
+        cert_manager = self._release(
+            name,
             "cert-manager",
             args.cert_manager_namespace,
             args.cert_manager_chart_version,
             cert_manager_values(args),
             repo=CERT_MANAGER_REPOSITORY,
         )
-        kserve_crd = release("kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,))
-        release(
+        kserve_crd = self._release(
+            name, "kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,)
+        )
+        self._release(
+            name,
             "kserve-resources",
             args.kserve_namespace,
             args.kserve_chart_version,
             kserve_values(args),
             deps=(cert_manager, kserve_crd),
         )
-        keda = release("keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY)
-        release(
+        return kserve_crd
+
+    def _keda(self, name: str, args: ServingPlatformArgs, serving_ns: k8s.core.v1.Namespace) -> None:
+        """KEDA, and its HTTP add-on inside the serving namespace."""
+        keda = self._release(
+            name, "keda", args.keda_namespace, args.keda_chart_version, keda_values(args), repo=KEDA_REPOSITORY
+        )
+        self._release(
+            name,
             "keda-add-ons-http",
             args.serving_namespace,
             args.keda_http_chart_version,
@@ -338,59 +391,49 @@ class ServingPlatform(pulumi.ComponentResource):
             deps=(keda, serving_ns),
             create_namespace=False,
         )
-        envoy = release(
-            "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
-        )
 
+    def _gateway(self, name: str, args: ServingPlatformArgs, labels: dict[str, str]) -> None:
+        """Envoy Gateway, its GatewayClass and the one platform Gateway."""
+        envoy = self._release(
+            name, "gateway-helm", args.gateway_namespace, args.envoy_gateway_chart_version, envoy_gateway_values(args)
+        )
         gateway_class = k8s.apiextensions.CustomResource(
             f"{name}-gatewayclass",
             api_version="gateway.networking.k8s.io/v1",
             kind="GatewayClass",
             metadata={"name": args.gateway_name, "labels": labels},
             spec={"controllerName": GATEWAY_CONTROLLER},
-            opts=after(envoy),
+            opts=self._after(envoy),
         )
-        allowed = {
-            "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
-            "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
-        }
-        listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
-        listeners = [listener]
-        if args.tls_secret_name:
-            listeners.append(
-                {
-                    "name": "https",
-                    "port": 443,
-                    "protocol": "HTTPS",
-                    "allowedRoutes": allowed,
-                    "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
-                }
-            )
-        if args.gateway_hostname:
-            for item in listeners:
-                item["hostname"] = args.gateway_hostname
         self.gateway = k8s.apiextensions.CustomResource(
             f"{name}-gateway",
             api_version="gateway.networking.k8s.io/v1",
             kind="Gateway",
             metadata={"name": args.gateway_name, "namespace": args.gateway_namespace, "labels": labels},
-            spec={"gatewayClassName": args.gateway_name, "listeners": listeners},
-            opts=after(envoy, gateway_class),
+            spec={"gatewayClassName": args.gateway_name, "listeners": gateway_listeners(args)},
+            opts=self._after(envoy, gateway_class),
         )
-        runtime = k8s.apiextensions.CustomResource(
-            f"{name}-mlserver-runtime",
-            api_version="serving.kserve.io/v1alpha1",
-            kind="ClusterServingRuntime",
-            metadata={"name": MLSERVER_RUNTIME, "labels": labels},
-            spec=mlserver_runtime_spec(args),
-            opts=after(kserve_crd),
-        )
-        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
-        self.register_outputs(
+
+
+def gateway_listeners(args: ServingPlatformArgs) -> list[dict[str, Any]]:
+    """HTTP, and HTTPS when a certificate is given; routes attach from namespaces labelled for gateway access."""
+    allowed = {
+        "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
+        "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
+    }
+    listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
+    listeners = [listener]
+    if args.tls_secret_name:
+        listeners.append(
             {
-                "serving_namespace": self.serving_namespace,
-                "gateway_name": self.gateway_name,
-                "gateway_namespace": self.gateway_namespace,
-                "external_scaler_address": self.external_scaler_address,
+                "name": "https",
+                "port": 443,
+                "protocol": "HTTPS",
+                "allowedRoutes": allowed,
+                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
             }
         )
+    if args.gateway_hostname:
+        for item in listeners:
+            item["hostname"] = args.gateway_hostname
+    return listeners

@@ -1,6 +1,6 @@
 """The stack configuration as one typed, validated object.
 
-A stack file (``stacks/Pulumi.<stack>.yaml``) holds values only. :func:`load` reads every ``ml-platform:`` key
+A stack file (``stacks/Pulumi.<stack>.yaml``) holds values only. :func:`parse` reads every ``ml-platform:`` key
 and the provider keys the platform needs (``aws:region``, ``gcp:project``, ``gcp:region``) once, validates them
 all together and returns a :class:`StackConfig`, or raises :class:`ConfigError` listing every problem, each with
 its key path and bad value. Nothing after this point reads raw configuration.
@@ -44,7 +44,6 @@ __all__ = [
     "SharingConfig",
     "StackConfig",
     "SystemNodes",
-    "load",
     "parse",
     "parse_partial",
     "read_raw",
@@ -83,13 +82,13 @@ class StackConfig(Model):
     device_plugin: DevicePluginConfig = pydantic.Field(default_factory=DevicePluginConfig)
     """The NVIDIA device plugin."""
     mlflow: MlflowConfig = pydantic.Field(default_factory=MlflowConfig)
-    """MLflow tracking server and model registry (issue #3)."""
+    """MLflow tracking server and model registry."""
     serving: ServingConfig = pydantic.Field(default_factory=ServingConfig)
-    """Model serving endpoints (issue #4)."""
+    """Model serving endpoints."""
     observability: ObservabilityConfig = pydantic.Field(default_factory=ObservabilityConfig)
-    """Monitoring, alerting, dashboards, drift detection (issue #5)."""
+    """Monitoring, alerting, dashboards, drift detection."""
     cost: CostConfig = pydantic.Field(default_factory=CostConfig)
-    """Cost model overrides and the monthly budget (issue #6)."""
+    """Cost model overrides and the monthly budget."""
     tags: dict[str, str] = pydantic.Field(default_factory=dict)
     """Tags (AWS) or labels (GCP) on every cloud resource. Default none."""
 
@@ -199,8 +198,3 @@ def read_raw() -> tuple[str, dict[str, Any]]:
     raw = dict(runtime_config.get_config_env())
     raw.update(runtime_config.CONFIG.get())
     return pulumi.get_stack(), raw
-
-
-def load() -> StackConfig:
-    """Read and validate the running program's configuration (shape only; see ``infra.program.load``)."""
-    return parse(*read_raw())

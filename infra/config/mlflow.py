@@ -76,9 +76,11 @@ class MlflowConfig(Model):
     enabled: bool = False
     """Whether the stack has an MLflow tracking server and model registry. Default False."""
     namespace: str = "mlflow"
-    """Kubernetes namespace of the server (and, on ``existing`` clusters, of its database and object store). Default ``mlflow``."""
+    """Kubernetes namespace of the server (and, on ``existing`` clusters, of its database and object store).
+    Default ``mlflow``."""
     image: str = "ghcr.io/mlflow/mlflow:v3.17.2-full"
-    """MLflow server image, pinned by tag (the ``-full`` variant carries the PostgreSQL driver and S3/GCS clients). Default ``ghcr.io/mlflow/mlflow:v3.17.2-full``."""
+    """MLflow server image, pinned by tag (the ``-full`` variant carries the PostgreSQL driver and S3/GCS clients).
+    Default ``ghcr.io/mlflow/mlflow:v3.17.2-full``."""
     replicas: int | None = pydantic.Field(default=None, ge=1, le=10)
     """Server pods. Default 2 in staging and prod (with a PodDisruptionBudget), else 1."""
     workers: int | None = pydantic.Field(default=None, ge=1, le=16)
@@ -92,13 +94,15 @@ class MlflowConfig(Model):
     memory_limit: str = "2Gi"
     """Memory limit per pod. Default ``2Gi``."""
     basic_auth: bool | None = None
-    """Run MLflow's basic-auth app; needs the secret ``ml-platform:mlflow_admin_password``. Default True in staging and prod."""
+    """Run MLflow's basic-auth app; needs the secret ``ml-platform:mlflow_admin_password``.
+    Default True in staging and prod."""
     allowed_hosts: list[str] = pydantic.Field(default_factory=list)
     """Extra Host headers the server accepts (gateway hostnames); in-cluster names are always allowed. Default none."""
     postgres_version: str = "16"
     """PostgreSQL major version of the backend store. Default ``16``."""
     db_instance_class: str | None = None
-    """AWS: RDS instance class. Default ``db.m6g.large`` in prod, ``db.t4g.medium`` in staging, else ``db.t4g.small``."""
+    """AWS: RDS instance class.
+    Default ``db.m6g.large`` in prod, ``db.t4g.medium`` in staging, else ``db.t4g.small``."""
     db_tier: str | None = None
     """GCP: Cloud SQL tier. Default ``db-custom-2-7680`` in staging and prod, else ``db-custom-1-3840``."""
     db_storage_gib: int = pydantic.Field(default=20, ge=10, le=16384)

@@ -19,7 +19,8 @@ class ExporterInstall(str, enum.Enum):
     """Whether to install NVIDIA's dcgm-exporter."""
 
     AUTO = "auto"
-    """On GPU pools of clouds that do not export DCGM metrics themselves (not on GKE, whose managed DCGM package does)."""
+    """On GPU pools of clouds that do not export DCGM metrics themselves (not on GKE, whose managed DCGM package
+    does)."""
     ALWAYS = "always"
     NEVER = "never"
 
@@ -67,7 +68,8 @@ class ObservabilityConfig(Model):
     retention_days: int | None = pydantic.Field(default=None, ge=1)
     """Days of metrics Prometheus keeps. Default 1 (local), 7 (dev), 15 (staging), 30 (prod)."""
     storage_gib: int | None = pydantic.Field(default=None, ge=0)
-    """Prometheus volume size in GiB; 0 keeps data on an emptyDir. Default 0 (local), 20 (dev), 50 (staging), 200 (prod)."""
+    """Prometheus volume size in GiB; 0 keeps data on an emptyDir.
+    Default 0 (local), 20 (dev), 50 (staging), 200 (prod)."""
     storage_class: str | None = None
     """Storage class of the Prometheus volume. Default the cluster's default class."""
     prometheus_replicas: int | None = pydantic.Field(default=None, ge=1, le=5)

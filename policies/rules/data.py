@@ -133,7 +133,8 @@ def _gcs_problems(bucket: Res, pieces: list[Res], cfg: Mapping[str, Any]) -> Ite
         members = [*list(grant.props.get("members") or []), grant.props.get("member")]
         public = sorted({m for m in members if m in PUBLIC_MEMBERS})
         if public:
-            yield f"{grant.type.rsplit(':', 1)[-1]} {grant.name} grants {grant.props.get('role')} to {', '.join(public)}"
+            kind = grant.type.rsplit(":", 1)[-1]
+            yield f"{kind} {grant.name} grants {grant.props.get('role')} to {', '.join(public)}"
     if cfg["requireKms"] and not _dict(p.get("encryption")).get("defaultKmsKeyName"):
         yield "has no customer-managed key (encryption.defaultKmsKeyName)"
     if cfg["requireVersioning"] and _dict(p.get("versioning")).get("enabled") not in (True, UNKNOWN):

@@ -86,7 +86,9 @@ def check_taint(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[str]
 
 GPU_POOL_TAINT = Rule(
     name="gpu-pool-taint",
-    description="Every GPU node pool carries the GPU taint (nvidia.com/gpu, NoSchedule) so only GPU workloads land there.",
+    description=(
+        "Every GPU node pool carries the GPU taint (nvidia.com/gpu, NoSchedule) so only GPU workloads land there."
+    ),
     enforcement_level=MANDATORY,
     config_schema={"taintKey": schema("string", "nvidia.com/gpu", "Key of the GPU taint.")},
     check=check_taint,

@@ -260,7 +260,10 @@ def check_gpu_scheduling(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iter
                 f"(nodeSelector or required node affinity on one of {', '.join(cfg['nodeLabels'])})"
             )
         if gpus > cfg["maxGpusPerPod"]:
-            yield f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE}, more than the {cfg['maxGpusPerPod']} allowed per pod"
+            yield (
+                f"{res.label}: {pod.path} asks for {gpus:g} {GPU_RESOURCE}, "
+                f"more than the {cfg['maxGpusPerPod']} allowed per pod"
+            )
 
 
 GPU_SCHEDULING = Rule(
@@ -355,7 +358,10 @@ def check_security(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[s
             if ctx.get("privileged") is True:
                 yield f"{res.label}: {c.label} is privileged"
             if ctx.get("allowPrivilegeEscalation", True) not in (False, UNKNOWN):
-                yield f"{res.label}: {c.label} allows privilege escalation (set securityContext.allowPrivilegeEscalation: false)"
+                yield (
+                    f"{res.label}: {c.label} allows privilege escalation "
+                    "(set securityContext.allowPrivilegeEscalation: false)"
+                )
 
 
 CONTAINER_SECURITY = Rule(

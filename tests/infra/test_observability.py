@@ -1,20 +1,21 @@
 """The observability layer: config, validation with stack key paths, what each shipped stack gets, and the one
-place that reads the MLflow and serving layers (tested with stand-ins of their agreed shape)."""
+place that reads the MLflow and serving layers (given as those layers hand themselves over)."""
 
 from __future__ import annotations
-
-from dataclasses import dataclass, field
 
 import pytest
 
 from components.common import Problems
 from components.observability import rule_file
+from components.serving import VersionInfo
 from cost.prices import PriceTable
 from infra import observability
 from infra.config import parse
+from infra.serving import ServingEndpoint
 from offline import runner
 from tests import k8s_schemas
 from tests.conftest import by_type, one
+from tests.infra.layers import mlflow_layer, serving_layer
 
 BASE = {"ml-platform:environment": "dev", "ml-platform:cloud": "aws", "aws:region": "us-west-2"}
 RULE = "kubernetes:monitoring.coreos.com/v1:PrometheusRule"
@@ -38,42 +39,34 @@ def problems_of(c) -> list[str]:
     return p.items
 
 
-# --- stand-ins for the other layers, in the shape agreed with them -------------------------------------------------
-
-
-@dataclass
-class Tracking:
-    namespace: str = "mlflow"
-    service_name: str = "mlflow"
-    port: int = 5000
-    metrics_port: int = 5000
-    pod_labels: dict = field(default_factory=lambda: {"app.kubernetes.io/name": "mlflow"})
-
-
-@dataclass
-class Version:
-    name: str
-    labels: dict
-
-
-@dataclass
-class Endpoint:
-    name: str
-    namespace: str = "models"
-    versions: list = field(default_factory=list)
-    critical: bool = False
-    gpu: bool = True
-
-
-@dataclass
-class Serving:
-    endpoints: list = field(default_factory=list)
+def endpoint(name: str, *version_labels: dict[str, str]) -> ServingEndpoint:
+    versions = [
+        VersionInfo(
+            name=f"v{i}",
+            inference_service=f"{name}-v{i}",
+            deployment=f"{name}-v{i}-predictor",
+            service=f"{name}-v{i}-predictor",
+            labels=labels,
+            weight=100 // len(version_labels),
+            scale_to_zero=False,
+        )
+        for i, labels in enumerate(version_labels, 1)
+    ]
+    return ServingEndpoint(
+        name=name,
+        model_name=name,
+        namespace="models",
+        critical=False,
+        gpu_count=1,
+        gpu_pool=None,
+        route_name=name,
+        path_prefix=f"/models/{name}",
+        versions=versions,
+    )
 
 
 def test_models_named_in_config_but_not_served_are_found() -> None:
-    serving = Serving(
-        [Endpoint("fraud", versions=[Version("v1", {"ml-platform.io/model": "fraud-detector"}), Version("v2", {})])]
-    )
+    serving = serving_layer(endpoint("fraud", {"ml-platform.io/model": "fraud-detector"}, {}))
     p = observability.peers(None, serving)
     assert p.models == {"fraud-detector", "fraud"}
     c = cfg({"latency_slo_ms_by_model": {"fraud-detector": 300, "ranker": 500}})
@@ -83,7 +76,7 @@ def test_models_named_in_config_but_not_served_are_found() -> None:
 
 def test_peers_reads_the_other_layers_or_nothing() -> None:
     assert observability.peers(None, None) == observability.Peers()
-    p = observability.peers(Tracking(metrics_port=9090), Serving())
+    p = observability.peers(mlflow_layer(metrics_port=9090), serving_layer())
     assert (p.mlflow_namespace, p.mlflow_port, p.mlflow_pod_labels) == (
         "mlflow",
         9090,
@@ -233,7 +226,7 @@ def test_deployed_rules_are_the_tested_text(stack_run) -> None:
     parsed = parse("dev", c)
     mlflow_peer = observability.Peers(
         mlflow_namespace="mlflow",
-        mlflow_pod_labels={  # dev runs MLflow (issue #3)
+        mlflow_pod_labels={  # dev runs MLflow
             "app.kubernetes.io/name": "mlflow",
             "app.kubernetes.io/instance": "mlflow",
         },

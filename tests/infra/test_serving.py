@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import json
-from types import SimpleNamespace
-
-import pytest
 
 from components.common import POOL_LABEL, Problems
 from infra import serving
 from infra.config import parse
+from infra.mlflow import with_artifact_root
 from offline import render, runner
 from tests.conftest import by_type
+from tests.infra.layers import cluster_layer, mlflow_layer
 
 ISVC = "kubernetes:serving.kserve.io/v1beta1:InferenceService"
 ROUTE = "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute"
@@ -148,16 +147,15 @@ def test_artifact_root_placeholder_needs_the_mlflow_layer_and_is_filled_from_it(
         "serving.endpoints.iris.versions.v1.storage_uri: uses {artifact_root} but the stack has no MLflow layer "
         "(mlflow.enabled: false), got '{artifact_root}/1/models/m-1/artifacts'",
     ]
-    assert serving._storage_uri("{artifact_root}/1/m", "s3://bucket/") == "s3://bucket/1/m"
-    assert serving._storage_uri("s3://other/1/m", "s3://bucket") == "s3://other/1/m"
+    assert with_artifact_root("{artifact_root}/1/m", "s3://bucket/") == "s3://bucket/1/m"
+    assert with_artifact_root("s3://other/1/m", "s3://bucket") == "s3://other/1/m"
 
 
 def test_deploy_returns_what_monitoring_needs(mocked) -> None:
     config, _ = runner.read_stack_file("prod")
     cfg = parse("prod", config)
-    layer = SimpleNamespace(provider=None, device_plugin=None)
     out: dict = {}
-    mocked.run(lambda: out.setdefault("layer", serving.deploy(cfg, layer, SimpleNamespace(artifact_root="s3://b"))))
+    mocked.run(lambda: out.setdefault("layer", serving.deploy(cfg, cluster_layer(), mlflow_layer("s3://b"))))
     result = out["layer"]
     assert (result.namespace, result.gateway_name, result.metrics_port) == ("ml-serving", "ml-gateway", 8082)
     assert (result.gateway_namespace, result.keda_namespace, result.interceptor_namespace) == (
@@ -189,8 +187,9 @@ def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output
     raw["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
     raw["endpoints"]["iris"]["versions"]["v2"]["storage_uri"] = "s3://explicit-bucket/1/models/m-iris-v2/artifacts"
     cfg = parse("dev", dict(config, **{"ml-platform:serving": json.dumps(raw)}))
-    tracking = SimpleNamespace(artifact_root=pulumi.Output.from_input("s3://mlp-dev-artifacts"))
-    regs = mocked.run(lambda: serving.deploy(cfg, SimpleNamespace(provider=None, device_plugin=None), tracking))
+    regs = mocked.run(
+        lambda: serving.deploy(cfg, cluster_layer(), mlflow_layer(pulumi.Output.from_input("s3://mlp-dev-artifacts")))
+    )
     uris = {
         r.inputs["metadata"]["name"]: r.inputs["spec"]["predictor"]["model"]["storageUri"] for r in by_type(regs, ISVC)
     }
@@ -198,12 +197,6 @@ def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output
         "iris-v1": "s3://mlp-dev-artifacts/1/models/m-1/artifacts",
         "iris-v2": "s3://explicit-bucket/1/models/m-iris-v2/artifacts",
     }
-
-
-@pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_stack_files_keep_serving_in_one_block(stack: str) -> None:
-    text = (runner.STACKS / f"Pulumi.{stack}.yaml").read_text()
-    assert text.count("# --- serving (issue #4) ---") == 1
 
 
 # --- releases -----------------------------------------------------------------------------------------------------

@@ -6,10 +6,10 @@ the database host and port, the S3 endpoint and its credentials (IRSA in the clu
 Secret values Kubernetes injects through ``secretKeyRef``, and the folders Kubernetes mounts (``/tmp``,
 ``/etc/mlflow/auth``). ``$(VAR)`` references are expanded the way the kubelet expands them.
 
-Then a separate client process (``mlflow_client.py``) logs and registers two versions of a real scikit-learn
-model, aliases them ``champion`` and ``challenger`` and reads everything back through the server; the server's process group is killed with SIGKILL while a
-writer is busy; after a restart (schema upgrade first, as the init container does) every finished run, version,
-alias, artifact and every write the server had acknowledged is still there.
+Then a separate client process (``mlflow_client.py``) logs and registers two versions of a real scikit-learn model,
+aliases them ``champion`` and ``challenger`` and reads everything back through the server; the server's process group
+is killed with SIGKILL while a writer is busy; after a restart (schema upgrade first, as the init container does)
+every finished run, version, alias, artifact and every write the server had acknowledged is still there.
 """
 
 from __future__ import annotations

@@ -59,7 +59,8 @@ CASES: list[Case] = [
         "broken-flow-list",
         "not-yaml",
         (
-            "line 2, column 68: expected ',' or ']', but got '}' (while parsing a flow sequence that starts on line 2, column 39)",
+            "line 2, column 68: expected ',' or ']', but got '}' (while parsing a flow sequence that starts on line "
+            "2, column 39)",
         ),
         text="config:\n  ml-platform:mlflow: {allowed_hosts: [a.example.com, b.example.com}\n",
     ),
@@ -85,7 +86,8 @@ CASES: list[Case] = [
         "unclosed-quote",
         "not-yaml",
         (
-            "line 3, column 1: found unexpected end of stream (while scanning a quoted scalar that starts on line 2, column 15)",
+            "line 3, column 1: found unexpected end of stream (while scanning a quoted scalar that starts on line 2, "
+            "column 15)",
         ),
         text='config:\n  aws:region: "us-west-2\n',
     ),
@@ -99,7 +101,8 @@ CASES: list[Case] = [
         "flow-map-broken",
         "not-yaml",
         (
-            "line 2, column 37: expected ',' or '}', but got ':' (while parsing a flow mapping that starts on line 2, column 23)",
+            "line 2, column 37: expected ',' or '}', but got ':' (while parsing a flow mapping that starts on line 2, "
+            "column 23)",
         ),
         text="config:\n  ml-platform:mlflow: {enabled: true: false}\n",
     ),
@@ -108,35 +111,48 @@ CASES: list[Case] = [
         "duplicate-pool",
         "duplicate-key",
         (
-            "line 8, column 5: config.ml-platform:gpu_pools.inference: duplicate key (first on line 5); YAML keeps only the last, dropping the first",
+            "line 8, column 5: config.ml-platform:gpu_pools.inference: duplicate key (first on line 5); YAML keeps "
+            "only the last, dropping the first",
         ),
-        text="config:\n  ml-platform:environment: dev\n  ml-platform:cloud: aws\n  ml-platform:gpu_pools:\n    inference:\n      instance_type: g5.xlarge\n      max_size: 2\n    inference:\n      instance_type: g6.xlarge\n  aws:region: us-west-2\n",
+        text=(
+            "config:\n  ml-platform:environment: dev\n  ml-platform:cloud: aws\n  ml-platform:gpu_pools:\n"
+            "    inference:\n      instance_type: g5.xlarge\n      max_size: 2\n"
+            "    inference:\n      instance_type: g6.xlarge\n  aws:region: us-west-2\n"
+        ),
     ),
     Case(
         "duplicate-top-level-key",
         "duplicate-key",
         (
-            "line 4, column 3: config.ml-platform:cloud: duplicate key (first on line 3); YAML keeps only the last, dropping the first",
+            "line 4, column 3: config.ml-platform:cloud: duplicate key (first on line 3); YAML keeps only the last, "
+            "dropping the first",
         ),
-        text="config:\n  ml-platform:environment: dev\n  ml-platform:cloud: aws\n  ml-platform:cloud: gcp\n  aws:region: us-west-2\n",
+        text=(
+            "config:\n  ml-platform:environment: dev\n  ml-platform:cloud: aws\n  ml-platform:cloud: gcp\n"
+            "  aws:region: us-west-2\n"
+        ),
     ),
     Case(
         "duplicate-endpoint",
         "duplicate-key",
         (
-            "line 9, column 7: config.ml-platform:serving.endpoints.iris: duplicate key (first on line 6); YAML keeps only the last, dropping the first",
+            "line 9, column 7: config.ml-platform:serving.endpoints.iris: duplicate key (first on line 6); YAML keeps "
+            "only the last, dropping the first",
         ),
         text=(
-            "config:\n  ml-platform:environment: dev\n  ml-platform:cloud: aws\n  ml-platform:serving:\n    endpoints:\n"
+            "config:\n  ml-platform:environment: dev\n  ml-platform:cloud: aws\n  ml-platform:serving:\n    "
+            "endpoints:\n"
             "      iris:\n        versions:\n          v1: {storage_uri: 's3://b/m', weight: 100}\n"
-            "      iris:\n        versions:\n          v2: {storage_uri: 's3://b/n', weight: 100}\n  aws:region: us-west-2\n"
+            "      iris:\n        versions:\n          v2: {storage_uri: 's3://b/n', weight: 100}\n  aws:region: "
+            "us-west-2\n"
         ),
     ),
     Case(
         "duplicate-in-flow-map",
         "duplicate-key",
         (
-            "line 2, column 39: config.ml-platform:mlflow.enabled: duplicate key (first on line 2); YAML keeps only the last, dropping the first",
+            "line 2, column 39: config.ml-platform:mlflow.enabled: duplicate key (first on line 2); YAML keeps only "
+            "the last, dropping the first",
         ),
         text="config:\n  ml-platform:mlflow: {enabled: true, enabled: false}\n",
     ),
@@ -153,7 +169,8 @@ CASES: list[Case] = [
         "pool-non-ascii",
         "dns-name",
         (
-            "gpu_pools.inférence: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit, got 'inférence'",
+            "gpu_pools.inférence: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter "
+            "and ending with a letter or digit, got 'inférence'",
         ),
         set={"ml-platform:gpu_pools": {"inférence": {"instance_type": "g5.xlarge"}}},
     ),
@@ -161,7 +178,8 @@ CASES: list[Case] = [
         "pool-leading-dash",
         "dns-name",
         (
-            "gpu_pools.-gpu: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit, got '-gpu'",
+            "gpu_pools.-gpu: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter and "
+            "ending with a letter or digit, got '-gpu'",
         ),
         set={"ml-platform:gpu_pools": {"-gpu": {"instance_type": "g5.xlarge"}}},
     ),
@@ -169,7 +187,8 @@ CASES: list[Case] = [
         "pool-space",
         "dns-name",
         (
-            "gpu_pools.gpu pool: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit, got 'gpu pool'",
+            "gpu_pools.gpu pool: pool names are 1-30 lowercase letters, digits and dashes, starting with a letter and "
+            "ending with a letter or digit, got 'gpu pool'",
         ),
         set={"ml-platform:gpu_pools": {"gpu pool": {"instance_type": "g5.xlarge"}}},
     ),
@@ -217,7 +236,8 @@ CASES: list[Case] = [
         "api-key-secret-space",
         "dns-name",
         (
-            "serving.endpoints.iris.auth.api_key_secret: must be a Kubernetes object name (lowercase letters, digits, '-' and '.', <= 253), got 'iris api keys'",
+            "serving.endpoints.iris.auth.api_key_secret: must be a Kubernetes object name (lowercase letters, digits, "
+            "'-' and '.', <= 253), got 'iris api keys'",
         ),
         set={f"{IRIS}/auth": {"api_key_secret": "iris api keys"}},
     ),
@@ -225,7 +245,8 @@ CASES: list[Case] = [
         "tls-secret-upper",
         "dns-name",
         (
-            "serving.platform.tls_secret_name: must be a Kubernetes object name (lowercase letters, digits, '-' and '.', <= 253), got 'Models-TLS'",
+            "serving.platform.tls_secret_name: must be a Kubernetes object name (lowercase letters, digits, '-' and "
+            "'.', <= 253), got 'Models-TLS'",
         ),
         set={f"{SERVING}/platform": {"tls_secret_name": "Models-TLS"}},
     ),
@@ -239,7 +260,8 @@ CASES: list[Case] = [
         "version-name-non-ascii",
         "dns-name",
         (
-            "serving.endpoints.iris.versions.vé.name: must be a DNS label short enough for '<model>-<version>-predictor' (<= 63), got 'vé'",
+            "serving.endpoints.iris.versions.vé.name: must be a DNS label short enough for "
+            "'<model>-<version>-predictor' (<= 63), got 'vé'",
         ),
         set={**LITERAL_IRIS, f"{IRIS}/versions": {"vé": {"storage_uri": "s3://b/m", "weight": 100}}},
     ),
@@ -247,7 +269,8 @@ CASES: list[Case] = [
         "pool-label-key-space",
         "dns-name",
         (
-            "gpu_pools.inference.labels.team name: must be a label key ([prefix/]name: letters, digits, '-', '_', '.', <= 63), got 'team name'",
+            "gpu_pools.inference.labels.team name: must be a label key ([prefix/]name: letters, digits, '-', '_', "
+            "'.', <= 63), got 'team name'",
         ),
         set={f"{POOL}/labels": {"team name": "ml"}},
     ),
@@ -255,7 +278,8 @@ CASES: list[Case] = [
         "pool-label-value-non-ascii",
         "dns-name",
         (
-            "gpu_pools.inference.labels.team: must be a label value (letters, digits, '-', '_', '.', <= 63, starting and ending alphanumeric), got 'équipe'",
+            "gpu_pools.inference.labels.team: must be a label value (letters, digits, '-', '_', '.', <= 63, starting "
+            "and ending alphanumeric), got 'équipe'",
         ),
         set={f"{POOL}/labels": {"team": "équipe"}},
     ),
@@ -263,7 +287,8 @@ CASES: list[Case] = [
         "pool-label-value-leading-dash",
         "dns-name",
         (
-            "gpu_pools.inference.labels.team: must be a label value (letters, digits, '-', '_', '.', <= 63, starting and ending alphanumeric), got '-ml'",
+            "gpu_pools.inference.labels.team: must be a label value (letters, digits, '-', '_', '.', <= 63, starting "
+            "and ending alphanumeric), got '-ml'",
         ),
         set={f"{POOL}/labels": {"team": "-ml"}},
     ),
@@ -271,7 +296,8 @@ CASES: list[Case] = [
         "gcp-tag-upper",
         "dns-name",
         (
-            "tags.Team: must be a GCP label key (lowercase letters, digits, '_' and '-', starting with a letter, <= 63), got 'Team'",
+            "tags.Team: must be a GCP label key (lowercase letters, digits, '_' and '-', starting with a letter, <= "
+            "63), got 'Team'",
         ),
         base="gke-dev",
         set={"ml-platform:tags": {"Team": "ml"}},
@@ -280,7 +306,8 @@ CASES: list[Case] = [
         "drift-namespace-bad",
         "dns-name",
         (
-            "observability.drift.models.iris.namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'Drift_Jobs'",
+            "observability.drift.models.iris.namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), "
+            "got 'Drift_Jobs'",
         ),
         set={OBS: _drift(namespace="Drift_Jobs")},
     ),
@@ -289,7 +316,8 @@ CASES: list[Case] = [
         "s3-bucket-upper",
         "bucket",
         (
-            "mlflow.bucket_name: S3 refuses this bucket name (3-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit), got 'ML_Artifacts'",
+            "mlflow.bucket_name: S3 refuses this bucket name (3-63 lowercase letters, digits, '-' and '.', starting "
+            "and ending with a letter or digit), got 'ML_Artifacts'",
         ),
         set={f"{MLFLOW}/bucket_name": "ML_Artifacts"},
     ),
@@ -297,7 +325,8 @@ CASES: list[Case] = [
         "s3-bucket-short",
         "bucket",
         (
-            "mlflow.bucket_name: S3 refuses this bucket name (3-63 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit), got 'ab'",
+            "mlflow.bucket_name: S3 refuses this bucket name (3-63 lowercase letters, digits, '-' and '.', starting "
+            "and ending with a letter or digit), got 'ab'",
         ),
         set={f"{MLFLOW}/bucket_name": "ab"},
     ),
@@ -317,7 +346,8 @@ CASES: list[Case] = [
         "s3-bucket-double-dot",
         "bucket",
         (
-            "mlflow.bucket_name: S3 refuses bucket names with two adjacent periods or a period next to a dash, got 'ml..artifacts'",
+            "mlflow.bucket_name: S3 refuses bucket names with two adjacent periods or a period next to a dash, got "
+            "'ml..artifacts'",
         ),
         set={f"{MLFLOW}/bucket_name": "ml..artifacts"},
     ),
@@ -331,7 +361,8 @@ CASES: list[Case] = [
         "gcs-bucket-goog",
         "bucket",
         (
-            "mlflow.bucket_name: GCS refuses bucket names starting with 'goog' or containing 'google', got 'google-ml-artifacts'",
+            "mlflow.bucket_name: GCS refuses bucket names starting with 'goog' or containing 'google', got "
+            "'google-ml-artifacts'",
         ),
         base="gke-dev",
         set={f"{MLFLOW}/bucket_name": "google-ml-artifacts"},
@@ -340,9 +371,8 @@ CASES: list[Case] = [
         "gcs-bucket-too-long",
         "bucket",
         (
-            "mlflow.bucket_name: GCS refuses this bucket name (3-63 lowercase letters, digits, '-', '_' and '.', starting and ending with a letter or digit), got '"
-            + "a" * 64
-            + "'",
+            "mlflow.bucket_name: GCS refuses this bucket name (3-63 lowercase letters, digits, '-', '_' and '.', "
+            "starting and ending with a letter or digit), got '" + "a" * 64 + "'",
         ),
         base="gke-dev",
         set={f"{MLFLOW}/bucket_name": "a" * 64},
@@ -459,7 +489,8 @@ CASES: list[Case] = [
         "gateway-hostname-port",
         "hostname",
         (
-            "serving.platform.gateway_hostname: must be a hostname like models.example.com, without a port or path, got 'models.example.com:443'",
+            "serving.platform.gateway_hostname: must be a hostname like models.example.com, without a port or path, "
+            "got 'models.example.com:443'",
         ),
         set={f"{SERVING}/platform": {"gateway_hostname": "models.example.com:443"}},
     ),
@@ -467,7 +498,8 @@ CASES: list[Case] = [
         "route-hostname-path",
         "hostname",
         (
-            "serving.endpoints.iris.hostnames[0]: must be a hostname like models.example.com, without a port or path, got 'models.example.com/iris'",
+            "serving.endpoints.iris.hostnames[0]: must be a hostname like models.example.com, without a port or path, "
+            "got 'models.example.com/iris'",
         ),
         set={f"{IRIS}/hostnames": ["models.example.com/iris"]},
     ),
@@ -475,7 +507,8 @@ CASES: list[Case] = [
         "route-hostname-upper",
         "hostname",
         (
-            "serving.endpoints.iris.hostnames[0]: must be a lowercase hostname like models.example.com, got 'Models.Example.com'",
+            "serving.endpoints.iris.hostnames[0]: must be a lowercase hostname like models.example.com, got "
+            "'Models.Example.com'",
         ),
         set={f"{IRIS}/hostnames": ["Models.Example.com"]},
     ),
@@ -498,7 +531,8 @@ CASES: list[Case] = [
         "same-model-name-twice",
         "endpoint",
         (
-            "serving.endpoints.iris-b.model_name: 'iris' is already served by endpoint 'iris'; two endpoints cannot serve the same model name, got 'iris'",
+            "serving.endpoints.iris-b.model_name: 'iris' is already served by endpoint 'iris'; two endpoints cannot "
+            "serve the same model name, got 'iris'",
         ),
         set={
             f"{SERVING}/endpoints/iris-b": {
@@ -525,7 +559,8 @@ CASES: list[Case] = [
         "storage-uri-scheme",
         "storage-uri",
         (
-            "serving.endpoints.iris.versions.v1.storage_uri: must start with s3://, gs://, https://, http://, pvc://, hf://, oci:// or {artifact_root}, got 'ftp://models/iris'",
+            "serving.endpoints.iris.versions.v1.storage_uri: must start with s3://, gs://, https://, http://, pvc://, "
+            "hf://, oci:// or {artifact_root}, got 'ftp://models/iris'",
         ),
         set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": "ftp://models/iris"},
     ),
@@ -533,7 +568,8 @@ CASES: list[Case] = [
         "storage-uri-placeholder-typo",
         "storage-uri",
         (
-            "serving.endpoints.iris.versions.v1.storage_uri: the only placeholder is {artifact_root}, at the start, got '{artifact_rot}/1/models/m/artifacts'",
+            "serving.endpoints.iris.versions.v1.storage_uri: the only placeholder is {artifact_root}, at the start, "
+            "got '{artifact_rot}/1/models/m/artifacts'",
         ),
         set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": "{artifact_rot}/1/models/m/artifacts"},
     ),
@@ -559,7 +595,8 @@ CASES: list[Case] = [
         "drift-schedule-minute-60",
         "schedule",
         (
-            "observability.drift.models.iris.schedule: must be a 5-field cron expression (minute 60 is out of range 0-59), got '60 * * * *'",
+            "observability.drift.models.iris.schedule: must be a 5-field cron expression (minute 60 is out of range "
+            "0-59), got '60 * * * *'",
         ),
         set={OBS: _drift(schedule="60 * * * *")},
     ),
@@ -574,7 +611,8 @@ CASES: list[Case] = [
         "kubeconfig-missing",
         "kubeconfig",
         (
-            "cluster.kubeconfig_path: no such file (the preview and pulumi would otherwise use the default cluster), got '/nonexistent/kubeconfig'",
+            "cluster.kubeconfig_path: no such file (the preview and pulumi would otherwise use the default cluster), "
+            "got '/nonexistent/kubeconfig'",
         ),
         base="local",
         set={f"{CLUSTER}/kubeconfig_path": "/nonexistent/kubeconfig"},
@@ -583,7 +621,8 @@ CASES: list[Case] = [
         "kubeconfig-on-aws",
         "kubeconfig",
         (
-            "cluster.kubeconfig_path: is only used with cloud existing (aws builds its own cluster), got '~/.kube/config'",
+            "cluster.kubeconfig_path: is only used with cloud existing (aws builds its own cluster), got "
+            "'~/.kube/config'",
         ),
         set={f"{CLUSTER}/kubeconfig_path": "~/.kube/config"},
     ),
@@ -592,7 +631,8 @@ CASES: list[Case] = [
         "mlflow-password-plain",
         "secret",
         (
-            "mlflow_admin_password: must be a secret (pulumi config set --secret ml-platform:mlflow_admin_password <password>), got a plaintext value",
+            "mlflow_admin_password: must be a secret (pulumi config set --secret ml-platform:mlflow_admin_password "
+            "<password>), got a plaintext value",
         ),
         set={"ml-platform:mlflow_admin_password": "hunter2hunter2"},
     ),
@@ -600,7 +640,8 @@ CASES: list[Case] = [
         "grafana-password-plain",
         "secret",
         (
-            "grafana_admin_password: must be a secret (pulumi config set --secret ml-platform:grafana_admin_password <password>), got a plaintext value",
+            "grafana_admin_password: must be a secret (pulumi config set --secret ml-platform:grafana_admin_password "
+            "<password>), got a plaintext value",
         ),
         set={"ml-platform:grafana_admin_password": "hunter2hunter2"},
     ),
@@ -682,13 +723,15 @@ PRICE_CASES: list[FileCase] = [
     FileCase(
         "row-without-spot",
         "price-row",
-        "cost/prices.yaml: aws.instances.g5.xlarge: must be [on_demand, spot] or [on_demand, spot, gpu model] in USD per hour (each >= 0), got [1.006]",
+        "cost/prices.yaml: aws.instances.g5.xlarge: must be [on_demand, spot] or [on_demand, spot, gpu model] in USD "
+        "per hour (each >= 0), got [1.006]",
         replace=(TABLE_ROW, "g5.xlarge:       [1.0060]"),
     ),
     FileCase(
         "negative-price",
         "price-row",
-        "cost/prices.yaml: aws.instances.g5.xlarge: must be [on_demand, spot] or [on_demand, spot, gpu model] in USD per hour (each >= 0), got [-1.006, 0.402, 'nvidia-a10g']",
+        "cost/prices.yaml: aws.instances.g5.xlarge: must be [on_demand, spot] or [on_demand, spot, gpu model] in USD "
+        "per hour (each >= 0), got [-1.006, 0.402, 'nvidia-a10g']",
         replace=(TABLE_ROW, "g5.xlarge:       [-1.0060, 0.4020, nvidia-a10g]"),
     ),
     FileCase(

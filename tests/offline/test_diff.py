@@ -1,4 +1,5 @@
-"""The plan diff on plan pairs that differ in known ways: real offline runs with overrides, and small synthetic plans."""
+"""The plan diff on plan pairs that differ in known ways: real offline runs with overrides, and small synthetic
+plans."""
 
 from __future__ import annotations
 

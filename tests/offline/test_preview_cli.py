@@ -80,7 +80,7 @@ def test_unknown_stack_exits_2() -> None:
     assert proc.stderr.startswith("error: no stack 'nope'; stacks: ")
 
 
-# --- policy verdicts and cost lines (issue #6) ---------------------------------------------------------------
+# --- policy verdicts and cost lines ---------------------------------------------------------------
 
 
 def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Path) -> None:
@@ -116,8 +116,8 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
     assert proc.returncode == 1
     assert (
-        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 (idle $1,762.01)"
-        in proc.stdout
+        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 "
+        "(idle $1,762.01)" in proc.stdout
     )
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
     plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())

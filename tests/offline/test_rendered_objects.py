@@ -49,7 +49,8 @@ def test_the_gpu_check_catches_a_workload_without_toleration_or_selector() -> No
     }
     assert gpu_scheduling_problems(deployment) == [
         "Deployment m: spec.template.spec requests nvidia.com/gpu but does not tolerate the nvidia.com/gpu taint",
-        "Deployment m: spec.template.spec requests nvidia.com/gpu but does not select GPU nodes (nvidia.com/gpu.present)",
+        "Deployment m: spec.template.spec requests nvidia.com/gpu but does not select GPU nodes "
+        "(nvidia.com/gpu.present)",
     ]
     pod = deployment["spec"]["template"]["spec"]
     pod["tolerations"] = [{"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}]

@@ -43,12 +43,16 @@ spec:
               x-kubernetes-validations:
                 - {rule: "self.size < 10", message: "size must be small"}
 """
-SOURCES = """\
-| saved file | bytes | upstream repository | upstream path | ref | commit (date) | git blob sha1 (verified) | chart version / appVersion |
-|---|---:|---|---|---|---|---|---|
-| `crds/widgets.yaml` | 1 | acme/widgets | `config/crd/widgets.yaml` | tag v1.2.3 | `{c}` (2026-08-01) | `{c}` ✓ |  |
-| `charts/widget/values.yaml` | 1 | acme/charts | `widget/values.yaml` | HEAD of default branch | `{c}` (2026-08-01) | `{c}` ✓ | 1.2.3 / 1.2.3 |
-""".replace("{c}", "0123456789abcdef0123456789abcdef01234567")
+SOURCES_ROWS = [
+    "| saved file | bytes | upstream repository | upstream path | ref | commit (date) | git blob sha1 (verified) "
+    "| chart version / appVersion |",
+    "|---|---:|---|---|---|---|---|---|",
+    "| `crds/widgets.yaml` | 1 | acme/widgets | `config/crd/widgets.yaml` | tag v1.2.3 | `{c}` (2026-08-01) "
+    "| `{c}` ✓ |  |",
+    "| `charts/widget/values.yaml` | 1 | acme/charts | `widget/values.yaml` | HEAD of default branch "
+    "| `{c}` (2026-08-01) | `{c}` ✓ | 1.2.3 / 1.2.3 |",
+]
+SOURCES = "".join(row + "\n" for row in SOURCES_ROWS).replace("{c}", "0123456789abcdef0123456789abcdef01234567")
 
 
 def prose(node: Any, parent: str = "") -> list[str]:

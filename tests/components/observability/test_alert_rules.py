@@ -126,7 +126,7 @@ def test_rendered_rule_file_passes_promtool_check(tmp_path: Path) -> None:
         assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_every_alert_the_issue_asks_for_exists() -> None:
+def test_the_platform_alerts_exist() -> None:
     names = {a.name for a in alerts(ARGS)}
     assert names == {
         "ModelLatencyHigh",

@@ -1,4 +1,5 @@
-"""DriftMonitor: a CronJob that validates against the Kubernetes API, runs non-root, and never looks like a model server."""
+"""DriftMonitor: a CronJob that validates against the Kubernetes API, runs non-root, and never looks like a model
+server."""
 
 from __future__ import annotations
 

@@ -27,6 +27,7 @@ import pytest
 
 from components.serving import (
     MLSERVER_HTTP_PORT,
+    MLSERVER_SCRATCH,
     ModelEndpointArgs,
     ModelVersion,
     ScalingMetric,
@@ -99,7 +100,7 @@ def _endpoint_args() -> ModelEndpointArgs:
     )
 
 
-def container_env(model_dir: str, models_dir: str, ports: dict[str, int]) -> dict[str, str]:
+def container_env(model_dir: str, models_dir: str, scratch: str, ports: dict[str, int]) -> dict[str, str]:
     """The model container's environment as KServe builds it: the runtime's env, then the InferenceService's."""
     runtime = mlserver_runtime_spec(ServingPlatformArgs())["containers"][0]
     built = build_objects("iris", _endpoint_args())
@@ -107,7 +108,11 @@ def container_env(model_dir: str, models_dir: str, ports: dict[str, int]) -> dic
     env = {e["name"]: e["value"].replace("{{.Name}}", isvc["metadata"]["name"]) for e in runtime["env"]}
     env.update({e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]})
     assert env["MLSERVER_HTTP_PORT"] == str(MLSERVER_HTTP_PORT) and env["MLSERVER_MODEL_URI"] == "/mnt/models"
-    # Only what differs on a laptop: where the model is mounted, and loopback ports.
+    # Only what differs on a laptop: where the model and the scratch folder are mounted, and loopback ports.
+    env = {
+        k: v.replace(MLSERVER_SCRATCH.path, scratch, 1) if v.startswith(MLSERVER_SCRATCH.path) else v
+        for k, v in env.items()
+    }
     env.update(
         {
             "MLSERVER_MODEL_URI": model_dir,
@@ -116,6 +121,7 @@ def container_env(model_dir: str, models_dir: str, ports: dict[str, int]) -> dic
             "MLSERVER_HTTP_PORT": str(ports["http"]),
             "MLSERVER_GRPC_PORT": str(ports["grpc"]),
             "MLSERVER_METRICS_PORT": str(ports["metrics"]),
+            "TMPDIR": scratch,
         }
     )
     return env
@@ -139,12 +145,16 @@ def served(tmp_path_factory):
     models_dir = work / "mnt-models"
     models_dir.mkdir()
     ports = {"http": _free_port(), "grpc": _free_port(), "metrics": _free_port()}
-    server_env = dict(os.environ, **container_env(trained["model_dir"], str(models_dir), ports))
+    scratch, cwd = work / "scratch", work / "cwd"
+    scratch.mkdir()
+    cwd.mkdir()
+    server_env = dict(os.environ, **container_env(trained["model_dir"], str(models_dir), str(scratch), ports))
     log = open(work / "mlserver.log", "wb")  # noqa: SIM115 - held open for the server process, closed at teardown
     mlserver = Path(sys.executable).parent / "mlserver"
     proc = subprocess.Popen(
         [str(mlserver), "start", str(models_dir)],
         env=server_env,
+        cwd=cwd,
         stdout=log,
         stderr=subprocess.STDOUT,
         start_new_session=True,
@@ -160,7 +170,7 @@ def served(tmp_path_factory):
             if proc.poll() is not None or time.monotonic() > deadline:
                 pytest.fail("MLServer did not become ready:\n" + (work / "mlserver.log").read_text()[-3000:])
             time.sleep(0.5)
-        yield {"work": work, "ports": ports, **trained}
+        yield {"work": work, "ports": ports, "scratch": scratch, "cwd": cwd, **trained}
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         try:
@@ -218,3 +228,10 @@ def test_metrics_endpoint_has_what_scaling_and_monitoring_use(served) -> None:
         query = prometheus_query(args, info)
         used = {re.sub(r"_(sum|count|bucket)$", "", m) for m in re.findall(r"([a-z_]+)\{", query)}
         assert used <= set(types), (metric, used - set(types))
+
+
+def test_the_server_writes_only_to_its_scratch_folder(served) -> None:
+    """The pod's root filesystem is read-only: MLServer's own folders must land on the scratch volume."""
+    test_v2_inference_on_the_public_path_matches_the_models_own_predictions(served)
+    assert list(served["cwd"].iterdir()) == []
+    assert {p.name for p in served["scratch"].iterdir()} >= {"envs", "metrics"}

@@ -72,7 +72,8 @@ def test_route_authenticated_by_a_policy_on_the_route_or_on_its_gateway() -> Non
 def test_route_without_policy_is_rejected() -> None:
     assert violations(ROUTE_AUTHENTICATION, [route()]) == [
         "[mandatory] route-authentication: HTTPRoute serving/iris: no SecurityPolicy with authentication (jwt, oidc, "
-        "apiKeyAuth, basicAuth, extAuth) targets this route or its gateway, so anyone who reaches the gateway can call it"
+        "apiKeyAuth, basicAuth, extAuth) targets this route or its gateway, so anyone who reaches the gateway can "
+        "call it"
     ]
 
 
