@@ -110,7 +110,7 @@ def infer_body(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def load_test(e: EndpointRelease, gateway_url: str, slot: str, rows: list[dict[str, Any]]) -> LoadTest:
-    """``load_test_requests`` single-row requests through the route, pinned to ``slot``, ``load_test_concurrency`` at once."""
+    """Requests pinned to ``slot``: ``load_test_requests``, ``load_test_concurrency`` at once."""
     url = f"{gateway_url.rstrip('/')}/v2/models/{e.model_name}/infer"
     headers = {"content-type": "application/json", "x-model-version": slot}
     if os.environ.get("RELEASE_API_KEY"):  # the controller's own client key in the endpoint's API key Secret

@@ -55,7 +55,7 @@ class EndpointRelease:
     load_test_concurrency: int = 4
     """Gate: parallel clients of the load test. Default 4."""
     heldout_uri: str = ""
-    """Gate: CSV of the held-out set (any URI MLflow can download: ``s3://``, ``runs:/``, ``mlflow-artifacts:/``). Required."""
+    """Gate: CSV of the held-out set (a URI MLflow downloads: ``runs:/``, ``mlflow-artifacts:/``...). Required."""
     label_column: str = "label"
     """Gate: the held-out set's label column; every other column is a model input. Default ``label``."""
     slices: dict[str, str] = field(default_factory=dict)
@@ -155,7 +155,7 @@ class Settings:
     gateway_url: str
     """The Gateway as the controller reaches it (the gate's load test goes through the route). Required."""
     artifact_destination: str = ""
-    """What ``mlflow-artifacts:/`` stands for (the server's ``--artifacts-destination``, ``s3://bucket/prefix``). Default none."""
+    """What ``mlflow-artifacts:/`` stands for (the server's ``--artifacts-destination``). Default none."""
     experiment: str = "releases"
     """MLflow experiment of the audit runs. Default ``releases``."""
     endpoints: dict[str, EndpointRelease] = field(default_factory=dict)

@@ -7,9 +7,10 @@ reaches a stack only through review and the normal preview and deploy path.
 
     python scripts/pin_images.py drift=ghcr.io/acme/ml-platform/drift:3f2c1e0@sha256:<64 hex> [NAME=REF ...]
 
-Each ``NAME`` is an image the platform builds (``drift``, ``mlserver-mlflow``, ``release-controller``); every reference to
-``<registry>/<owner>/ml-platform/<NAME>`` (with any tag or digest) in ``stacks/Pulumi.*.yaml`` is replaced. The
-text is edited in place, so comments and layout stay. Exit status: 0 (prints each changed file), 2 on bad arguments.
+Each ``NAME`` is an image the platform builds (``drift``, ``mlserver-mlflow``, ``release-controller``); every
+reference to ``<registry>/<owner>/ml-platform/<NAME>`` (with any tag or digest) in ``stacks/Pulumi.*.yaml`` is
+replaced. The text is edited in place, so comments and layout stay. Exit status: 0 (prints each changed file), 2 on
+bad arguments.
 """
 
 from __future__ import annotations

@@ -350,9 +350,10 @@ def release_group(a: AlertRulesArgs) -> RuleGroup:
                 "0m",
                 Severity.TICKET,
                 "the release on {{ $labels.endpoint }} has no decision past its analysis time and margin",
-                "python -m release status <endpoint> shows the phase and its last windows: too few requests per window "
-                "→ lower min_requests or wait for traffic; candidate not Ready → kubectl describe its InferenceService; "
-                "controller down → kubectl -n ml-serving logs deploy/release-controller. Roll back by hand if unsure.",
+                "python -m release status <endpoint> shows the phase and its last windows: too few requests per "
+                "window → lower min_requests or wait for traffic; candidate not Ready → kubectl describe its "
+                "InferenceService; controller down → kubectl -n ml-serving logs deploy/release-controller. "
+                "Roll back by hand if unsure.",
             ),
         ),
     )

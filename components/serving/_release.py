@@ -52,7 +52,7 @@ class ReleasePolicy:
     model_name: str
     """Model name in the public path. Required."""
     heldout_uri: str
-    """CSV of the held-out set the gate evaluates on (``s3://``, ``gs://``, ``runs:/``, ``mlflow-artifacts:/``). Required."""
+    """CSV of the held-out set the gate evaluates on (``s3://``, ``runs:/``, ``mlflow-artifacts:/``...). Required."""
     mode: ReleaseMode = ReleaseMode.AUTOMATIC
     """``automatic`` or ``manual`` (human approval before promotion). Default automatic."""
     canary_weight: int = 10
@@ -151,9 +151,10 @@ class ReleaseControllerArgs:
     artifact_destination: pulumi.Input[str] = ""
     """What ``mlflow-artifacts:/`` stands for (the MLflow server's artifact destination). Default none."""
     webhook_secret_name: str = "release-webhook"
-    """Secret (created outside the stack) whose key ``secret`` is the MLflow webhook's HMAC secret. Default ``release-webhook``."""
+    """Secret (made outside the stack), key ``secret``: the webhook's HMAC secret. Default ``release-webhook``."""
     api_key_secret_name: str = "release-controller-api-key"
-    """Secret whose key ``api-key`` the load test sends as ``x-api-key`` (optional Secret). Default ``release-controller-api-key``."""
+    """Secret whose key ``api-key`` the load test sends as ``x-api-key`` (optional).
+    Default ``release-controller-api-key``."""
     experiment: str = "releases"
     """MLflow experiment of the audit runs. Default ``releases``."""
     pod_monitor: bool = False

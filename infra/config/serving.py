@@ -120,7 +120,7 @@ class EndpointConfig(Model):
     versions: dict[str, VersionConfig] = pydantic.Field(default_factory=dict)
     """Versions by name. Required unless ``model`` is set."""
     model: str | None = None
-    """Follow the registry instead of listing versions: ``<registered model>@champion``. Needs ``release``. Default unset."""
+    """Follow the registry, not listed versions: ``<registered model>@champion``. Needs ``release``. Default unset."""
     release: ReleaseConfig | None = None
     """Releases by the release controller (gate, canary, promotion or rollback). Default none."""
     critical: bool = False
