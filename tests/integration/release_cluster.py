@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from components.serving import ServingPlatformArgs, mlserver_runtime_spec
+from components.serving import MLSERVER_SCRATCH, ServingPlatformArgs, mlserver_runtime_spec
 from tests.integration.kube_double import KubeDouble
 from tests.integration.local_services import free_port, kill_group, wait_for_http
 
@@ -105,9 +105,16 @@ class Slots:
         env.update({e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]})
         models_dir = model_dir.parent / f"{model_dir.name}-mnt"
         models_dir.mkdir(exist_ok=True)
-        # Each pod has its own filesystem: MLServer's multiprocess metrics folder (default ./.metrics) too.
-        metrics_dir = model_dir.parent / f"{model_dir.name}-metrics"
-        metrics_dir.mkdir(exist_ok=True)
+        # Each pod has its own filesystem: the runtime's scratch folder (metrics, environments) is per slot and start.
+        scratch = model_dir.parent / f"{model_dir.name}-scratch"
+        scratch.mkdir(exist_ok=True)
+        env = {
+            k: str(scratch) + v[len(MLSERVER_SCRATCH.path) :] if v.startswith(MLSERVER_SCRATCH.path) else v
+            for k, v in env.items()
+        }
+        for value in env.values():
+            if value.startswith(str(scratch)):
+                Path(value).mkdir(parents=True, exist_ok=True)
         ports = self.ports[slot]
         env.update(
             {
@@ -117,7 +124,7 @@ class Slots:
                 "MLSERVER_HTTP_PORT": str(ports["http"]),
                 "MLSERVER_GRPC_PORT": str(ports["grpc"]),
                 "MLSERVER_METRICS_PORT": str(ports["metrics"]),
-                "MLSERVER_METRICS_DIR": str(metrics_dir),
+                "TMPDIR": str(scratch),
             }
         )
         log = (self.work / f"mlserver-{slot}.log").open("ab")
