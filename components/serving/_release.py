@@ -22,7 +22,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from ..common import MANAGED_BY_LABELS, Problems
+from ..common import MANAGED_BY_LABELS, ContainerSecurity, PodSecurity, Problems, ScratchDir
 from ._platform import is_dns_label
 
 SLOTS = ("blue", "green")
@@ -237,14 +237,7 @@ def _labels(args: ReleaseControllerArgs) -> dict[str, str]:
 def deployment_spec(args: ReleaseControllerArgs, settings_hash: str) -> dict[str, Any]:
     """One replica (``Recreate``: never two controllers by design; the state's compare-and-swap guards anyway)."""
     selector = {"app.kubernetes.io/name": args.name}
-    security = {
-        "allowPrivilegeEscalation": False,
-        "readOnlyRootFilesystem": True,
-        "runAsNonRoot": True,
-        "runAsUser": 1000,
-        "capabilities": {"drop": ["ALL"]},
-        "seccompProfile": {"type": "RuntimeDefault"},
-    }
+    scratch = ScratchDir(size_limit="4Gi")  # MLflow downloads the candidate and the held-out set here
     env = [
         {"name": "RELEASE_CONFIG", "value": "/etc/release/settings.json"},
         {"name": "MLFLOW_TRACKING_URI", "value": args.tracking_uri},
@@ -272,11 +265,8 @@ def deployment_spec(args: ReleaseControllerArgs, settings_hash: str) -> dict[str
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 6},
         "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
-        "securityContext": security,
-        "volumeMounts": [
-            {"name": "settings", "mountPath": "/etc/release", "readOnly": True},
-            {"name": "tmp", "mountPath": "/tmp"},
-        ],
+        "securityContext": ContainerSecurity(run_as_user=1000).render(),
+        "volumeMounts": [{"name": "settings", "mountPath": "/etc/release", "readOnly": True}, scratch.mount()],
     }
     return {
         "replicas": 1,
@@ -287,11 +277,11 @@ def deployment_spec(args: ReleaseControllerArgs, settings_hash: str) -> dict[str
             "spec": {
                 "serviceAccountName": args.name,
                 "automountServiceAccountToken": True,
-                "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "RuntimeDefault"}},
+                "securityContext": PodSecurity().render(),
                 "containers": [container],
                 "volumes": [
                     {"name": "settings", "configMap": {"name": args.name}},
-                    {"name": "tmp", "emptyDir": {"sizeLimit": "4Gi"}},
+                    scratch.volume(),
                 ],
             },
         },

@@ -54,12 +54,14 @@ def test_renders_a_restricted_controller_with_its_own_account(mocked) -> None:
     assert pod["serviceAccountName"] == "release-controller" and deployment["spec"]["strategy"] == {"type": "Recreate"}
     assert container["securityContext"] == {
         "allowPrivilegeEscalation": False,
+        "privileged": False,
         "readOnlyRootFilesystem": True,
         "runAsNonRoot": True,
         "runAsUser": 1000,
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
     secret = next(e for e in container["env"] if e["name"] == "RELEASE_WEBHOOK_SECRET")
     assert secret["valueFrom"]["secretKeyRef"] == {"name": "release-webhook", "key": "secret"}
     assert render.manifest(one(regs, "kubernetes:rbac.authorization.k8s.io/v1:Role"))["rules"] == role_rules(args())
