@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
+CHECKOV_VENV ?= .venv-checkov
 
 .PHONY: setup system preview preview-all lint test bench clean
 
@@ -12,18 +13,23 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 	$(PY) -m pip install -q -r requirements-test.txt
 	touch $@
 
-setup: $(VENV)/.installed
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
 
 system:
 	./scripts/setup-system.sh
 
-preview: setup
+preview: $(VENV)/.installed
 	$(PY) -m offline.preview $(STACK)
 
-preview-all: setup
+preview-all: $(VENV)/.installed
 	@for s in $$(ls stacks | sed -n 's/^Pulumi\.\(.*\)\.yaml$$/\1/p'); do $(PY) -m offline.preview $$s --quiet || exit 1; done
 
-lint: setup
+lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
@@ -32,7 +38,7 @@ lint: setup
 test: setup system lint
 	$(PY) -m pytest
 
-bench: setup
+bench: $(VENV)/.installed
 	$(PY) -m offline.bench
 
 clean:

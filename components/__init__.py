@@ -41,6 +41,7 @@ from .mlflow import (
 from .observability import (
     AlertRules,
     AlertRulesArgs,
+    ClusterDns,
     Dashboards,
     DashboardsArgs,
     DriftMonitor,
@@ -77,6 +78,7 @@ __all__ = [
     "Cloud",
     "ClusterAutoscaler",
     "ClusterAutoscalerArgs",
+    "ClusterDns",
     "Dashboards",
     "DashboardsArgs",
     "DriftMonitor",

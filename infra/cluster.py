@@ -61,6 +61,7 @@ def eks_args(cfg: StackConfig) -> EksClusterArgs:
         system_max_size=c.system_nodes.max_size,
         endpoint_public_access=c.endpoint_public_access,
         public_access_cidrs=list(c.public_access_cidrs),
+        admin_principal_arns=list(c.admin_principal_arns),
         tags=dict(cfg.tags),
     )
 

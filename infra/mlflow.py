@@ -12,13 +12,14 @@ What later layers need is returned as a :class:`MlflowLayer`: serving points mod
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 
 from components.common import Cloud, Problems
 from components.mlflow import Mlflow, MlflowArgs
+from components.serving import MODEL_SERVICE_ACCOUNT
 
 from .cluster import ClusterLayer
 from .config import StackConfig
@@ -52,6 +53,8 @@ class MlflowLayer:
     """In-cluster S3 endpoint on ``existing`` clusters (model servers pulling artifacts need it), else None."""
     s3_credentials_secret: str | None = None
     """On ``existing`` clusters: Secret (in ``namespace``) with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``."""
+    model_reader_annotations: dict[str, Any] = field(default_factory=dict)
+    """Annotations for the model servers' ServiceAccount: read-only cloud identity on the artifact bucket."""
 
 
 def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pulumi.Input[str]:
@@ -98,6 +101,17 @@ def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = Non
         object_store_image=m.object_store_image,
         labels={"ml-platform.io/environment": cfg.environment.value},
         tags=dict(cfg.tags),
+        model_reader_service_account=(
+            f"{cfg.serving.platform.namespace}/{MODEL_SERVICE_ACCOUNT}" if cfg.serving.enabled else None
+        ),
+        client_namespaces=[
+            ns
+            for ns, on in (
+                (cfg.serving.platform.namespace, cfg.serving.enabled),
+                (cfg.observability.namespace, cfg.observability.enabled),
+            )
+            if on
+        ],
         **cloud_inputs,
     )
 
@@ -180,4 +194,5 @@ def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
         auth_secret_name=mlflow.secret_name if m.basic_auth else None,
         s3_endpoint_url=mlflow.bucket.endpoint_url,
         s3_credentials_secret=mlflow.bucket.credentials_secret,
+        model_reader_annotations=dict(mlflow.model_reader_annotations),
     )

@@ -18,6 +18,7 @@ from components.observability import (
     MLFLOW_JOB,
     AlertRules,
     AlertRulesArgs,
+    ClusterDns,
     Dashboards,
     DashboardsArgs,
     DriftMonitor,
@@ -62,6 +63,7 @@ class Peers:
     mlflow_basic_auth_secret: str | None = None
     gateway_namespace: str | None = None
     keda_namespace: str | None = None
+    interceptor_namespace: str | None = None
     models: frozenset[str] | None = None
     """Models the serving layer serves (None: no serving layer, nothing to compare with)."""
 
@@ -83,6 +85,7 @@ def peers(tracking: MlflowLayer | None, endpoints: ServingLayer | None) -> Peers
         models=frozenset(name for e in endpoints.endpoints for name in served_models(e)),
         gateway_namespace=endpoints.gateway_namespace or DEFAULT_GATEWAY_NAMESPACE,
         keda_namespace=endpoints.keda_namespace or DEFAULT_KEDA_NAMESPACE,
+        interceptor_namespace=endpoints.interceptor_namespace or endpoints.namespace,
     )
 
 
@@ -129,6 +132,7 @@ def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> M
         prometheus_memory_gib={Environment.LOCAL: 1, Environment.PROD: 4}.get(cfg.environment, 2),
         grafana_admin_password=password,
         dcgm_exporter=dcgm_wanted(cfg),
+        cluster_dns=ClusterDns.KUBE_DNS if cfg.cloud == Cloud.GCP else ClusterDns.COREDNS,
     )
 
 
@@ -160,6 +164,8 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
         mlflow_basic_auth_secret=p.mlflow_basic_auth_secret,
         gateway_namespace=p.gateway_namespace,
         keda_namespace=p.keda_namespace,
+        interceptor_namespace=p.interceptor_namespace,
+        model_servers=p.models is not None,
     )
 
 

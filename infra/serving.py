@@ -16,6 +16,7 @@ from components.common import GpuSharing, Problems
 from components.serving import (
     MLSERVER_METRICS_PORT,
     MLSERVER_RUNTIME,
+    MODEL_SERVICE_ACCOUNT,
     SLOTS,
     ModelEndpoint,
     ModelEndpointArgs,
@@ -69,9 +70,11 @@ class ServingLayer:
     endpoints: list[ServingEndpoint] = field(default_factory=list)
 
 
-def platform_args(cfg: StackConfig) -> ServingPlatformArgs:
+def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ServingPlatformArgs:
     p = cfg.serving.platform
     args = ServingPlatformArgs(
+        model_service_account_annotations=dict(tracking.model_reader_annotations) if tracking is not None else {},
+        metrics_namespace=cfg.observability.namespace if cfg.observability.enabled else None,
         serving_namespace=p.namespace,
         gateway_hostname=p.gateway_hostname,
         tls_secret_name=p.tls_secret_name,
@@ -137,6 +140,8 @@ def endpoint_args(
         hostnames=list(e.hostnames),
         interceptor_namespace=p.namespace,
         prometheus_address=p.prometheus_address,
+        gateway_listener="https" if p.tls_secret_name else None,
+        service_account_name=MODEL_SERVICE_ACCOUNT,
         labels={"environment": cfg.environment.value},
         release_managed=e.release is not None,
     )
@@ -254,7 +259,7 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
     opts = pulumi.ResourceOptions(provider=layer.provider)
     if layer.device_plugin is not None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
-    platform = ServingPlatform("serving", platform_args(cfg), opts=opts)
+    platform = ServingPlatform("serving", platform_args(cfg, tracking), opts=opts)
     out = ServingLayer(
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,

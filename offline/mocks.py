@@ -73,6 +73,8 @@ class Registration:
     """The same with secret values visible (placeholders only: the preview never holds real secrets)."""
     ignore_changes: list[str] = field(default_factory=list)
     """Input paths Pulumi leaves to someone else after creation (``ignoreChanges``): who owns which field."""
+    outputs: dict[str, Any] = field(repr=False, default_factory=dict)
+    """What the mocks answered as the resource's state (ids, ARNs, emails), secrets masked; not in the plan."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -113,6 +115,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                     inputs=engine_form(wire),
                     raw_inputs=engine_form(wire, mask=False),
                     ignore_changes=list(request.ignoreChanges),
+                    outputs={
+                        "id": response.id,
+                        **engine_form(json_format.MessageToDict(response.object, preserving_proto_field_name=True)),
+                    },
                 )
             )
         return response

@@ -3,8 +3,10 @@
 Runs the real program under Pulumi's mock runtime with the stack's config, prints every resource in a tree
 under its component, runs the policy pack over them as the engine does (its own process, analyzer gRPC protocol,
 ``policies/config/<environment>.json``), prints the verdicts and the stack's monthly cost against its budget,
+runs the wiring check over the whole render (``offline/wiring``: rules no single object's schema can see),
 writes the plan, manifests and Helm releases under ``build/<stack>/``, and exits non-zero when the configuration
-is invalid (printing every problem, no traceback) or, like ``pulumi preview``, when a mandatory policy fails.
+is invalid (printing every problem, no traceback), when a wiring rule is broken (printed with the objects it
+involves, recorded in ``plan.json``) or, like ``pulumi preview``, when a mandatory policy fails.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from . import costs, policy_run, render, runner
+from . import costs, policy_run, render, runner, wiring
 from . import stack_file as stack_file_module
 
 
@@ -66,6 +68,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
         return 1
     extra = {"cost": report.to_json(budget)}
+    findings = wiring.check(result.registrations, result.config)
+    extra["wiring"] = wiring.to_json(findings)
     verdicts = None
     if not args.skip_policies:
         try:
@@ -79,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
         _print_tree(args.stack, result)
     if verdicts is not None and (verdicts.violations or not args.quiet):
         _print_verdicts(verdicts, config_file, args.quiet)
+    _print_wiring(findings, args.quiet)
     for line in costs.cost_lines(report, budget)[: 1 if args.quiet else None]:
         print(line)
     rel = out_dir.relative_to(runner.ROOT) if out_dir.is_relative_to(runner.ROOT) else out_dir
@@ -86,6 +91,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{args.stack}: {counts['resources']} resources, {counts['objects']} Kubernetes objects, "
         f"{counts['releases']} Helm releases -> {rel}/ (plan.json, manifests/, helm/)"
     )
+    if findings:
+        print(f"error: broken wiring: {', '.join(sorted({f.rule for f in findings}))}", file=sys.stderr)
+        return 1
     if verdicts is not None and verdicts.mandatory_failed:
         failed = sorted({v.policy for v in verdicts.violations if v.level == "mandatory"})
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
@@ -127,6 +135,14 @@ def _print_verdicts(verdicts: policy_run.PolicyResult, config_file: Path | None,
         print(f"  [{v.level}] {v.policy}: {v.message}")
     if not verdicts.violations and not quiet:
         print("  no violations")
+
+
+def _print_wiring(findings: list[wiring.Finding], quiet: bool) -> None:
+    """The wiring check's findings, each with the objects it involves (a summary line when there is none)."""
+    if findings or not quiet:
+        print(f"Wiring: {len(wiring.RULES)} rules, {len(findings) or 'no'} finding{'' if len(findings) == 1 else 's'}")
+        for f in findings:
+            print(f"  {f.line()}")
 
 
 if __name__ == "__main__":

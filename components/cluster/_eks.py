@@ -19,6 +19,7 @@ import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
 from ..common import POOL_LABEL, PlatformComponent, Problems, irsa_trust_policy, merge_labels
+from ._eks_access import ADDON_VERSIONS, admin_access, default_storage_class
 
 
 @dataclass(kw_only=True)
@@ -47,6 +48,13 @@ class EksClusterArgs:
     """CIDRs allowed to reach the public endpoint. Default everywhere; narrow it in production."""
     log_types: list[str] = field(default_factory=lambda: ["api", "audit", "authenticator"])
     """Control plane log types sent to CloudWatch. Default api, audit, authenticator."""
+    admin_principal_arns: list[str] = field(default_factory=list)
+    """IAM users or roles (ARNs) given cluster-admin through EKS access entries, beside the identity that creates
+    the cluster. Default none."""
+    addon_versions: dict[str, str] = field(default_factory=lambda: dict(ADDON_VERSIONS))
+    """Pinned version of each EKS add-on (``vpc-cni``, ``kube-proxy``, ``coredns``, ``eks-pod-identity-agent``,
+    ``aws-ebs-csi-driver``); an add-on left out gets EKS's default for the cluster version. Default
+    :data:`ADDON_VERSIONS`."""
     tags: dict[str, str] = field(default_factory=dict)
     """Tags on every AWS resource. Default none."""
 
@@ -73,6 +81,13 @@ class EksClusterArgs:
         p.check(
             _is_version(self.kubernetes_version), "kubernetes_version", "must look like 1.35", self.kubernetes_version
         )
+        for i, arn in enumerate(self.admin_principal_arns):
+            p.check(
+                arn.startswith("arn:aws") and (":role/" in arn or ":user/" in arn),
+                f"admin_principal_arns[{i}]",
+                "must be the ARN of an IAM role or user",
+                arn,
+            )
 
 
 def _is_version(v: str) -> bool:
@@ -158,8 +173,10 @@ class EksCluster(PlatformComponent):
         cluster = self._control_plane(name, args, tags, network)
         system_nodes = self._nodes(name, args, tags, network, cluster)
         self._identity(name, tags, cluster)
-        self._addons(name, tags, cluster, system_nodes)
+        ebs_driver = self._addons(name, args, tags, cluster, system_nodes)
         self._access(name, cluster, system_nodes)
+        admin_access(name, args.admin_principal_arns, cluster, parent=self)
+        default_storage_class(name, ebs_driver, provider=self.provider, parent=self)
         self.vpc_id = network.vpc.id
         self.private_subnet_ids = [s.id for s in network.private_subnets]
         self.cluster_security_group_id = cluster.vpc_config.cluster_security_group_id
@@ -342,8 +359,13 @@ class EksCluster(PlatformComponent):
         self.oidc_issuer = issuer_url.apply(lambda u: u.removeprefix("https://"))
 
     def _addons(
-        self, name: str, tags: dict[str, str], cluster: aws.eks.Cluster, system_nodes: aws.eks.NodeGroup
-    ) -> None:
+        self,
+        name: str,
+        args: EksClusterArgs,
+        tags: dict[str, str],
+        cluster: aws.eks.Cluster,
+        system_nodes: aws.eks.NodeGroup,
+    ) -> aws.eks.Addon:
         """The core add-ons, and the EBS CSI driver (with its IRSA role) that gives workloads their volumes."""
         child = self._child()
         on_nodes = self._child(depends_on=[system_nodes])
@@ -352,6 +374,7 @@ class EksCluster(PlatformComponent):
                 f"{name}-{addon}",
                 cluster_name=cluster.name,
                 addon_name=addon,
+                addon_version=args.addon_versions.get(addon),
                 resolve_conflicts_on_update="OVERWRITE",
                 opts=on_nodes,
             )
@@ -369,10 +392,11 @@ class EksCluster(PlatformComponent):
             policy_arn="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
             opts=child,
         )
-        aws.eks.Addon(
+        return aws.eks.Addon(
             f"{name}-aws-ebs-csi-driver",
             cluster_name=cluster.name,
             addon_name="aws-ebs-csi-driver",
+            addon_version=args.addon_versions.get("aws-ebs-csi-driver"),
             service_account_role_arn=ebs_role.arn,
             resolve_conflicts_on_update="OVERWRITE",
             opts=on_nodes,

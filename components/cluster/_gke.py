@@ -57,6 +57,10 @@ class GkeClusterArgs:
     """Refuse to delete the cluster. Default False; set it in production."""
     master_authorized_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
     """CIDRs allowed to reach the control plane endpoint. Default everywhere; narrow it in production."""
+    webhook_ports: list[int] = field(default_factory=lambda: [6443, 9443])
+    """Node ports the private control plane must reach beyond GKE's own 443 and 10250: admission webhooks and
+    aggregated APIs (KServe, KEDA and Envoy Gateway webhooks on 9443, KEDA's metrics API on 6443). Default
+    ``[6443, 9443]``."""
     labels: dict[str, str] = field(default_factory=dict)
     """Resource labels on the cluster. Default none."""
 
@@ -71,6 +75,8 @@ class GkeClusterArgs:
             except ValueError:
                 p.add(key, "must be an IPv4 network in CIDR form", value)
         p.check(self.master_cidr.endswith("/28"), "master_cidr", "must be a /28", self.master_cidr)
+        for i, port in enumerate(self.webhook_ports):
+            p.check(1 <= port <= 65535, f"webhook_ports[{i}]", "must be a port number (1-65535)", port)
         p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
         p.check(
             self.system_max_size >= self.system_min_size,
@@ -125,8 +131,9 @@ class GkeCluster(PlatformComponent):
     """Kubernetes provider for this cluster."""
     network_id: pulumi.Output[str]
     """Self link of the VPC network (Cloud SQL private IP peers with it)."""
-    workload_pool: str
-    """Workload Identity pool, ``<project>.svc.id.goog``."""
+    workload_pool: pulumi.Output[str]
+    """Workload Identity pool, ``<project>.svc.id.goog``, as the cluster's output: a binding that names it waits
+    for the cluster that creates the pool."""
     node_service_account: pulumi.Output[str]
     """Email of the least-privilege node service account shared by all pools."""
 
@@ -136,6 +143,7 @@ class GkeCluster(PlatformComponent):
         node_sa = self._node_identity(name, args)
         cluster = self._control_plane(name, args, network, subnet)
         system_pool = self._nodes(name, args, cluster, node_sa)
+        self._control_plane_firewall(name, args, network)
         self._access(name, cluster, system_pool)
         self.network_id = network.id
         self.node_service_account = node_sa.email
@@ -203,7 +211,7 @@ class GkeCluster(PlatformComponent):
         self, name: str, args: GkeClusterArgs, network: gcp.compute.Network, subnet: gcp.compute.Subnetwork
     ) -> gcp.container.Cluster:
         """The private, VPC-native regional cluster with Workload Identity; its default pool removed."""
-        self.workload_pool = f"{args.project}.svc.id.goog"
+        workload_pool = f"{args.project}.svc.id.goog"
         pd_csi = gcp.container.ClusterAddonsConfigGcePersistentDiskCsiDriverConfigArgs(enabled=True)
         cluster = gcp.container.Cluster(
             f"{name}-gke",
@@ -227,7 +235,7 @@ class GkeCluster(PlatformComponent):
                     for c in args.master_authorized_cidrs
                 ]
             ),
-            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=self.workload_pool),
+            workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=workload_pool),
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
             addons_config=gcp.container.ClusterAddonsConfigArgs(gce_persistent_disk_csi_driver_config=pd_csi),
             deletion_protection=args.deletion_protection,
@@ -237,7 +245,25 @@ class GkeCluster(PlatformComponent):
         self.cluster_name = cluster.name
         self.location = cluster.location
         self.endpoint = cluster.endpoint
+        # The cluster's output: a Workload Identity binding that names the pool waits for the cluster creating it.
+        self.workload_pool = cluster.workload_identity_config.apply(
+            lambda c: (c.workload_pool if c is not None else None) or workload_pool
+        )
         return cluster
+
+    def _control_plane_firewall(self, name: str, args: GkeClusterArgs, network: gcp.compute.Network) -> None:
+        """The private control plane reaches nodes only on 443 and 10250 by default: open the ports of the
+        admission webhooks and aggregated APIs the platform's charts run (KServe, KEDA, Envoy Gateway)."""
+        gcp.compute.Firewall(
+            f"{name}-control-plane-webhooks",
+            project=args.project,
+            network=network.id,
+            direction="INGRESS",
+            source_ranges=[args.master_cidr],
+            allows=[gcp.compute.FirewallAllowArgs(protocol="tcp", ports=[str(p) for p in args.webhook_ports])],
+            description="GKE control plane to admission webhooks and aggregated APIs on the nodes",
+            opts=pulumi.ResourceOptions(parent=self),
+        )
 
     def _nodes(
         self, name: str, args: GkeClusterArgs, cluster: gcp.container.Cluster, node_sa: gcp.serviceaccount.Account

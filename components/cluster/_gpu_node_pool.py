@@ -56,6 +56,10 @@ EKS_AMI_TYPES = {
 }
 
 
+AWS_GPU_LABEL = "k8s.amazonaws.com/accelerator"
+"""Node label the Cluster Autoscaler's AWS provider reads to know a node carries GPUs (its ``GPULabel``)."""
+
+
 @dataclass(kw_only=True)
 class GpuNodePoolArgs:
     """Arguments of :class:`GpuNodePool`. Fields marked AWS or GCP are read only on that cloud."""
@@ -204,6 +208,10 @@ class GpuNodePool(PlatformComponent):
                 DEVICE_PLUGIN_CONFIG_LABEL: device_plugin_config_name(args.sharing, args.time_slicing_replicas),
             },
         )
+        if args.cloud == Cloud.AWS:
+            # The Cluster Autoscaler's AWS provider knows a GPU node by this label: without it a node whose driver is
+            # still loading counts as ready without GPUs and scale-up from zero stalls.
+            self.node_labels[AWS_GPU_LABEL] = gpu.name if gpu else "unknown"
         if args.sharing == GpuSharing.MIG and args.cloud == Cloud.AWS:
             # Read by NVIDIA's MIG manager, which partitions the GPUs before the device plugin advertises them.
             self.node_labels["nvidia.com/mig.config"] = f"all-{args.mig_profile}"

@@ -31,6 +31,7 @@ import pulumi_random as random
 
 from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, irsa_trust_policy, merge_labels
 from . import _seaweedfs as seaweedfs
+from ._reader import gcs_reader, s3_reader
 
 
 @dataclass(kw_only=True)
@@ -43,6 +44,9 @@ class ArtifactBucketArgs:
     """Namespace of the Kubernetes service account granted access. Required."""
     service_account_name: str
     """Name of the Kubernetes service account granted access. Required."""
+    reader_service_account: str | None = None
+    """``namespace/name`` of a Kubernetes service account that may only read the bucket (model servers and their
+    storage initializer), through its own cloud identity (AWS, GCP). Default none."""
     bucket_name: str | None = None
     """Bucket name. Default generated and unique (``existing``: ``mlflow``)."""
     force_destroy: bool = False
@@ -59,8 +63,9 @@ class ArtifactBucketArgs:
     """GCP: project. Required on GCP."""
     location: str | None = None
     """GCP: bucket location (the cluster's region). Required on GCP."""
-    workload_pool: str | None = None
-    """GCP: the cluster's Workload Identity pool, ``<project>.svc.id.goog``. Required on GCP."""
+    workload_pool: pulumi.Input[str] | None = None
+    """GCP: the cluster's Workload Identity pool, ``<project>.svc.id.goog``, as the cluster's output (a binding
+    needs the pool to exist). Required on GCP."""
     image: str = "chrislusf/seaweedfs:4.47"
     """existing: SeaweedFS image, pinned. Default ``chrislusf/seaweedfs:4.47``."""
     storage_gib: int = 20
@@ -72,6 +77,14 @@ class ArtifactBucketArgs:
 
     def validate(self, problems: Problems) -> None:
         p = problems
+        if self.reader_service_account is not None:
+            ns, _, sa = self.reader_service_account.partition("/")
+            p.check(
+                bool(ns) and bool(sa) and "/" not in sa,
+                "reader_service_account",
+                "must be namespace/name",
+                self.reader_service_account,
+            )
         name = self.bucket_name
         if name is not None:
             ok = (
@@ -155,10 +168,13 @@ class ArtifactBucket(PlatformComponent):
     """Secret with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY`` for the in-cluster store (``existing`` only)."""
     role_arn: pulumi.Output[str] | None = None
     """AWS: the IRSA role."""
+    reader_annotations: dict[str, pulumi.Output[str]]
+    """Annotations that give ``reader_service_account`` its read-only cloud identity (empty when none)."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, args, opts)
         self.endpoint_url, self.credentials_secret = None, None
+        self.reader_annotations = {}
         if args.cloud == Cloud.AWS:
             self._s3(name, args)
         elif args.cloud == Cloud.GCP:
@@ -186,6 +202,8 @@ class ArtifactBucket(PlatformComponent):
         self.bucket_name, self.role_arn = bucket.bucket, role.arn
         self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
         self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
+        if args.reader_service_account:
+            self.reader_annotations = s3_reader(name, args, bucket.arn, tags, parent=self)
 
     def _s3_bucket(self, name: str, args: ArtifactBucketArgs, tags: dict[str, str]) -> aws.s3.Bucket:
         """Owner-enforced, never public, KMS-encrypted, versioned (old versions expire), reachable over TLS only."""
@@ -304,12 +322,18 @@ class ArtifactBucket(PlatformComponent):
             f"{name}-workload-identity",
             service_account_id=account.name,
             role="roles/iam.workloadIdentityUser",
-            member=f"serviceAccount:{args.workload_pool}[{args.service_account_namespace}/{args.service_account_name}]",
+            member=pulumi.Output.concat(
+                "serviceAccount:",
+                args.workload_pool or "",
+                f"[{args.service_account_namespace}/{args.service_account_name}]",
+            ),
             opts=child,
         )
         self.bucket_name = bucket.name
         self.url = bucket.name.apply(lambda b: f"gs://{b}")
         self.service_account_annotations = {"iam.gke.io/gcp-service-account": account.email}
+        if args.reader_service_account:
+            self.reader_annotations = gcs_reader(name, args, bucket.name, parent=self)
 
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
         """SeaweedFS in the cluster: generated keys in a Secret, the server, its Service, the bucket Job."""
@@ -334,10 +358,13 @@ class ArtifactBucket(PlatformComponent):
         k8s.apps.v1.StatefulSet(name, metadata=meta(name), spec=spec, opts=child)
         k8s.core.v1.Service(name, metadata=meta(name), spec=seaweedfs.service_spec(pod_labels), opts=child)
         host = f"{name}.{ns}.svc.cluster.local"
+        # The Job's pods must not carry the server's selector labels, or the Service would route to them too.
+        job_labels = {k: v for k, v in labels.items() if k != "app.kubernetes.io/instance"}
+        job_labels["app.kubernetes.io/component"] = "create-bucket"
         k8s.batch.v1.Job(
             f"{name}-create-bucket",
             metadata=meta(f"{name}-create-bucket"),
-            spec=seaweedfs.create_bucket_job_spec(image=args.image, labels=labels, bucket=bucket, host=host),
+            spec=seaweedfs.create_bucket_job_spec(image=args.image, labels=job_labels, bucket=bucket, host=host),
             opts=pulumi.ResourceOptions(parent=self, custom_timeouts=pulumi.CustomTimeouts(create="10m")),
         )
         self.bucket_name = pulumi.Output.from_input(bucket)

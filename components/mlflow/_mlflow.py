@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 import pulumi_kubernetes as k8s
@@ -25,6 +26,8 @@ from ._postgres import PostgresDatabase, PostgresDatabaseArgs
 from ._server import METRICS_PATH, MlflowServer, MlflowServerArgs, Permission
 
 SERVICE_NAME = "mlflow"
+ARTIFACTS_PREFIX = "mlflow"
+"""Prefix of the bucket the server stores artifacts under (the rest of the bucket stays free for other uses)."""
 
 
 @dataclass(kw_only=True)
@@ -94,8 +97,15 @@ class MlflowArgs:
     """GCP: project. Required on GCP."""
     network_id: pulumi.Input[str] | None = None
     """GCP: the cluster's VPC network (Cloud SQL private IP). Required on GCP."""
-    workload_pool: str | None = None
+    workload_pool: pulumi.Input[str] | None = None
     """GCP: the cluster's Workload Identity pool. Required on GCP."""
+    model_reader_service_account: str | None = None
+    """``namespace/name`` of the ServiceAccount model servers run as: it gets read-only access to the artifact
+    bucket through its own cloud identity (AWS, GCP). Default none."""
+    client_namespaces: list[str] = field(default_factory=list)
+    """Namespaces whose pods may call the server (serving, monitoring); with the namespaces labelled
+    ``ml-platform.io/mlflow-client: "true"`` (a release controller, CI runners), the only callers its
+    NetworkPolicies admit. Default none."""
     storage_class: str | None = None
     """existing: storage class of the database and object store volumes. Default the cluster's default."""
     object_store_storage_gib: int = 20
@@ -149,6 +159,7 @@ class MlflowArgs:
             image=self.object_store_image,
             storage_gib=self.object_store_storage_gib,
             storage_class=self.storage_class,
+            reader_service_account=self.model_reader_service_account,
             tags=dict(self.tags),
         )
 
@@ -196,7 +207,9 @@ class Mlflow(PlatformComponent):
     tracking_uri: str
     """In-cluster URL, e.g. ``http://mlflow.mlflow.svc.cluster.local:5000``."""
     artifact_root: pulumi.Output[str]
-    """``s3://<bucket>`` or ``gs://<bucket>``; the server stores artifacts under ``<artifact_root>/mlflow``."""
+    """Where the server stores artifacts (its ``--artifacts-destination``, ``s3://<bucket>/mlflow`` or
+    ``gs://<bucket>/mlflow``): a logged model lies under
+    ``<artifact_root>/<experiment id>/models/<model id>/artifacts``."""
     metrics_port: int
     """Port serving Prometheus metrics."""
     metrics_path: str
@@ -205,6 +218,8 @@ class Mlflow(PlatformComponent):
     """Labels of the server pods (``app.kubernetes.io/name: mlflow``)."""
     secret_name: str
     """Secret of the server (``admin-username`` / ``admin-password`` with basic auth)."""
+    model_reader_annotations: dict[str, pulumi.Output[str]]
+    """Annotations for ``model_reader_service_account`` (its read-only cloud identity on the bucket)."""
     database: PostgresDatabase
     """The backend store."""
     bucket: ArtifactBucket
@@ -227,6 +242,7 @@ class Mlflow(PlatformComponent):
         extra_env: dict[str, pulumi.Input[str]] = {}
         if args.cloud == Cloud.AWS and args.region:
             extra_env = {"AWS_REGION": args.region, "AWS_DEFAULT_REGION": args.region}
+        artifacts_destination = self.bucket.url.apply(lambda u: f"{u}/{ARTIFACTS_PREFIX}")
         server = MlflowServer(
             SERVICE_NAME,
             args.server(
@@ -235,7 +251,7 @@ class Mlflow(PlatformComponent):
                 db_name=self.database.database_name,
                 db_user=self.database.username,
                 db_password=self.database.password,
-                artifacts_destination=self.bucket.url.apply(lambda u: f"{u}/mlflow"),
+                artifacts_destination=artifacts_destination,
                 s3_endpoint_url=self.bucket.endpoint_url,
                 s3_credentials_secret=self.bucket.credentials_secret,
                 extra_env=extra_env,
@@ -248,6 +264,59 @@ class Mlflow(PlatformComponent):
         self.pod_labels, self.secret_name, self.artifact_root = (
             dict(server.pod_labels),
             server.secret_name,
-            self.bucket.url,
+            artifacts_destination,
         )
+        self.model_reader_annotations = dict(self.bucket.reader_annotations)
+        network_policies(args, server.pod_labels, server.port, parent=self, depends_on=namespace)
         self.register_outputs({"tracking_uri": self.tracking_uri, "artifact_root": self.artifact_root})
+
+
+CLIENT_LABEL = "ml-platform.io/mlflow-client"
+"""Namespace label (``"true"``) that admits a namespace's pods to the MLflow server."""
+
+
+def network_policy_specs(args: MlflowArgs, pod_labels: dict[str, str], port: int) -> dict[str, dict[str, Any]]:
+    """The namespace's NetworkPolicies: deny ingress by default, then admit the namespace itself and the clients."""
+    clients: list[dict[str, Any]] = [
+        {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": ns}}} for ns in args.client_namespaces
+    ]
+    clients.append({"namespaceSelector": {"matchLabels": {CLIENT_LABEL: "true"}}})
+    specs: dict[str, dict[str, Any]] = {
+        "default-deny-ingress": {"podSelector": {}, "policyTypes": ["Ingress"]},
+        # The server and, in the cluster, its database and object store talk to each other.
+        "allow-same-namespace": {
+            "podSelector": {},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {}}]}],
+        },
+        "allow-clients": {
+            "podSelector": {"matchLabels": dict(pod_labels)},
+            "policyTypes": ["Ingress"],
+            "ingress": [{"from": clients, "ports": [{"protocol": "TCP", "port": port}]}],
+        },
+    }
+    if args.cloud == Cloud.EXISTING:
+        # The CloudNativePG operator asks every instance for its status.
+        specs["allow-cnpg-operator"] = {
+            "podSelector": {"matchLabels": {"cnpg.io/podRole": "instance"}},
+            "policyTypes": ["Ingress"],
+            "ingress": [
+                {
+                    "from": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "cnpg-system"}}}],
+                    "ports": [{"protocol": "TCP", "port": 8000}, {"protocol": "TCP", "port": 5432}],
+                }
+            ],
+        }
+    return specs
+
+
+def network_policies(
+    args: MlflowArgs, pod_labels: dict[str, str], port: int, parent: pulumi.Resource, depends_on: pulumi.Resource
+) -> None:
+    for name, spec in network_policy_specs(args, pod_labels, port).items():
+        k8s.networking.v1.NetworkPolicy(
+            f"mlflow-{name}",
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=name, namespace=args.namespace, labels=dict(MANAGED_BY_LABELS)),
+            spec=spec,
+            opts=pulumi.ResourceOptions(parent=parent, depends_on=[depends_on]),
+        )

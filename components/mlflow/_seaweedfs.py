@@ -14,8 +14,9 @@ from ..common import ContainerSecurity, PodSecurity, ScratchDir
 S3_PORT = 8333
 MASTER_PORT = 9333
 FILER_PORT = 8888
-UID = 1000
-"""The SeaweedFS image's non-root user (and group): it must own the data volume."""
+UID = 10001
+"""User and group SeaweedFS runs as: above the range hosts hand out, so no host user shares it; the data volume is
+made its group's by ``fsGroup``, and everything else it writes goes to the scratch folder."""
 
 SCRATCH = ScratchDir()
 """SeaweedFS's one writable path besides its data volume: ``weed`` puts its local sockets

@@ -39,6 +39,9 @@ SCRATCH = ScratchDir()
 """The one writable path under the read-only root: MLflow's temporary files and its metrics folder."""
 METRICS_PATH = "/metrics"
 HEALTH_PATH = "/health"
+RUN_AS_UID = 10001
+"""User and group the server runs as: above the range hosts hand out, so no host user shares it (the image needs
+no particular user; HOME and caches live on the /tmp emptyDir)."""
 PRIVATE_HOST_PATTERNS = ["10.*", "192.168.*", *[f"172.{i}.*" for i in range(16, 32)]]
 """Pod IPs (probes and Prometheus connect by IP); MLflow's own default list has the same ranges."""
 
@@ -342,7 +345,7 @@ class MlflowServer(PlatformComponent):
             "requests": {"cpu": args.cpu_request, "memory": args.memory_request},
             "limits": {"cpu": args.cpu_limit, "memory": args.memory_limit},
         }
-        security = ContainerSecurity(run_as_user=1000, run_as_group=1000).render()
+        security = ContainerSecurity(run_as_user=RUN_AS_UID, run_as_group=RUN_AS_UID).render()
         mounts: list[dict[str, Any]] = [SCRATCH.mount()]
         volumes: list[dict[str, Any]] = [SCRATCH.volume()]
         if args.basic_auth:
@@ -391,7 +394,7 @@ class MlflowServer(PlatformComponent):
                     "serviceAccountName": sa.metadata.name,
                     # IRSA projects its own token and GKE answers through the metadata server: no API token needed.
                     "automountServiceAccountToken": False,
-                    "securityContext": PodSecurity(fs_group=1000).render(),
+                    "securityContext": PodSecurity(fs_group=RUN_AS_UID).render(),
                     "initContainers": [upgrade],
                     "containers": [container],
                     "volumes": volumes,

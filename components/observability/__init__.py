@@ -25,6 +25,7 @@ from ._drift_monitor import (
 )
 from ._monitoring_stack import (
     DASHBOARD_LABEL,
+    ClusterDns,
     MonitoringStack,
     MonitoringStackArgs,
     dcgm_values,
@@ -43,6 +44,7 @@ __all__ = [
     "MLFLOW_JOB",
     "AlertRules",
     "AlertRulesArgs",
+    "ClusterDns",
     "Dashboards",
     "DashboardsArgs",
     "DriftMonitor",

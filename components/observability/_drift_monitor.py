@@ -123,6 +123,8 @@ def cronjob_spec(args: DriftMonitorArgs) -> dict[str, Any]:
     memory = f"{args.memory_mib}Mi"
     pod: dict[str, Any] = {
         "restartPolicy": "Never",
+        # The job never calls the Kubernetes API; IRSA and GKE's metadata server need no API token in the pod.
+        "automountServiceAccountToken": False,
         "securityContext": PodSecurity(run_as_user=10001, run_as_group=10001).render(),
         "containers": [
             {

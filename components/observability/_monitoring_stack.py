@@ -20,6 +20,7 @@ Why these choices:
 
 from __future__ import annotations
 
+import enum
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,18 @@ DASHBOARD_LABEL = ("grafana_dashboard", "1")
 """Label (key, value) the chart's Grafana sidecar loads dashboards from (its ``sidecar.dashboards`` defaults)."""
 
 
+class ClusterDns(str, enum.Enum):
+    """The cluster's DNS server, whose metrics the chart scrapes: CoreDNS (EKS, kind) or kube-dns (GKE)."""
+
+    COREDNS = "coredns"
+    KUBE_DNS = "kube-dns"
+
+
+HIDDEN_CONTROL_PLANE = ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy")
+"""Chart targets that managed control planes (EKS, GKE) hide and kind binds to localhost; kube-proxy binds its
+metrics to 127.0.0.1 on both clouds. Scraping them only gives targets that are down and alerts that never clear."""
+
+
 @dataclass(kw_only=True)
 class MonitoringStackArgs:
     """Arguments of :class:`MonitoringStack`."""
@@ -89,6 +102,8 @@ class MonitoringStackArgs:
     """Install a Pushgateway for batch jobs. Default True."""
     pushgateway_chart_version: str = PUSHGATEWAY_VERSION
     """Pinned prometheus-pushgateway chart version. Default ``3.2.0``."""
+    cluster_dns: ClusterDns = ClusterDns.COREDNS
+    """DNS server the chart scrapes: ``coredns`` (EKS, kind) or ``kube-dns`` (GKE). Default ``coredns``."""
 
     def validate(self, problems: Problems) -> None:
         problems.check(self.retention_days >= 1, "retention_days", "must be >= 1", self.retention_days)
@@ -140,8 +155,23 @@ def kps_values(args: MonitoringStackArgs, admin_secret: str) -> dict[str, Any]:
         spec["retentionSize"] = f"{max(1, int(args.storage_gib * 0.85))}GB"
     pods = ",".join([MODEL_LABEL, MODEL_VERSION_LABEL, ENDPOINT_LABEL, CRITICAL_LABEL])
     nodes = ",".join([POOL_LABEL, ACCELERATOR_LABEL, GPU_NODE_LABEL])
+    hidden: dict[str, Any] = {key: {"enabled": False} for key in HIDDEN_CONTROL_PLANE}
+    kube_dns = args.cluster_dns == ClusterDns.KUBE_DNS
     return {
         "crds": {"enabled": True},
+        **hidden,
+        "coreDns": {"enabled": not kube_dns},
+        "kubeDns": {"enabled": kube_dns},
+        # and the chart's rules over those targets (their alerts would fire forever)
+        "defaultRules": {
+            "rules": {
+                "etcd": False,
+                "kubeControllerManager": False,
+                "kubeSchedulerAlerting": False,
+                "kubeSchedulerRecording": False,
+                "kubeProxy": False,
+            }
+        },
         "prometheus": {"prometheusSpec": spec},
         "grafana": {
             "admin": {"existingSecret": admin_secret, "userKey": "admin-user", "passwordKey": "admin-password"},

@@ -20,6 +20,8 @@ from ..common import ENDPOINT_LABEL, MANAGED_BY_LABELS, MODEL_LABEL, MODEL_VERSI
 
 MLSERVER_METRICS_PORT = 8082
 """MLServer's default metrics port (``MLSERVER_METRICS_PORT``), which KServe's MLServer runtime keeps."""
+INTERCEPTOR_METRICS_PORT = 2223
+"""Port of the KEDA HTTP add-on interceptor's Prometheus endpoint (``KEDA_HTTP_OTEL_PROM_EXPORTER_PORT``)."""
 MLFLOW_JOB = "mlflow"
 """``job`` label of the MLflow target (the ``MlflowDown`` alert reads it)."""
 
@@ -55,7 +57,11 @@ class ScrapeTargetsArgs:
     gateway_namespace: str | None = None
     """Namespace of the Envoy Gateway proxies; None: not scraped. Default None."""
     keda_namespace: str | None = None
-    """Namespace of KEDA and its HTTP add-on; None: not scraped. Default None."""
+    """Namespace of the KEDA operator; None: not scraped. Default None."""
+    interceptor_namespace: str | None = None
+    """Namespace of the KEDA HTTP add-on interceptors (the serving namespace); None: not scraped. Default None."""
+    model_servers: bool = True
+    """Scrape model servers (False on a stack without serving: the monitor would select nothing). Default True."""
 
     def validate(self, problems: Problems) -> None:
         problems.check(5 <= self.interval_seconds <= 300, "interval_seconds", "must be 5 to 300", self.interval_seconds)
@@ -89,13 +95,13 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
             (ENDPOINT_LABEL, "endpoint"),
         )
     ]
-    monitors: dict[str, dict[str, Any]] = {
-        "model-servers": {
+    monitors: dict[str, dict[str, Any]] = {}
+    if args.model_servers:
+        monitors["model-servers"] = {
             "namespaceSelector": {"any": True},
             "selector": {"matchExpressions": [{"key": MODEL_LABEL, "operator": "Exists"}]},
             "podMetricsEndpoints": [_endpoint(args, args.model_metrics_port, relabelings=copy)],
-        },
-    }
+        }
     if args.mlflow_namespace is not None:
         monitors["mlflow"] = {
             "namespaceSelector": {"matchNames": [args.mlflow_namespace]},
@@ -132,17 +138,33 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
             "selector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}},
             "podMetricsEndpoints": [_endpoint(args, 8080)],
         }
-        monitors["keda-http-interceptor"] = {
-            "namespaceSelector": {"matchNames": [args.keda_namespace]},
-            "selector": {
-                "matchLabels": {
-                    "app.kubernetes.io/component": "interceptor",
-                    "app.kubernetes.io/part-of": "keda-add-ons-http",
-                }
-            },
-            "podMetricsEndpoints": [_endpoint(args, 2223)],
-        }
+    if args.interceptor_namespace is not None:
+        monitors["keda-http-interceptor"] = interceptor_monitor(args, args.interceptor_namespace)
     return monitors
+
+
+def interceptor_monitor(args: ScrapeTargetsArgs, namespace: str) -> dict[str, Any]:
+    """The KEDA HTTP add-on interceptors: the chart declares only their admin and proxy ports, and their Prometheus
+    endpoint listens on INTERCEPTOR_METRICS_PORT undeclared, so the target is the admin port's, readdressed."""
+    readdress = {
+        "sourceLabels": ["__meta_kubernetes_pod_ip"],
+        "regex": "(.+)",
+        "targetLabel": "__address__",
+        "replacement": f"$1:{INTERCEPTOR_METRICS_PORT}",
+        "action": "replace",
+    }
+    return {
+        "namespaceSelector": {"matchNames": [namespace]},
+        "selector": {
+            "matchLabels": {
+                "app.kubernetes.io/component": "interceptor",
+                "app.kubernetes.io/part-of": "keda-add-ons-http",
+            }
+        },
+        "podMetricsEndpoints": [
+            {"port": "admin", "path": "/metrics", "interval": f"{args.interval_seconds}s", "relabelings": [readdress]}
+        ],
+    }
 
 
 class ScrapeTargets(PlatformComponent):

@@ -128,6 +128,12 @@ class ModelEndpointArgs:
     """Gateway the route attaches to. Default ``ml-gateway``."""
     gateway_namespace: str = "envoy-gateway-system"
     """Namespace of that Gateway. Default ``envoy-gateway-system``."""
+    gateway_listener: str | None = None
+    """Listener (``sectionName``) of that Gateway the route attaches to; None: every listener that admits it.
+    With TLS the platform passes ``https``, so credentials never cross plain HTTP. Default None."""
+    service_account_name: str | None = None
+    """ServiceAccount the model pods (and KServe's storage initializer) run as; it carries the identity that reads
+    the model from its bucket. None: the namespace's ``default``. Default None."""
     hostnames: list[str] = field(default_factory=list)
     """Hostnames the route answers; empty: the Gateway's. Default none."""
     interceptor_namespace: str = "ml-serving"

@@ -169,6 +169,8 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
         "securityContext": PodSecurity().render(),
         "model": model,
     }
+    if args.service_account_name:
+        predictor["serviceAccountName"] = args.service_account_name
     if args.gpu_count:
         predictor["tolerations"] = [gpu_toleration()]
         predictor["nodeSelector"] = merge_labels(
@@ -342,12 +344,15 @@ def http_route(
             "timeouts": {"request": f"{timeout}s"},
         }
     )
-    spec: dict[str, Any] = {
-        "parentRefs": [
-            {"group": GATEWAY_GROUP, "kind": "Gateway", "name": args.gateway_name, "namespace": args.gateway_namespace}
-        ],
-        "rules": rules,
+    parent: dict[str, Any] = {
+        "group": GATEWAY_GROUP,
+        "kind": "Gateway",
+        "name": args.gateway_name,
+        "namespace": args.gateway_namespace,
     }
+    if args.gateway_listener:
+        parent["sectionName"] = args.gateway_listener
+    spec: dict[str, Any] = {"parentRefs": [parent], "rules": rules}
     if args.hostnames:
         spec["hostnames"] = list(args.hostnames)
     return {

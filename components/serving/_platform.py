@@ -33,6 +33,16 @@ from ..common import (
     chart_release,
     merge_labels,
 )
+from ._network import (
+    EXTERNAL_SCALER_PORT,
+    GATEWAY_ACCESS_LABEL,
+    INTERCEPTOR_PROXY_PORT,
+    MLSERVER_HTTP_PORT,
+    MLSERVER_METRICS_PORT,
+    gateway_listeners,
+    https_redirect,
+    isolation,
+)
 
 CERT_MANAGER_REPOSITORY = "https://charts.jetstack.io"
 KSERVE_CHARTS = "oci://ghcr.io/kserve/charts"
@@ -42,21 +52,17 @@ ENVOY_GATEWAY_CHART = "oci://docker.io/envoyproxy/gateway-helm"
 GATEWAY_CONTROLLER = "gateway.envoyproxy.io/gatewayclass-controller"
 """Controller name Envoy Gateway answers for (the chart's ``config.envoyGateway.gateway.controllerName``)."""
 
-GATEWAY_ACCESS_LABEL = "ml-platform.io/gateway-access"
-"""Namespace label (``"true"``) that lets a namespace's HTTPRoutes attach to the platform Gateway."""
 
 MLSERVER_RUNTIME = "ml-platform-mlserver"
 """Name of the ClusterServingRuntime that serves MLflow models with MLServer's MLflow runtime (protocol v2)."""
 
 INTERCEPTOR_PROXY_SERVICE = "keda-add-ons-http-interceptor-proxy"
-INTERCEPTOR_PROXY_PORT = 8080
 EXTERNAL_SCALER_SERVICE = "keda-add-ons-http-external-scaler"
-EXTERNAL_SCALER_PORT = 9090
 """Service names the ``keda-add-ons-http`` chart gives its interceptor and external scaler (chart name + suffix)."""
 
-MLSERVER_HTTP_PORT = 8080
-MLSERVER_METRICS_PORT = 8082
-"""MLServer's REST port (KServe's container port) and its Prometheus port (``/metrics``)."""
+MODEL_SERVICE_ACCOUNT = "model-server"
+"""ServiceAccount (in the serving namespace) model pods run as; its annotations carry the identity that reads
+models."""
 
 MLSERVER_SCRATCH = ScratchDir()
 """MLServer's one writable path under its read-only root: temporary files, its environments folder and the
@@ -103,6 +109,12 @@ class ServingPlatformArgs:
     """Maximum HTTP add-on interceptor replicas. Default 10."""
     envoy_gateway_replicas: int = 1
     """Envoy Gateway controller replicas. Default 1."""
+    model_service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
+    """Annotations of the model servers' ServiceAccount (``model-server``): the cloud identity that reads models
+    (IRSA role, Google service account). Default none."""
+    metrics_namespace: str | None = None
+    """Namespace of the Prometheus that scrapes model servers and the HTTP add-on; None admits no scraper through
+    the serving namespace's NetworkPolicies. Default None."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the objects created here. Default none."""
 
@@ -160,8 +172,9 @@ def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
         "kserve": {
             "controller": {
                 "deploymentMode": "Standard",
-                # Routing is the platform's own HTTPRoute per endpoint; KServe must not add one per version.
-                "gateway": {"disableIngressCreation": True, "ingressGateway": {"enableGatewayApi": True}},
+                # Routing is the platform's own HTTPRoute per endpoint; KServe creates no ingress and no route, so
+                # its Gateway API mode (which watches Gateway API kinds) is not needed.
+                "gateway": {"disableIngressCreation": True},
             },
         }
     }
@@ -229,7 +242,11 @@ def mlserver_runtime_spec(args: ServingPlatformArgs) -> dict[str, Any]:
                     {"name": "MLSERVER_ENVIRONMENTS_DIR", "value": f"{MLSERVER_SCRATCH.path}/envs"},
                     {"name": "MLSERVER_METRICS_DIR", "value": f"{MLSERVER_SCRATCH.path}/metrics"},
                 ],
-                "ports": [{"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"}],
+                # The metrics port is declared so that Prometheus (PodMonitor portNumber) can scrape it.
+                "ports": [
+                    {"containerPort": MLSERVER_HTTP_PORT, "name": "http", "protocol": "TCP"},
+                    {"containerPort": MLSERVER_METRICS_PORT, "name": "metrics", "protocol": "TCP"},
+                ],
                 "resources": {"requests": {"cpu": "1", "memory": "2Gi"}, "limits": {"cpu": "1", "memory": "2Gi"}},
                 "securityContext": ContainerSecurity().render(),
                 "volumeMounts": [MLSERVER_SCRATCH.mount()],
@@ -278,7 +295,7 @@ class ServingPlatform(PlatformComponent):
         self.runtime_name = MLSERVER_RUNTIME
         self.releases = {}
         serving_ns = self._namespace(name, args, labels)
-        kserve_crd = self._kserve(name, args)
+        kserve_crd, kserve = self._kserve(name, args)
         self._keda(name, args, serving_ns)
         self._gateway(name, args, labels)
         runtime = k8s.apiextensions.CustomResource(
@@ -287,9 +304,14 @@ class ServingPlatform(PlatformComponent):
             kind="ClusterServingRuntime",
             metadata={"name": MLSERVER_RUNTIME, "labels": labels},
             spec=mlserver_runtime_spec(args),
-            opts=self._after(kserve_crd),
+            # KServe's webhook validates ClusterServingRuntimes: it must be running, not only its CRD installed.
+            opts=self._after(kserve_crd, kserve),
         )
-        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime]
+        extra = [
+            *https_redirect(name, args, labels, self._after(self.releases["gateway-helm"], self.gateway)),
+            *isolation(name, args, labels, MODEL_SERVICE_ACCOUNT, self._after(serving_ns)),
+        ]
+        self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime, *extra]
         self.register_outputs(
             {
                 "serving_namespace": self.serving_namespace,
@@ -353,8 +375,9 @@ class ServingPlatform(PlatformComponent):
             opts=pulumi.ResourceOptions(parent=self),
         )
 
-    def _kserve(self, name: str, args: ServingPlatformArgs) -> k8s.helm.v3.Release:
-        """cert-manager, then KServe's CRDs and controller; returns the CRD release custom resources wait for."""
+    def _kserve(self, name: str, args: ServingPlatformArgs) -> tuple[k8s.helm.v3.Release, k8s.helm.v3.Release]:
+        """cert-manager, then KServe's CRDs and controller; returns the CRD release and the controller release (its
+        webhook admits KServe's kinds): custom resources wait for both."""
         cert_manager = self._release(
             name,
             "cert-manager",
@@ -366,7 +389,7 @@ class ServingPlatform(PlatformComponent):
         kserve_crd = self._release(
             name, "kserve-crd", args.kserve_namespace, args.kserve_chart_version, {}, deps=(cert_manager,)
         )
-        self._release(
+        kserve = self._release(
             name,
             "kserve-resources",
             args.kserve_namespace,
@@ -374,7 +397,7 @@ class ServingPlatform(PlatformComponent):
             kserve_values(args),
             deps=(cert_manager, kserve_crd),
         )
-        return kserve_crd
+        return kserve_crd, kserve
 
     def _keda(self, name: str, args: ServingPlatformArgs, serving_ns: k8s.core.v1.Namespace) -> None:
         """KEDA, and its HTTP add-on inside the serving namespace."""
@@ -413,27 +436,3 @@ class ServingPlatform(PlatformComponent):
             spec={"gatewayClassName": args.gateway_name, "listeners": gateway_listeners(args)},
             opts=self._after(envoy, gateway_class),
         )
-
-
-def gateway_listeners(args: ServingPlatformArgs) -> list[dict[str, Any]]:
-    """HTTP, and HTTPS when a certificate is given; routes attach from namespaces labelled for gateway access."""
-    allowed = {
-        "namespaces": {"from": "Selector", "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}}},
-        "kinds": [{"group": "gateway.networking.k8s.io", "kind": "HTTPRoute"}],
-    }
-    listener: dict[str, Any] = {"name": "http", "port": 80, "protocol": "HTTP", "allowedRoutes": allowed}
-    listeners = [listener]
-    if args.tls_secret_name:
-        listeners.append(
-            {
-                "name": "https",
-                "port": 443,
-                "protocol": "HTTPS",
-                "allowedRoutes": allowed,
-                "tls": {"mode": "Terminate", "certificateRefs": [{"kind": "Secret", "name": args.tls_secret_name}]},
-            }
-        )
-    if args.gateway_hostname:
-        for item in listeners:
-            item["hostname"] = args.gateway_hostname
-    return listeners

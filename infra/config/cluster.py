@@ -58,6 +58,9 @@ class ClusterConfig(Model):
     """AWS: public API endpoint. Default True."""
     public_access_cidrs: list[str] = pydantic.Field(default_factory=lambda: ["0.0.0.0/0"])
     """CIDRs allowed to reach the API endpoint (AWS public endpoint, GKE authorized networks). Default everywhere."""
+    admin_principal_arns: list[str] = pydantic.Field(default_factory=list)
+    """AWS: IAM roles or users given cluster-admin through EKS access entries (the platform team's SSO role, the
+    deploy role), beside the identity that creates the cluster. Default none."""
     release_channel: ReleaseChannel = ReleaseChannel.REGULAR
     """GCP: GKE release channel. Default ``REGULAR``."""
     deletion_protection: bool | None = None

@@ -94,6 +94,15 @@ def _authenticating_policy(route: Res, policies: list[Res]) -> Res | None:
     return None
 
 
+def _redirect_only(route: Res) -> bool:
+    """A route whose every rule only redirects (no backend): it forwards nothing, so it exposes nothing."""
+    rules = [_dict(r) for r in _dict(route.props.get("spec")).get("rules") or []]
+    return bool(rules) and all(
+        not r.get("backendRefs") and any(_dict(f).get("type") == "RequestRedirect" for f in r.get("filters") or [])
+        for r in rules
+    )
+
+
 def check_routes(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> Iterator[tuple[str, str | None]]:
     policies = [r for r in resources if _is(r, "gateway.envoyproxy.io", "SecurityPolicy")]
     for route in resources:
@@ -102,7 +111,7 @@ def check_routes(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> 
         ):
             continue
         ns, name = _key(route)
-        if matches_any([f"{ns}/{name}"], cfg["publicRoutes"]):
+        if matches_any([f"{ns}/{name}"], cfg["publicRoutes"]) or _redirect_only(route):
             continue
         if _authenticating_policy(route, policies) is None:
             yield (
@@ -115,7 +124,7 @@ def check_routes(resources: list[Res], cfg: Mapping[str, Any], facts: Facts) -> 
 ROUTE_AUTHENTICATION = Rule(
     name="route-authentication",
     description="Every HTTPRoute/GRPCRoute is authenticated by an Envoy Gateway SecurityPolicy (JWT, OIDC, API key, "
-    "basic auth or external auth) targeting the route or its Gateway.",
+    "basic auth or external auth) targeting the route or its Gateway; a route that only redirects needs none.",
     enforcement_level=MANDATORY,
     config_schema={
         "publicRoutes": schema(

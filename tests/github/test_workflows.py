@@ -156,8 +156,16 @@ def test_deploy_runs_dev_then_staging_then_prod_each_with_its_own_settings() -> 
             "cloud": cfg["ml-platform:cloud"],
             "region": cfg["aws:region"],
             "environment": cfg["ml-platform:environment"],
+            "runner": f"${{{{ vars.DEPLOY_RUNNER_{stack.upper()} || '[\"ubuntu-24.04\"]' }}}}",
         }
     assert load("deploy.yml")["on"] == {"push": {"branches": ["main"]}}
+
+
+def test_the_deploy_runner_is_a_setting_with_githubs_runner_as_the_default() -> None:
+    up = load("pulumi-up.yml")
+    assert up["jobs"]["up"]["runs-on"] == "${{ fromJSON(inputs.runner) }}"
+    runner_input = up["on"]["workflow_call"]["inputs"]["runner"]
+    assert runner_input["type"] == "string" and json.loads(runner_input["default"]) == ["ubuntu-24.04"]
 
 
 def test_pulumi_up_is_an_environment_with_per_stack_concurrency_and_the_policy_pack() -> None:

@@ -60,7 +60,7 @@ def test_gke_dev_has_cloud_sql_gcs_and_workload_identity(stack_run) -> None:
     regs = stack_run("gke-dev").registrations
     assert one(regs, "gcp:sql/databaseInstance:DatabaseInstance").inputs["settings"]["availabilityType"] == "ZONAL"
     assert one(regs, "gcp:storage/bucket:Bucket")
-    sa = one(regs, "kubernetes:core/v1:ServiceAccount").inputs
+    sa = one(regs, "kubernetes:core/v1:ServiceAccount", "mlflow-sa").inputs
     assert sa["metadata"]["annotations"]["iam.gke.io/gcp-service-account"].endswith(".iam.gserviceaccount.com")
 
 

@@ -51,7 +51,7 @@ def test_real_runs_report_resources_fields_and_helm_changes(dev_pair) -> None:
         "",
         "Comparing `main` → `pr-42`.",
         "",
-        f"Resources: 8 to create, 6 to update, 0 to delete, {len(base['resources']) - 6} unchanged.",
+        f"Resources: 9 to create, 6 to update, 0 to delete, {len(base['resources']) - 6} unchanged.",
     ]
     # the cost rules price every GPU pool, so a pool change updates them too
     assert "- **update** `ml-platform` (`kubernetes:monitoring.coreos.com/v1:PrometheusRule`)" in out
@@ -62,7 +62,10 @@ def test_real_runs_report_resources_fields_and_helm_changes(dev_pair) -> None:
         "  - `scalingConfig.maxSize`: `2` → `4`",
     ]
     new_pool = out.index("**`EksCluster mlp-dev › GpuNodePool batch`**")
-    assert out[new_pool + 2] == "- **create** `batch-asg-label-ml-platform-io-accelerator` (`aws:autoscaling/tag:Tag`)"
+    assert (
+        out[new_pool + 2] == "- **create** `batch-asg-label-k8s-amazonaws-com-accelerator` (`aws:autoscaling/tag:Tag`)"
+    )
+    assert "- **create** `batch-asg-label-ml-platform-io-accelerator` (`aws:autoscaling/tag:Tag`)" in out
     assert "- **create** `batch` (`ml-platform:gpu_node_pool:GpuNodePool`)" in out
     assert (
         "- **update** release `nvidia-device-plugin` in namespace `nvidia-device-plugin`: chart "
@@ -79,7 +82,7 @@ def test_real_runs_report_resources_fields_and_helm_changes(dev_pair) -> None:
 def test_the_reverse_pair_deletes_what_the_head_created(dev_pair) -> None:
     base, head = dev_pair
     out = lines(diff.render(head, base))
-    assert f"Resources: 0 to create, 6 to update, 8 to delete, {len(base['resources']) - 6} unchanged." in out
+    assert f"Resources: 0 to create, 6 to update, 9 to delete, {len(base['resources']) - 6} unchanged." in out
     assert "- **delete** `batch-nodegroup` (`aws:eks/nodeGroup:NodeGroup`)" in out
 
 

@@ -149,3 +149,27 @@ def test_a_bad_policy_config_file_exits_1(tmp_path: Path) -> None:
     proc = preview("dev", "--out", str(tmp_path), "--policy-pack-config", str(bad))
     assert proc.returncode == 1
     assert "gpu-scheduling.maxGpusPerPod: 0 is less than the minimum of 1" in proc.stderr
+
+
+def test_broken_wiring_fails_the_preview_with_the_objects_involved(tmp_path: Path) -> None:
+    doc = yaml.safe_load((ROOT / "stacks" / "Pulumi.dev.yaml").read_text())
+    doc["config"]["ml-platform:observability"]["storage_class"] = "fast-ssd"  # no such StorageClass on EKS
+    stack_file = tmp_path / "Pulumi.dev.yaml"
+    stack_file.write_text(yaml.safe_dump(doc))
+    proc = preview("dev", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
+    assert proc.returncode == 1 and "Traceback" not in proc.stderr
+    assert proc.stderr.strip() == "error: broken wiring: storage-class"
+    finding = (
+        "[storage-class] names StorageClass 'fast-ssd', which does not exist "
+        "(Prometheus monitoring/kube-prometheus-stack-prometheus (from chart kube-prometheus-stack))"
+    )
+    assert f"  {finding}" in proc.stdout.splitlines()
+    plan = json.loads((tmp_path / "build" / "dev" / "plan.json").read_text())
+    assert plan["wiring"]["findings"] == [
+        {
+            "rule": "storage-class",
+            "message": "names StorageClass 'fast-ssd', which does not exist",
+            "objects": ["Prometheus monitoring/kube-prometheus-stack-prometheus (from chart kube-prometheus-stack)"],
+        }
+    ]
+    assert "network-flows" in plan["wiring"]["rules"]

@@ -85,3 +85,34 @@ def test_validation_messages() -> None:
         "cluster.system_nodes.max_size: must be >= min_size (3), got 2",
         "cluster.kubernetes_version: must look like 1.35, got 'latest'",
     ]
+
+
+def test_eks_gets_a_default_storage_class_pinned_add_ons_and_admin_access_entries(mocked) -> None:
+    admin = "arn:aws:iam::123456789012:role/platform-admins"
+    regs = mocked.run(lambda: EksCluster("c1", EksClusterArgs(admin_principal_arns=[admin])))
+    sc = one(regs, "kubernetes:storage.k8s.io/v1:StorageClass").inputs
+    # EKS 1.30+ marks no class as default: claims without a class (Prometheus, CloudNativePG) would stay Pending.
+    assert sc["metadata"]["annotations"] == {"storageclass.kubernetes.io/is-default-class": "true"}
+    assert (sc["provisioner"], sc["parameters"], sc["volumeBindingMode"]) == (
+        "ebs.csi.aws.com",
+        {"type": "gp3", "encrypted": "true"},
+        "WaitForFirstConsumer",
+    )
+    versions = {a.inputs["addonName"]: a.inputs.get("addonVersion") for a in by_type(regs, "aws:eks/addon:Addon")}
+    assert versions == {
+        "vpc-cni": "v1.20.4-eksbuild.1",
+        "kube-proxy": "v1.35.0-eksbuild.2",
+        "coredns": "v1.12.4-eksbuild.1",
+        "eks-pod-identity-agent": "v1.3.9-eksbuild.3",
+        "aws-ebs-csi-driver": "v1.51.1-eksbuild.1",
+    }
+    assert one(regs, "aws:eks/accessEntry:AccessEntry").inputs["principalArn"] == admin
+    association = one(regs, "aws:eks/accessPolicyAssociation:AccessPolicyAssociation").inputs
+    assert association["policyArn"] == "arn:aws:eks::aws:cluster-access-policy/AmazonEKSClusterAdminPolicy"
+    assert association["accessScope"] == {"type": "cluster"}
+
+
+def test_an_admin_principal_must_be_a_role_or_user_arn() -> None:
+    p = Problems(prefix="cluster")
+    EksClusterArgs(admin_principal_arns=["platform-admins"]).validate(p)
+    assert p.items == ["cluster.admin_principal_arns[0]: must be the ARN of an IAM role or user, got 'platform-admins'"]

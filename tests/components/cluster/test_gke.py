@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pulumi
+
 from components.cluster import GkeCluster, GkeClusterArgs, ReleaseChannel
 from components.common import Problems
 from tests.conftest import by_type, one
@@ -44,3 +46,19 @@ def test_validation_messages() -> None:
         "cluster.master_cidr: must be a /28, got '172.16.0.0/24'",
         "cluster.system_nodes.min_size: must be >= 1, got 0",
     ]
+
+
+def test_the_control_plane_reaches_the_webhooks_and_bindings_wait_for_the_pool(mocked) -> None:
+    out = {}
+    regs = mocked.run(lambda: out.setdefault("c", GkeCluster("g1", GkeClusterArgs(project="p1", region="us-central1"))))
+    fw = one(regs, "gcp:compute/firewall:Firewall").inputs
+    assert fw["sourceRanges"] == ["172.16.0.0/28"] and fw["direction"] == "INGRESS"
+    assert fw["allows"] == [{"protocol": "tcp", "ports": ["6443", "9443"]}]
+    assert fw["network"] == one(regs, "gcp:container/cluster:Cluster").inputs["network"]
+    assert isinstance(out["c"].workload_pool, pulumi.Output)  # the cluster's output: a binding waits for the pool
+
+
+def test_webhook_ports_are_port_numbers() -> None:
+    p = Problems(prefix="cluster")
+    GkeClusterArgs(project="p", region="r", webhook_ports=[9443, 70000]).validate(p)
+    assert p.items == ["cluster.webhook_ports[1]: must be a port number (1-65535), got 70000"]

@@ -145,3 +145,18 @@ def test_every_problem_is_reported_at_once() -> None:
         "bad.max_size: must be >= min_size (3), got 1",
         "bad.disk_size_gib: must be >= 50 (GPU images are large), got 20",
     ]
+
+
+def test_eks_gpu_nodes_carry_the_label_the_cluster_autoscaler_knows_gpus_by(mocked) -> None:
+    regs = mocked.run(lambda: GpuNodePool("inference", aws_args()))
+    assert one(regs, "aws:eks/nodeGroup:NodeGroup").inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-a10g"
+    tags = {t.inputs["tag"]["key"]: t.inputs["tag"]["value"] for t in by_type(regs, "aws:autoscaling/tag:Tag")}
+    assert tags["k8s.io/cluster-autoscaler/node-template/label/k8s.amazonaws.com/accelerator"] == "nvidia-a10g"
+
+
+def test_gke_gpu_nodes_do_not_get_the_aws_label(mocked) -> None:
+    regs = mocked.run(lambda: GpuNodePool("l4", gcp_args()))
+    assert (
+        "k8s.amazonaws.com/accelerator"
+        not in one(regs, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["labels"]
+    )

@@ -113,3 +113,39 @@ def test_validation_messages() -> None:
         "mlflow.location: is required on gcp, got None",
         "mlflow.workload_pool: is required on gcp, got None",
     ]
+
+
+def test_s3_model_reader_gets_its_own_read_only_role(mocked) -> None:
+    regs = mocked.run(
+        lambda: ArtifactBucket("art", ArtifactBucketArgs(**AWS, reader_service_account="ml-serving/model-server"))
+    )
+    role = one(regs, "aws:iam/role:Role", "art-reader-irsa").inputs
+    condition = json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["oidc.example/id/X:sub"] == "system:serviceaccount:ml-serving:model-server"
+    policy = json.loads(one(regs, "aws:iam/rolePolicy:RolePolicy", "art-reader-irsa").inputs["policy"])
+    actions = sorted(a for s in policy["Statement"] for a in s["Action"])
+    assert actions == ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"]  # read only
+
+
+def test_gcs_model_reader_gets_a_viewer_identity_bound_through_workload_identity(mocked) -> None:
+    args = ArtifactBucketArgs(
+        cloud=Cloud.GCP,
+        service_account_namespace="mlflow",
+        service_account_name="mlflow",
+        project="p",
+        location="us-central1",
+        workload_pool="p.svc.id.goog",
+        reader_service_account="ml-serving/model-server",
+    )
+    regs = mocked.run(lambda: ArtifactBucket("art", args))
+    assert one(regs, "gcp:storage/bucketIAMMember:BucketIAMMember", "art-object-viewer").inputs["role"] == (
+        "roles/storage.objectViewer"
+    )
+    wi = one(regs, "gcp:serviceaccount/iAMMember:IAMMember", "art-reader-workload-identity").inputs
+    assert wi["member"] == "serviceAccount:p.svc.id.goog[ml-serving/model-server]"
+
+
+def test_reader_must_be_namespace_and_name() -> None:
+    p = Problems(prefix="art")
+    ArtifactBucketArgs(**AWS, reader_service_account="model-server").validate(p)
+    assert p.items == ["art.reader_service_account: must be namespace/name, got 'model-server'"]

@@ -119,3 +119,21 @@ def test_problems_are_reported_together() -> None:
         "mon.storage_gib: must be >= 0, got -1",
         "mon.prometheus_replicas: must be 1 to 5, got 9",
     ]
+
+
+def test_what_managed_control_planes_hide_is_neither_scraped_nor_alerted_on() -> None:
+    from components.observability import ClusterDns, MonitoringStackArgs, kps_values
+
+    values = kps_values(MonitoringStackArgs(), "admin")
+    for key in ("kubeControllerManager", "kubeScheduler", "kubeEtcd", "kubeProxy"):
+        assert values[key] == {"enabled": False}
+    assert values["defaultRules"]["rules"] == {
+        "etcd": False,
+        "kubeControllerManager": False,
+        "kubeSchedulerAlerting": False,
+        "kubeSchedulerRecording": False,
+        "kubeProxy": False,
+    }
+    assert (values["coreDns"], values["kubeDns"]) == ({"enabled": True}, {"enabled": False})
+    gke = kps_values(MonitoringStackArgs(cluster_dns=ClusterDns.KUBE_DNS), "admin")
+    assert (gke["coreDns"], gke["kubeDns"]) == ({"enabled": False}, {"enabled": True})  # GKE runs kube-dns

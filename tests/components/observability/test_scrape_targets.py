@@ -16,6 +16,7 @@ ALL = ScrapeTargetsArgs(
     mlflow_port=5000,
     gateway_namespace="envoy-gateway-system",
     keda_namespace="keda",
+    interceptor_namespace="ml-serving",
 )
 
 
@@ -43,6 +44,24 @@ def test_only_what_exists_is_scraped() -> None:
     }
     mlflow = pod_monitors(ALL)["mlflow"]["podMetricsEndpoints"][0]
     assert {"targetLabel": "job", "replacement": "mlflow", "action": "replace"} in mlflow["relabelings"]
+    assert "model-servers" not in pod_monitors(ScrapeTargetsArgs(model_servers=False))
+
+
+def test_the_interceptor_is_scraped_where_it_runs_on_its_undeclared_metrics_port() -> None:
+    # The chart declares only the admin and proxy ports: the target is the admin port's, readdressed to 2223.
+    spec = pod_monitors(ALL)["keda-http-interceptor"]
+    assert spec["namespaceSelector"] == {"matchNames": ["ml-serving"]}
+    [endpoint] = spec["podMetricsEndpoints"]
+    assert endpoint["port"] == "admin"
+    assert endpoint["relabelings"] == [
+        {
+            "sourceLabels": ["__meta_kubernetes_pod_ip"],
+            "regex": "(.+)",
+            "targetLabel": "__address__",
+            "replacement": "$1:2223",
+            "action": "replace",
+        }
+    ]
 
 
 def test_pod_monitors_validate_and_carry_the_selector_label(mocked) -> None:

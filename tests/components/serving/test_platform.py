@@ -80,11 +80,19 @@ def test_the_gateway_is_the_only_public_entry_and_takes_routes_from_labelled_nam
         ("http", 80, "HTTP", "m.example.com"),
         ("https", 443, "HTTPS", "m.example.com"),
     ]
-    for listener in gateway["listeners"]:
-        assert listener["allowedRoutes"]["namespaces"] == {
-            "from": "Selector",
-            "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}},
-        }
+    http, https = gateway["listeners"]
+    assert https["allowedRoutes"]["namespaces"] == {
+        "from": "Selector",
+        "selector": {"matchLabels": {GATEWAY_ACCESS_LABEL: "true"}},
+    }
+    # With TLS, plain HTTP only redirects: only the redirect route in the gateway's own namespace attaches there.
+    assert http["allowedRoutes"]["namespaces"] == {"from": "Same"}
+    redirect = one(regs, "kubernetes:gateway.networking.k8s.io/v1:HTTPRoute").inputs
+    assert redirect["metadata"]["namespace"] == "envoy-gateway-system"
+    assert redirect["spec"]["parentRefs"][0]["sectionName"] == "http"
+    assert redirect["spec"]["rules"] == [
+        {"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}
+    ]
     services = [r for r in by_type(regs, "kubernetes:core/v1:Service")]
     assert not [s for s in services if (s.inputs.get("spec") or {}).get("type") == "LoadBalancer"]
     ns = one(regs, "kubernetes:core/v1:Namespace").inputs["metadata"]
@@ -112,3 +120,15 @@ def test_bad_arguments_are_reported_together() -> None:
         "serving.interceptor_min_replicas: must be >= 1, got 0",
         "serving.mlserver_image: must carry a pinned tag (not latest), got 'seldonio/mlserver:latest'",
     ]
+
+
+def test_the_runtime_waits_for_kserves_webhook_and_declares_its_metrics_port(regs) -> None:
+    runtime = one(regs, "kubernetes:serving.kserve.io/v1alpha1:ClusterServingRuntime")
+    kserve = one(regs, "kubernetes:helm.sh/v3:Release", "serving-kserve-resources")
+    assert kserve.urn in runtime.depends_on  # the webhook validates ClusterServingRuntimes, not only the CRD
+    ports = runtime.inputs["spec"]["containers"][0]["ports"]
+    assert [(p["name"], p["containerPort"]) for p in ports] == [("http", 8080), ("metrics", 8082)]
+
+
+def test_kserve_creates_no_ingress_and_needs_no_gateway_api_mode() -> None:
+    assert kserve_values(ServingPlatformArgs())["kserve"]["controller"]["gateway"] == {"disableIngressCreation": True}

@@ -95,3 +95,14 @@ def test_route_config_override_makes_a_route_public() -> None:
     health = route("health")
     assert violations(ROUTE_AUTHENTICATION, [health])
     assert violations(ROUTE_AUTHENTICATION, [health], {"publicRoutes": ["serving/health"]}) == []
+
+
+def test_a_route_that_only_redirects_needs_no_authentication() -> None:
+    redirect = route("https-redirect", namespace="envoy-gateway-system")
+    redirect.props["spec"]["rules"] = [
+        {"filters": [{"type": "RequestRedirect", "requestRedirect": {"scheme": "https", "statusCode": 301}}]}
+    ]
+    assert violations(ROUTE_AUTHENTICATION, [redirect]) == []
+    # a redirect beside a backend still forwards traffic: it needs authentication
+    redirect.props["spec"]["rules"].append({"backendRefs": [{"name": "iris", "port": 80}]})
+    assert violations(ROUTE_AUTHENTICATION, [redirect])
