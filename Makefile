@@ -5,7 +5,7 @@ STACK  ?= dev
 PY     := $(VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup system preview preview-all lint test bench clean
+.PHONY: setup system preview preview-all lint test bench finops clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,11 @@ test: setup system lint
 
 bench: $(VENV)/.installed
 	$(PY) -m offline.bench
+
+# Measures CPU serving with MLServer on this machine and writes build/finops/report.md with its charts; --publish
+# also refreshes the committed edition (docs/finops.md, docs/finops/*.png).
+finops: setup
+	$(PY) -m finops --out build/finops --publish
 
 clean:
 	rm -rf build .pytest_cache

@@ -29,7 +29,9 @@ from components.observability import (
     ScrapeTargetsArgs,
 )
 from cost.prices import UnknownPrice, settings_from_config
+from cost.reference import reference_per_1k
 
+from . import cluster
 from .cluster import ClusterLayer
 from .config import PROJECT, Environment, StackConfig
 from .config.observability import DriftModelConfig, ExporterInstall
@@ -94,11 +96,40 @@ def served_models(endpoint: ServingEndpoint) -> set[str]:
     return {v.labels.get(MODEL_LABEL) or endpoint.name for v in endpoint.versions} or {endpoint.name}
 
 
+SYSTEM_POOL = "system"
+"""``ml-platform.io/pool`` of the system nodes (both clouds), where CPU model pods run."""
+
+
+def _system_node_type(cfg: StackConfig) -> str | None:
+    if cfg.cloud == Cloud.AWS:
+        return cluster.eks_args(cfg).system_instance_type
+    if cfg.cloud == Cloud.GCP:
+        return cluster.gke_args(cfg).system_machine_type
+    return None  # an existing cluster: its owner pays for its nodes
+
+
+def reference_figures(cfg: StackConfig) -> dict[str, float]:
+    """The FinOps report's cost per 1,000 inferences for this stack's node types (system nodes on-demand, GPU
+    pools as bought), for the cost dashboard; empty until ``make finops`` has published them."""
+    nodes = {pool.instance_type: pool.capacity == Capacity.SPOT for pool in cfg.gpu_pools.values()}
+    system = _system_node_type(cfg)
+    if system is not None:
+        nodes[system] = False
+    return reference_per_1k(nodes)
+
+
 def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str, float]:
-    """Hourly price of one node of each GPU pool, from the cost model and the stack's ``cost.price_overrides``
-    (unknown prices reported to ``problems``)."""
+    """Hourly price of one node of each node pool (the GPU pools and the on-demand system pool), from the cost
+    model and the stack's ``cost.price_overrides`` (unknown prices reported to ``problems``)."""
     table = settings_from_config(cfg.cost.model_dump(exclude_none=True)).prices  # with the stack's price overrides
     prices: dict[str, float] = {}
+    system = _system_node_type(cfg)
+    if system is not None:
+        try:
+            prices[SYSTEM_POOL] = table.instance_hourly(cfg.cloud.value, cfg.region, system)
+        except UnknownPrice as exc:
+            if problems is not None:
+                problems.add("cluster.system_nodes.instance_type", f"has no price for the cost rules ({exc})", system)
     for name, pool in cfg.gpu_pools.items():
         try:
             prices[name] = table.instance_hourly(
@@ -256,7 +287,11 @@ def deploy(
     ScrapeTargets("scrape", scrape_args(cfg, p, selector), opts=after)
     rules = AlertRules("ml-platform", rules_args(cfg, p, selector, pool_prices(cfg)), opts=after)
     dashboards = Dashboards(
-        "dashboards", DashboardsArgs(namespace=o.namespace, sidecar_label=DASHBOARD_LABEL), opts=after
+        "dashboards",
+        DashboardsArgs(
+            namespace=o.namespace, sidecar_label=DASHBOARD_LABEL, reference_per_1k_usd=reference_figures(cfg)
+        ),
+        opts=after,
     )
     out = ObservabilityLayer(stack=stack, rules=rules, dashboards=dashboards)
     for model, d in o.drift.models.items():

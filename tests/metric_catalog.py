@@ -24,6 +24,9 @@ How the names were established:
   (``keda_scaler_metrics_value``, ``keda_scaler_active``, ``keda_scaled_object_errors_total``) and the KEDA HTTP
   add-on interceptor (``interceptor_pending_request_count``, ``interceptor_request_count_total``, port 2223) from
   their upstream code and documentation.
+* cAdvisor (the kubelet's ``/metrics/cadvisor``, which kube-prometheus-stack scrapes by default):
+  ``container_cpu_usage_seconds_total`` and ``container_memory_working_set_bytes`` with ``namespace``, ``pod`` and
+  ``container`` (``container=""`` is the pod's cgroup, ``POD`` its pause container).
 * The drift job (``drift/``) pushes the ``ml_drift_*`` series to the Pushgateway.
 """
 
@@ -55,6 +58,10 @@ EXPORTED: dict[str, str] = {
     "kube_pod_status_ready_time": "kube-state-metrics: time the pod became ready, unix seconds",
     "kube_pod_container_resource_requests": "kube-state-metrics: container resource requests",
     "kube_node_status_capacity": "kube-state-metrics: node capacity by resource",
+    "kube_node_status_allocatable": "kube-state-metrics: node allocatable by resource (what pods can request)",
+    # cAdvisor (the kubelet's, scraped by kube-prometheus-stack)
+    "container_cpu_usage_seconds_total": "cAdvisor: CPU time used per container (namespace, pod, container)",
+    "container_memory_working_set_bytes": "cAdvisor: working-set memory per container",
     "kube_deployment_status_replicas_available": "kube-state-metrics: available replicas of a Deployment",
     "kube_cronjob_status_last_schedule_time": "kube-state-metrics: last time a CronJob was scheduled",
     "kube_cronjob_status_last_successful_time": "kube-state-metrics: last time a CronJob's job succeeded",

@@ -24,6 +24,12 @@ from ._gke import (
     GkeClusterArgs,
     ReleaseChannel,
 )
+from ._gpu_catalog import (
+    MachineType,
+)
+from ._gpu_catalog import (
+    lookup as lookup_machine,
+)
 from ._gpu_node_pool import (
     GpuNodePool,
     GpuNodePoolArgs,
@@ -39,11 +45,13 @@ __all__ = [
     "GkeClusterArgs",
     "GpuNodePool",
     "GpuNodePoolArgs",
+    "MachineType",
     "NodeImage",
     "NvidiaDevicePlugin",
     "NvidiaDevicePluginArgs",
     "ReleaseChannel",
     "SharingMode",
     "iam_policy",
+    "lookup_machine",
     "subnet_cidrs",
 ]

@@ -8,8 +8,9 @@ four ways", not in managed node groups versus node pools. Each cloud realises th
 * ``min_size`` may be 0: the pool scales from zero. On EKS the Cluster Autoscaler cannot see a node that does
   not exist yet, so the pool tags its Auto Scaling group with the node template (labels, taint, GPU count);
 * GPU sharing is one setting. On EKS the node is labelled with the device plugin configuration that
-  time-slices or exposes MIG partitions; on GKE the node pool's ``guest_accelerator`` carries
-  ``gpu_sharing_config`` or ``gpu_partition_size`` and GKE's own device plugin applies it.
+  time-slices it; on GKE the node pool's ``guest_accelerator`` carries ``gpu_sharing_config`` or
+  ``gpu_partition_size`` and GKE's own device plugin applies it. MIG is refused on EKS: partitioning needs
+  NVIDIA's MIG manager, which the platform does not install (see ``EKS_MIG_REFUSED``).
 """
 
 from __future__ import annotations
@@ -49,6 +50,13 @@ class NodeImage(str, enum.Enum):
     BOTTLEROCKET_NVIDIA = "bottlerocket-nvidia"
     """Bottlerocket with NVIDIA drivers and its own device plugin; the platform must not install another."""
 
+
+EKS_MIG_REFUSED = (
+    "MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the platform does not install; "
+    "use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself)"
+)
+"""Why ``sharing.mode: mig`` is refused on EKS: a MIG profile that nothing applies would leave the GPU whole while
+the device plugin's ``mig-single`` configuration finds no MIG devices, so pods asking for a GPU would never start."""
 
 EKS_AMI_TYPES = {
     NodeImage.AL2023_NVIDIA: "AL2023_x86_64_NVIDIA",
@@ -131,7 +139,7 @@ class GpuNodePoolArgs:
                 "must be between 2 and 48",
                 self.time_slicing_replicas,
             )
-        if self.sharing == GpuSharing.MIG:
+        if self.sharing == GpuSharing.MIG and self.cloud == Cloud.GCP:
             if gpu is not None and not gpu.mig_profiles:
                 p.add("sharing.mode", f"MIG needs an A100 or H100; {self.instance_type} has {gpu.name}", "mig")
             elif gpu is not None and self.mig_profile not in gpu.mig_profiles:
@@ -139,7 +147,9 @@ class GpuNodePoolArgs:
                     "sharing.profile", f"must be one of {', '.join(gpu.mig_profiles)} for {gpu.name}", self.mig_profile
                 )
         if self.cloud == Cloud.AWS:
-            if self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing != GpuSharing.NONE:
+            if self.sharing == GpuSharing.MIG:
+                p.add("sharing.mode", EKS_MIG_REFUSED, self.sharing)
+            elif self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing != GpuSharing.NONE:
                 p.add("sharing.mode", "is only supported with node_image al2023-nvidia on EKS", self.sharing)
         else:
             if machine is not None and machine.gpu is None:
@@ -212,9 +222,6 @@ class GpuNodePool(PlatformComponent):
             # The Cluster Autoscaler's AWS provider knows a GPU node by this label: without it a node whose driver is
             # still loading counts as ready without GPUs and scale-up from zero stalls.
             self.node_labels[AWS_GPU_LABEL] = gpu.name if gpu else "unknown"
-        if args.sharing == GpuSharing.MIG and args.cloud == Cloud.AWS:
-            # Read by NVIDIA's MIG manager, which partitions the GPUs before the device plugin advertises them.
-            self.node_labels["nvidia.com/mig.config"] = f"all-{args.mig_profile}"
         self.node_taints = [{"key": GPU_TAINT_KEY, "value": GPU_TAINT_VALUE, "effect": GPU_TAINT_EFFECT}]
 
         child = pulumi.ResourceOptions(parent=self)

@@ -25,10 +25,10 @@ from ..common import (
     MANAGED_BY_LABELS,
     MODEL_LABEL,
     MODEL_VERSION_LABEL,
-    POOL_LABEL,
     PlatformComponent,
     Problems,
 )
+from ._cost_rules import cost_group
 from ._rule_model import Alert, Record, Rule, RuleGroup, Severity, ksm_label, num, relabel
 
 SERIES = "namespace, model, model_version, endpoint"
@@ -64,7 +64,8 @@ class AlertRulesArgs:
     mlflow_job: str | None = None
     """``job`` label of the MLflow scrape target; None leaves out ``MlflowDown``. Default None."""
     pool_hourly_prices_usd: dict[str, float] = field(default_factory=dict)
-    """Hourly price of one node per GPU pool (from the cost model), for the cost rules. Default none."""
+    """Hourly price of one node per node pool (``ml-platform.io/pool`` label: the GPU pools and ``system``, where
+    CPU model pods run), from the cost model, for the cost rules. Default none."""
     namespace: str = "monitoring"
     """Namespace of the ``PrometheusRule``. Default ``monitoring``."""
     selector_labels: dict[str, str] = field(default_factory=dict)
@@ -258,34 +259,6 @@ def gpu_group(a: AlertRulesArgs) -> RuleGroup:
     )
 
 
-def cost_group(a: AlertRulesArgs) -> RuleGroup:
-    node_pool = relabel(f'kube_node_labels{{{ksm_label(POOL_LABEL)}!=""}}', [("pool", ksm_label(POOL_LABEL))])
-    rules: list[Rule] = [
-        Record("ml_platform:node_pool_hourly_price_usd", f"vector({num(price)})", (("pool", pool),))
-        for pool, price in sorted(a.pool_hourly_prices_usd.items())
-    ]
-    rules += [
-        Record("ml_platform:node_pool_info", f"max by (node, pool) ({node_pool})"),
-        Record("ml_platform:node_pool_nodes", "count by (pool) (ml_platform:node_pool_info)"),
-        Record(
-            "ml_platform:node_pool_gpus",
-            'sum by (pool) (kube_node_status_capacity{resource="nvidia_com_gpu"} '
-            "* on (node) group_left (pool) ml_platform:node_pool_info)",
-        ),
-        Record("ml_platform:gpu_hours_provisioned:1h", "sum by (pool) (avg_over_time(ml_platform:node_pool_gpus[1h]))"),
-        Record(
-            "ml_platform:node_pool_cost_usd_per_hour",
-            "ml_platform:node_pool_nodes * on (pool) group_left ml_platform:node_pool_hourly_price_usd",
-        ),
-        Record("ml_platform:inferences:rate1h", "sum(rate(model_infer_request_success_total[1h]))"),
-        Record(
-            "ml_platform:cost_per_1k_inferences_usd",
-            "sum(ml_platform:node_pool_cost_usd_per_hour) / (ml_platform:inferences:rate1h > 0) / 3.6",
-        ),
-    ]
-    return RuleGroup("ml-platform.cost", tuple(rules), interval="1m")
-
-
 def drift_group(a: AlertRulesArgs) -> RuleGroup:
     return RuleGroup(
         "ml-platform.drift",
@@ -364,7 +337,7 @@ def rule_groups(args: AlertRulesArgs) -> list[RuleGroup]:
     groups = [
         serving_group(args),
         gpu_group(args),
-        cost_group(args),
+        cost_group(args.pool_hourly_prices_usd),
         drift_group(args),
         mlflow_group(args),
         release_group(args),

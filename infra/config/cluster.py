@@ -76,10 +76,10 @@ class ClusterConfig(Model):
 
 
 class SharingConfig(Model):
-    """How pods share a GPU: ``mode`` none, time-slicing (``replicas`` per GPU) or mig (``profile``)."""
+    """How pods share a GPU: ``mode`` none, time-slicing (``replicas`` per GPU) or mig (``profile``; GKE only)."""
 
     mode: GpuSharing = GpuSharing.NONE
-    """Sharing mode. Default ``none``."""
+    """Sharing mode; ``mig`` is refused on EKS (no MIG manager partitions the GPUs). Default ``none``."""
     replicas: int = 4
     """Pods per GPU with time-slicing. Default 4."""
     profile: str | None = None

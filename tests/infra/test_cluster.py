@@ -62,3 +62,14 @@ def test_an_existing_kubeconfig_file_is_what_the_provider_gets(tmp_path) -> None
     assert result.error is None
     provider = next(r for r in result.registrations if r.type == "pulumi:providers:kubernetes")
     assert provider.inputs["kubeconfig"] == kubeconfig.read_text()
+
+
+def test_mig_on_eks_is_refused_with_the_pool_key_path() -> None:
+    p = Problems()
+    cluster.validate(
+        cfg(gpu_pools={"a100": {"instance_type": "p4d.24xlarge", "sharing": {"mode": "mig", "profile": "1g.5gb"}}}), p
+    )
+    assert p.items == [
+        "gpu_pools.a100.sharing.mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the platform "
+        "does not install; use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself), got 'mig'"
+    ]

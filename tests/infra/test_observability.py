@@ -126,6 +126,7 @@ def test_pool_prices_come_from_the_cost_model() -> None:
     )
     table = PriceTable()
     assert observability.pool_prices(c) == {
+        "system": table.instance_hourly("aws", "us-west-2", "m6i.large"),  # where CPU model pods run
         "inference": table.instance_hourly("aws", "us-west-2", "g5.xlarge", spot=True),
         "big": table.instance_hourly("aws", "us-west-2", "g5.12xlarge"),
     }
@@ -137,7 +138,7 @@ def test_stack_price_overrides_reach_the_cost_rules() -> None:
         gpu_pools={"inference": {"instance_type": "g5.xlarge"}},
         cost={"price_overrides": {"aws": {"instances": {"g5.xlarge": [2.0, 0.8]}}}},
     )
-    assert observability.pool_prices(c) == {"inference": 2.0}
+    assert observability.pool_prices(c)["inference"] == 2.0
 
 
 def test_dcgm_exporter_where_the_cloud_does_not_export_dcgm() -> None:
@@ -215,6 +216,7 @@ def test_prod_rules_price_its_pools_and_keep_its_model_slo(stack_run) -> None:
     assert [(r["labels"]["pool"], r["expr"]) for r in prices] == [
         ("batch", "vector(0.322)"),
         ("inference", "vector(1.212)"),
+        ("system", "vector(0.192)"),  # m6i.xlarge, where prod's CPU endpoints run
     ]
     latency = [r for g in spec["groups"] for r in g["rules"] if r.get("alert") == "ModelLatencyHigh"]
     assert [r["labels"]["slo_ms"] for r in latency] == ["200", "500"]

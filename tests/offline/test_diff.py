@@ -51,10 +51,12 @@ def test_real_runs_report_resources_fields_and_helm_changes(dev_pair) -> None:
         "",
         "Comparing `main` → `pr-42`.",
         "",
-        f"Resources: 9 to create, 6 to update, 0 to delete, {len(base['resources']) - 6} unchanged.",
+        f"Resources: 9 to create, 7 to update, 0 to delete, {len(base['resources']) - 7} unchanged.",
     ]
-    # the cost rules price every GPU pool, so a pool change updates them too
+    # the cost rules price every GPU pool, so a pool change updates them too, and the cost dashboard shows the
+    # FinOps report's figures for the stack's node types
     assert "- **update** `ml-platform` (`kubernetes:monitoring.coreos.com/v1:PrometheusRule`)" in out
+    assert "- **update** `dashboards-cost` (`kubernetes:core/v1:ConfigMap`)" in out
     nodegroup = out.index("- **update** `inference-nodegroup` (`aws:eks/nodeGroup:NodeGroup`)")
     assert out[nodegroup + 1 : nodegroup + 4] == [
         '  - `instanceTypes`: `["g5.xlarge"]` → `["g5.2xlarge"]`',
@@ -82,7 +84,7 @@ def test_real_runs_report_resources_fields_and_helm_changes(dev_pair) -> None:
 def test_the_reverse_pair_deletes_what_the_head_created(dev_pair) -> None:
     base, head = dev_pair
     out = lines(diff.render(head, base))
-    assert f"Resources: 0 to create, 6 to update, 9 to delete, {len(base['resources']) - 6} unchanged." in out
+    assert f"Resources: 0 to create, 7 to update, 9 to delete, {len(base['resources']) - 7} unchanged." in out
     assert "- **delete** `batch-nodegroup` (`aws:eks/nodeGroup:NodeGroup`)" in out
 
 

@@ -118,16 +118,24 @@ def test_unknown_instance_type_names_the_value() -> None:
 
 
 def test_mig_on_a_gpu_without_mig_is_refused() -> None:
-    assert problems_of(aws_args(sharing=GpuSharing.MIG, mig_profile="1g.5gb")) == [
-        "gpu_pools.inference.sharing.mode: MIG needs an A100 or H100; g5.xlarge has nvidia-a10g, got 'mig'"
+    assert problems_of(gcp_args(sharing=GpuSharing.MIG, mig_profile="1g.5gb")) == [
+        "gpu_pools.inference.sharing.mode: MIG needs an A100 or H100; g2-standard-8 has nvidia-l4, got 'mig'"
     ]
 
 
 def test_wrong_mig_profile_for_the_gpu() -> None:
-    assert problems_of(aws_args(instance_type="p4d.24xlarge", sharing=GpuSharing.MIG, mig_profile="1g.10gb")) == [
+    assert problems_of(gcp_args(instance_type="a2-highgpu-1g", sharing=GpuSharing.MIG, mig_profile="1g.10gb")) == [
         "gpu_pools.inference.sharing.profile: must be one of 1g.5gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb "
         "for nvidia-tesla-a100, got '1g.10gb'"
     ]
+
+
+def test_mig_on_eks_is_refused_until_a_mig_manager_applies_it() -> None:
+    for instance in ("p4d.24xlarge", "g5.xlarge"):
+        assert problems_of(aws_args(instance_type=instance, sharing=GpuSharing.MIG, mig_profile="1g.5gb")) == [
+            "gpu_pools.inference.sharing.mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the "
+            "platform does not install; use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself), got 'mig'"
+        ]
 
 
 def test_bottlerocket_with_sharing_is_refused() -> None:

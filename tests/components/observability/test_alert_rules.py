@@ -494,70 +494,153 @@ def test_mlflow_down(tmp_path: Path) -> None:
 # --- recording rules: cost and GPU hours ----------------------------------------------------------------------------
 
 
-@needs_promtool
-def test_cost_per_thousand_inferences_and_gpu_hours(tmp_path: Path) -> None:
-    ksm = dict(job="kube-state-metrics")
-    series = server("v1", 600, FAST)  # 10 inferences per second = 36,000 per hour
-    series += [
+COST_ARGS = AlertRulesArgs(pool_hourly_prices_usd={"system": 0.096, "inference": 0.402})
+"""An m6i.large system pool and a spot g5.xlarge pool time-sliced four ways."""
+
+KSM = dict(job="kube-state-metrics")
+
+
+def node(name: str, pool: str, cpus: int, gpus: int = 0) -> list[dict[str, str]]:
+    """A node as kube-state-metrics describes it: its pool label, allocatable vCPUs and GPUs, GPU capacity."""
+    series = [
+        {"series": "kube_node_labels" + labels(**KSM, node=name, label_ml_platform_io_pool=pool), "values": "1x150"},
         {
-            "series": "kube_node_labels" + labels(**ksm, node=f"n{i}", label_ml_platform_io_pool="inference"),
-            "values": "1x150",
-        }
-        for i in (1, 2)
+            "series": "kube_node_status_allocatable" + labels(**KSM, node=name, resource="cpu", unit="core"),
+            "values": f"{cpus}x150",
+        },
     ]
-    series += [
-        {
-            "series": "kube_node_status_capacity"
-            + labels(**ksm, node=f"n{i}", resource="nvidia_com_gpu", unit="integer"),
-            "values": "1x150",
-        }
-        for i in (1, 2)
-    ]
-    series += pod_state("fraud-v1-0", 0, 60)
-    series += [
+    if gpus:
+        for metric in ("kube_node_status_allocatable", "kube_node_status_capacity"):
+            series.append(
+                {
+                    "series": metric + labels(**KSM, node=name, resource="nvidia_com_gpu", unit="integer"),
+                    "values": f"{gpus}x150",
+                }
+            )
+    return series
+
+
+def pod(name: str, on: str, cpu: float, gpus: int = 0, model: str | None = None) -> list[dict[str, str]]:
+    """A pod's requests (one container) and, for a model server, its ``ml-platform.io/*`` labels."""
+    where = dict(**KSM, namespace="models", pod=name)
+    series = [
         {
             "series": "kube_pod_container_resource_requests"
-            + labels(
-                job="kube-state-metrics",
-                namespace="models",
-                pod="fraud-v1-0",
-                container="kserve-container",
-                node="n1",
-                resource="nvidia_com_gpu",
-                unit="integer",
-            ),
-            "values": "1x150",
+            + labels(**where, container="kserve-container", node=on, resource=resource, unit=unit),
+            "values": f"{value:g}x150",
         }
+        for resource, unit, value in (("cpu", "core", cpu), ("nvidia_com_gpu", "integer", gpus))
+        if value
     ]
-    # two inference nodes at 1.006 $/h = 2.012 $/h for 36 thousand inferences → 0.0558889 $ per thousand
+    if model:
+        series.append(
+            {
+                "series": "kube_pod_labels"
+                + labels(
+                    **where,
+                    uid=f"uid-{name}",
+                    label_ml_platform_io_model=model,
+                    label_ml_platform_io_model_version="v1",
+                    label_ml_platform_io_endpoint=model,
+                    label_ml_platform_io_critical="false",
+                ),
+                "values": "1x150",
+            }
+        )
+    return series
+
+
+def sample(expr: str, value: float, **label_set: str) -> dict[str, Any]:
+    return {
+        "expr": f"round({expr}, 0.000001)",
+        "eval_time": "2h",
+        "exp_samples": [{"labels": labels(**label_set) if label_set else "{}", "value": value}],
+    }
+
+
+@needs_promtool
+def test_cost_per_thousand_inferences_per_model_version_and_hardware(tmp_path: Path) -> None:
+    # A CPU endpoint (churn: 1 of the system node's 2 vCPUs, 600 inferences a minute) and a GPU endpoint
+    # (embeddings: 1 of the GPU node's 4 time-sliced GPUs, 60 a minute) side by side; Prometheus also runs on the
+    # system node and belongs to no model.
+    series = node("sys-1", "system", cpus=2) + node("gpu-1", "inference", cpus=4, gpus=4)
+    series += pod("churn-v1-0", "sys-1", cpu=1, model="churn") + pod("prometheus-0", "sys-1", cpu=0.5)
+    series += pod("embeddings-v1-0", "gpu-1", cpu=1, gpus=1, model="embeddings")
+    series += server("v1", 600, FAST, model="churn", endpoint="churn")
+    series += server("v1", 60, FAST, model="embeddings", endpoint="embeddings")
+    churn = dict(namespace="models", model="churn", model_version="v1", endpoint="churn", hardware="cpu")
+    embeddings = dict(namespace="models", model="embeddings", model_version="v1", endpoint="embeddings", hardware="gpu")
     run_promtool(
         tmp_path,
         series,
         [],
         [
+            # churn holds half the m6i.large (0.096 $/h): 0.048 $/h; its GPU-less pod is never charged GPU.
+            {
+                "expr": "round(ml_platform:model_version_cost_usd_per_hour, 0.000001)",
+                "eval_time": "2h",
+                "exp_samples": [
+                    {"labels": labels(**churn), "value": 0.048},
+                    # embeddings holds a quarter of the g5.xlarge (0.402 $/h), not a share of its vCPUs.
+                    {"labels": labels(**embeddings), "value": 0.1005},
+                ],
+            },
+            # 0.048 $ for 36,000 inferences and 0.1005 $ for 3,600 in the last hour.
             {
                 "expr": "round(ml_platform:cost_per_1k_inferences_usd, 0.000001)",
                 "eval_time": "2h",
-                "exp_samples": [{"labels": "{}", "value": 0.055889}],
-            },
-            {
-                "expr": "ml_platform:node_pool_cost_usd_per_hour",
-                "eval_time": "2h",
                 "exp_samples": [
-                    {"labels": 'ml_platform:node_pool_cost_usd_per_hour{pool="inference"}', "value": 2.012}
+                    {"labels": labels(**churn), "value": 0.001333},
+                    {"labels": labels(**embeddings), "value": 0.027917},
                 ],
             },
-            {
-                "expr": "ml_platform:gpu_hours_provisioned:1h",
-                "eval_time": "2h",
-                "exp_samples": [{"labels": 'ml_platform:gpu_hours_provisioned:1h{pool="inference"}', "value": 2}],
-            },
-            {
-                "expr": "ml_platform:gpu_hours:1h",
-                "eval_time": "2h",
-                "exp_samples": [{"labels": 'ml_platform:gpu_hours:1h{namespace="models", model="fraud"}', "value": 1}],
-            },
+            sample('ml_platform:cost_per_1k_inferences_usd:by_hardware{hardware="gpu"}', 0.027917, hardware="gpu"),
+            sample('ml_platform:cost_per_1k_inferences_usd:by_hardware{hardware="cpu"}', 0.001333, hardware="cpu"),
+            # 0.498 $/h of nodes, 0.1485 $/h held by model versions: the rest (Prometheus, idle capacity) is not.
+            sample("ml_platform:unattributed_cost_usd_per_hour", 0.3495),
+            sample(
+                'ml_platform:model_version_inferences:1h{model="churn"}',
+                36000,
+                **{k: churn[k] for k in churn if k != "hardware"},
+            ),
+            sample(
+                'ml_platform:node_pool_cost_usd_per_hour{pool="inference"}',
+                0.402,
+                pool="inference",
+            ),
+            sample("ml_platform:gpu_hours_provisioned:1h", 4, pool="inference"),
+            sample("ml_platform:gpu_hours:1h", 1, namespace="models", model="embeddings"),
         ],
+        args=COST_ARGS,
+    )
+
+
+@needs_promtool
+def test_a_version_that_scaled_to_zero_pays_only_for_the_time_it_ran(tmp_path: Path) -> None:
+    series = node("sys-1", "system", cpus=2)
+    # churn's pod runs for the first 90 minutes, then the version scales to zero. At 2 h its series were seen
+    # from minute 60 to 94 (Prometheus keeps a vanished series for 5 minutes): 35 of the hour's 60 evaluations.
+    churn = pod("churn-v1-0", "sys-1", cpu=1, model="churn")
+    for s in churn:
+        s["values"] = s["values"].split("x")[0] + "x89 _x60"
+    series += churn
+    series += server("v1", 600, FAST, model="churn", endpoint="churn")
+    run_promtool(
+        tmp_path,
+        series,
+        [],
+        [
+            sample(
+                "ml_platform:model_version_cost_usd:1h",
+                0.028,
+                namespace="models",
+                model="churn",
+                model_version="v1",
+                endpoint="churn",
+                hardware="cpu",
+            )
+        ],
+        args=COST_ARGS,
     )
 
 

@@ -79,9 +79,18 @@ def test_the_main_views_are_there() -> None:
         "Error rate",
         "Ready replicas",
         "Average batch size",
+        "Batch fill: requests queued when each request arrived (adaptive batching)",
+        "CPU used (cores)",
+        "Memory working set",
+        "GPU utilisation",
+        "GPU memory used",
     } <= titles["ml-platform-serving"]
     assert {"Utilisation", "Memory used", "Temperature"} <= titles["ml-platform-gpu"]
-    assert {"Cost per 1,000 inferences", "Inferences served (24 h)"} <= titles["ml-platform-cost"]
+    assert {
+        "Per hardware: production against the FinOps report",
+        "Per model version",
+        "Cost per hour by model version",
+    } <= titles["ml-platform-cost"]
     assert {"Drifted share of columns", "Per-column drift score"} <= titles["ml-platform-drift"]
 
 
@@ -112,8 +121,38 @@ def test_every_query_parses_as_promql(tmp_path) -> None:
     if promtool is None:
         pytest.skip("promtool not installed (Debian's prometheus package; `make system` installs it)")
     exprs = [e for m in all_dashboards().values() for e in queries(m) if not e.startswith("label_values(")]
+    exprs = [re.sub(r"\$__(range|rate_interval)", "1h", e) for e in exprs]  # durations Grafana fills in
     rules = [{"record": f"dashboard:query_{i}", "expr": re.sub(r"\$\w+", ".*", e)} for i, e in enumerate(exprs)]
     path = tmp_path / "queries.yaml"
     path.write_text(yaml.safe_dump({"groups": [{"name": "dashboards", "rules": rules}]}))
     result = subprocess.run([promtool, "check", "rules", "--lint=none", str(path)], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_resource_panels_join_cadvisor_and_dcgm_to_the_model_version() -> None:
+    serving = all_dashboards()["ml-platform-serving"]
+    panels = {p["title"]: p for p in serving["panels"]}
+    for title, metric in (
+        ("CPU used (cores)", "container_cpu_usage_seconds_total"),
+        ("Memory working set", "container_memory_working_set_bytes"),
+        ("GPU utilisation", "DCGM_FI_DEV_GPU_UTIL"),
+        ("GPU memory used", "DCGM_FI_DEV_FB_USED"),
+    ):
+        [target] = panels[title]["targets"]
+        assert (
+            metric in target["expr"]
+            and "group_left (model, model_version) ml_platform:model_pod_info" in target["expr"]
+        )
+    batch = panels["Batch fill: requests queued when each request arrived (adaptive batching)"]
+    assert batch["type"] == "bargauge" and batch["targets"][0]["format"] == "heatmap"
+    assert batch["targets"][0]["expr"].startswith("sum by (le) (increase(batch_request_queue_bucket{")
+
+
+def test_the_cost_board_shows_the_finops_reports_figures_beside_production() -> None:
+    board = all_dashboards({"cpu m6i.large (report, measured)": 0.00012})["ml-platform-cost"]
+    [panel] = [p for p in board["panels"] if p["title"] == "Per hardware: production against the FinOps report"]
+    assert [(t["expr"], t["legendFormat"]) for t in panel["targets"]] == [
+        ('ml_platform:cost_per_1k_inferences_usd:by_hardware{hardware="cpu"}', "CPU endpoints (production)"),
+        ('ml_platform:cost_per_1k_inferences_usd:by_hardware{hardware="gpu"}', "GPU endpoints (production)"),
+        ("vector(0.00012)", "cpu m6i.large (report, measured)"),
+    ]
