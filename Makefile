@@ -5,7 +5,7 @@ STACK  ?= dev
 PY     := $(VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup system preview preview-all lint test bench finops clean
+.PHONY: setup system preview preview-all lint test bench bench-serving finops clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,8 +43,13 @@ bench: $(VENV)/.installed
 
 # Measures CPU serving with MLServer on this machine and writes build/finops/report.md with its charts; --publish
 # also refreshes the committed edition (docs/finops.md, docs/finops/*.png).
-finops: setup
+finops: $(VENV)/.installed
 	$(PY) -m finops --out build/finops --publish
+
+# Cold start with and without the node cache, latency and memory with and without the concurrency cap, and the
+# warm-up gate, on real MLflow, S3 API (moto) and MLServer processes on loopback; prints JSON (several minutes).
+bench-serving: $(VENV)/.installed
+	$(PY) -m tests.integration.serving_load
 
 clean:
 	rm -rf build .pytest_cache

@@ -65,6 +65,8 @@ from .serving import (
     ScalingMetric,
     ServingPlatform,
     ServingPlatformArgs,
+    WarmWindow,
+    Weekday,
 )
 
 __all__ = [
@@ -118,4 +120,6 @@ __all__ = [
     "ServingPlatformArgs",
     "Severity",
     "SharingMode",
+    "WarmWindow",
+    "Weekday",
 ]

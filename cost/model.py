@@ -10,6 +10,9 @@ Two numbers per item:
 * ``monthly_idle``: everything at its minimum (node pools at ``min_size``, storage at its initial size);
 * ``monthly_full``: everything at full scale (node pools at ``max_size``, storage at its autoscaling limit).
 
+Scheduled warm standby (KEDA cron windows of model endpoints) raises the idle cost by the GPU share the warm
+replicas hold during their hours (:mod:`.schedule`).
+
 What is priced: managed clusters, node pools (instances, attached GPUs, root disks), NAT gateways and their
 public IPv4 addresses, load balancers
 (cloud ones, Kubernetes Services of type LoadBalancer and Gateways, each of which gets one), databases
@@ -27,6 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from .prices import PriceTable, UnknownPrice
+from .schedule import warm_standby
 
 # Resource types the model prices, by what they are.
 EKS_CLUSTER = "aws:eks/cluster:Cluster"
@@ -352,4 +356,8 @@ def estimate(
                 pricer.kubernetes(r)
         except UnknownPrice as exc:
             pricer.report.problems.append(f"{r.type} {r.name}: {exc}")
+    try:
+        warm_standby(resources, pricer)
+    except UnknownPrice as exc:
+        pricer.report.problems.append(f"warm windows: {exc}")
     return pricer.report

@@ -103,6 +103,7 @@ def pool_args(cfg: StackConfig, pool: GpuPoolConfig, **cloud_inputs: Any) -> Gpu
         max_size=pool.max_size,
         capacity=pool.capacity,
         disk_size_gib=pool.disk_size_gib,
+        **({"model_cache_gib": pool.model_cache_gib} if pool.model_cache_gib is not None else {}),
         labels=dict(pool.labels),
         sharing=pool.sharing.mode,
         time_slicing_replicas=pool.sharing.replicas,

@@ -9,6 +9,7 @@ names, whether it is critical or uses GPUs) is returned as a :class:`ServingLaye
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 
@@ -27,6 +28,7 @@ from components.serving import (
     ServingPlatform,
     ServingPlatformArgs,
     VersionInfo,
+    WarmWindow,
 )
 
 from .cluster import ClusterLayer
@@ -82,10 +84,35 @@ def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> Serv
         interceptor_max_replicas=max(10, p.interceptor_min_replicas),
         envoy_gateway_replicas=p.envoy_gateway_replicas or (2 if cfg.is_prod else 1),
         labels={"environment": cfg.environment.value},
+        model_cache_pools={n: pool.model_cache_gib for n, pool in cfg.gpu_pools.items() if pool.model_cache_gib},
+        model_cache_job_annotations=dict(p.model_cache_job_annotations or {}),
     )
     if p.mlserver_image:
         args.mlserver_image = p.mlserver_image
     return args
+
+
+def pressure_args(e: EndpointConfig) -> dict[str, Any]:
+    """The endpoint's load settings the stack file sets (the component owns every default)."""
+    out: dict[str, Any] = {
+        k: getattr(e, k)
+        for k in (
+            "concurrency_limit",
+            "max_batch_size",
+            "max_batch_time_ms",
+            "warmup_request",
+            "warmup_timeout_seconds",
+            "warm_timezone",
+            "model_cache_gib",
+            "priority_class",
+        )
+        if getattr(e, k) is not None
+    }
+    if e.warm_windows is not None:
+        out["warm_windows"] = [
+            WarmWindow(days=list(w.days), start=w.start, end=w.end, replicas=w.replicas) for w in e.warm_windows
+        ]
+    return out
 
 
 def _versions(name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None) -> list[ModelVersion]:
@@ -143,6 +170,7 @@ def endpoint_args(
         gateway_listener="https" if p.tls_secret_name else None,
         service_account_name=MODEL_SERVICE_ACCOUNT,
         labels={"environment": cfg.environment.value},
+        **pressure_args(e),
         release_managed=e.release is not None,
     )
 
@@ -223,6 +251,15 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform"))
+    if cfg.cloud.value in ("aws", "gcp"):
+        for pool_name, pool in cfg.gpu_pools.items():
+            if pool.model_cache_gib:
+                problems.add(
+                    f"gpu_pools.{pool_name}.model_cache_gib",
+                    "cannot fill on EKS or GKE yet: KServe v0.20's model download Jobs carry no toleration for the "
+                    "GPU taint (see docs/serving.md, node-level model cache)",
+                    pool.model_cache_gib,
+                )
     mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}")
@@ -248,6 +285,18 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                     f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
                     e.gpu_count,
                 )
+        if e.model_cache_gib and e.gpu_pool in cfg.gpu_pools:
+            pool_cache = cfg.gpu_pools[e.gpu_pool].model_cache_gib or 0
+            cached = sum(
+                (x.model_cache_gib or 0) * len(x.versions) for x in s.endpoints.values() if x.gpu_pool == e.gpu_pool
+            )
+            at.check(
+                pool_cache >= cached,
+                "model_cache_gib",
+                f"the cached models on pool {e.gpu_pool!r} need {cached} GiB; set "
+                f"gpu_pools.{e.gpu_pool}.model_cache_gib to at least that (it is {pool_cache})",
+                e.model_cache_gib,
+            )
         if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
             at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
 

@@ -54,7 +54,7 @@ def cost_lines(report: CostReport, budget: float | None) -> list[str]:
         head += f" · budget {money(budget)} ({verdict}{share})"
     lines = [head]
     for item in sorted(report.items, key=lambda i: (-i.monthly_full, i.name)):
-        if item.monthly_full > 0:
+        if item.monthly_full > 0 or item.monthly_idle > 0:
             lines.append(
                 f"  {item.name:<32} {money(item.monthly_idle):>12} {money(item.monthly_full):>12}  {item.what}"
             )

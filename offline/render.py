@@ -42,6 +42,8 @@ def manifest(reg: Any) -> dict[str, Any]:
         if obj.get(key) == "[secret]" and isinstance(raw.get(key), dict):
             obj[key] = {k: "[secret]" for k in raw[key]}
     group_version, kind = reg.type.split(":")[1], reg.type.split(":")[2]
+    if kind.endswith("Patch") and kind != "Patch":
+        kind = kind.removesuffix("Patch")  # a server-side apply patch (ServiceAccountPatch) of that kind's object
     group, version = group_version.rsplit("/", 1)
     obj.setdefault("apiVersion", version if group == "core" else f"{group}/{version}")
     obj.setdefault("kind", kind)

@@ -86,6 +86,9 @@ class GpuNodePoolArgs:
     """Spot or on-demand capacity. Default on-demand."""
     disk_size_gib: int = 100
     """Root disk per node in GiB; model images are large. Default 100, at least 50."""
+    model_cache_gib: int = 0
+    """Disk per node kept for the node-level model cache (KServe's local model cache folder), in GiB, added to
+    ``disk_size_gib``. Default 0 (no cache)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra node labels; the GPU, pool and accelerator labels are always added. Default none."""
     sharing: GpuSharing = GpuSharing.NONE
@@ -131,6 +134,7 @@ class GpuNodePoolArgs:
         p.check(self.max_size >= 1, "max_size", "must be >= 1", self.max_size)
         p.check(self.max_size >= self.min_size, "max_size", f"must be >= min_size ({self.min_size})", self.max_size)
         p.check(self.disk_size_gib >= 50, "disk_size_gib", "must be >= 50 (GPU images are large)", self.disk_size_gib)
+        p.check(self.model_cache_gib >= 0, "model_cache_gib", "must be >= 0", self.model_cache_gib)
         gpu = self.gpu_model(machine)
         if self.sharing == GpuSharing.TIME_SLICING:
             p.check(
@@ -242,7 +246,7 @@ class GpuNodePool(PlatformComponent):
             instance_types=[args.instance_type],
             ami_type=EKS_AMI_TYPES[args.node_image],
             capacity_type="SPOT" if args.capacity == Capacity.SPOT else "ON_DEMAND",
-            disk_size=args.disk_size_gib,
+            disk_size=args.disk_size_gib + args.model_cache_gib,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
                 min_size=args.min_size, max_size=args.max_size, desired_size=args.min_size
             ),
@@ -306,7 +310,7 @@ class GpuNodePool(PlatformComponent):
             node_config=gcp.container.NodePoolNodeConfigArgs(
                 machine_type=args.instance_type,
                 spot=args.capacity == Capacity.SPOT,
-                disk_size_gb=args.disk_size_gib,
+                disk_size_gb=args.disk_size_gib + args.model_cache_gib,
                 disk_type="pd-balanced",
                 labels=self.node_labels,
                 resource_labels=args.tags or None,

@@ -7,6 +7,8 @@ imports the other.
 from __future__ import annotations
 
 import enum
+import json
+import zoneinfo
 from dataclasses import dataclass, field
 
 import pulumi
@@ -39,6 +41,49 @@ class AuthMode(str, enum.Enum):
     """``x-api-key`` header checked against the keys in a Secret (one key per client)."""
     JWT = "jwt"
     """Bearer JWT checked against an issuer's JWKS."""
+
+
+class Weekday(str, enum.Enum):
+    """A day of the week in a warm window (cron day-of-week numbers, Sunday 0)."""
+
+    MON = "mon"
+    TUE = "tue"
+    WED = "wed"
+    THU = "thu"
+    FRI = "fri"
+    SAT = "sat"
+    SUN = "sun"
+
+    @property
+    def cron(self) -> int:
+        return ["sun", "mon", "tue", "wed", "thu", "fri", "sat"].index(self.value)
+
+
+@dataclass(kw_only=True)
+class WarmWindow:
+    """Hours of expected traffic during which KEDA keeps replicas warm (its cron scaler), on the listed days."""
+
+    days: list[Weekday]
+    """Days the window opens on. Required (at least one)."""
+    start: str
+    """Opening time, ``HH:MM`` (24 h) in the endpoint's ``warm_timezone``. Required."""
+    end: str
+    """Closing time, ``HH:MM``, later than ``start`` on the same day. Required."""
+    replicas: int
+    """Replicas per version kept warm inside the window. Required (>= 1)."""
+
+    def hours_per_week(self) -> float:
+        """Length of the window times its days, in hours (what the cost model prices)."""
+        return len(set(self.days)) * max(0, _minutes(self.end) - _minutes(self.start)) / 60
+
+
+def _minutes(hh_mm: str) -> int:
+    """Minutes after midnight of ``HH:MM``; -1 when it is not a valid time."""
+    parts = hh_mm.split(":") if isinstance(hh_mm, str) else []
+    if len(parts) != 2 or not all(len(x) == 2 and x.isdigit() for x in parts):
+        return -1
+    hour, minute = int(parts[0]), int(parts[1])
+    return hour * 60 + minute if hour < 24 and minute < 60 else -1
 
 
 class RateLimitUnit(str, enum.Enum):
@@ -149,6 +194,29 @@ class ModelEndpointArgs:
     """Prometheus the scaling queries run on. Default ``http://kube-prometheus-stack-prometheus.monitoring:9090``."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on every object. Default none."""
+    concurrency_limit: int = 1
+    """Inferences one replica runs at once: MLServer parallel workers, each holding its own copy of the model
+    (on a GPU endpoint, its own GPU memory). Further requests wait in MLServer's queue, which the ``queue-depth``
+    metric (and KEDA) sees. Default 1."""
+    max_batch_size: int = 1
+    """Adaptive batching: most requests MLServer joins into one inference; 1 turns batching off. Default 1."""
+    max_batch_time_ms: int = 0
+    """Adaptive batching: longest wait for a batch to fill, in milliseconds; > 0 exactly when batching. Default 0."""
+    warmup_request: str | None = None
+    """A v2 inference request body (JSON) each new replica must answer, once per worker, before it takes traffic;
+    None: a replica takes traffic once its model reports ready. Default None."""
+    warmup_timeout_seconds: int = 30
+    """Longest time one warm-up inference may take. Default 30."""
+    warm_windows: list[WarmWindow] = field(default_factory=list)
+    """Hours of expected traffic; KEDA's cron scaler keeps ``replicas`` warm inside each. Default none."""
+    warm_timezone: str = "UTC"
+    """IANA time zone of ``warm_windows`` (``Europe/Berlin``). Default ``UTC``."""
+    model_cache_gib: int = 0
+    """Node-level model cache: disk the model takes on each node of ``gpu_pool`` (KServe LocalModelCache); new
+    replicas load it from the node's disk, not the bucket. 0: no cache. Default 0."""
+    priority_class: str | None = None
+    """PriorityClass of the version's pods. Default ``ml-platform-critical-inference`` for critical endpoints,
+    ``ml-platform-inference`` otherwise."""
     release_managed: bool = False
     """Whether the release controller owns the route's weights and the versions' model URIs (Pulumi then leaves
     them alone: ``ignore_changes``). Default False."""
@@ -285,6 +353,61 @@ class ModelEndpointArgs:
             self.rate_limit_requests,
         )
 
+        self.validate_under_pressure(p)
+
+    def validate_under_pressure(self, p: Problems) -> None:
+        """Concurrency cap, batching, warm-up, warm windows and the node cache."""
+        p.check(
+            self.concurrency_limit >= 1,
+            "concurrency_limit",
+            "must be >= 1 (MLServer parallel workers; each concurrent inference needs one)",
+            self.concurrency_limit,
+        )
+        p.check(self.max_batch_size >= 1, "max_batch_size", "must be >= 1 (1: no batching)", self.max_batch_size)
+        p.check(
+            (self.max_batch_size > 1) == (self.max_batch_time_ms > 0) and self.max_batch_time_ms >= 0,
+            "max_batch_time_ms",
+            f"must be > 0 exactly when max_batch_size > 1 (it is {self.max_batch_size})",
+            self.max_batch_time_ms,
+        )
+        if self.warmup_request is not None:
+            p.check(_is_v2_request(self.warmup_request), "warmup_request", WARMUP_FORMAT, _short(self.warmup_request))
+        p.check(
+            1 <= self.warmup_timeout_seconds <= self.model_load_timeout_seconds,
+            "warmup_timeout_seconds",
+            f"must be between 1 and model_load_timeout_seconds ({self.model_load_timeout_seconds})",
+            self.warmup_timeout_seconds,
+        )
+        p.check(_is_timezone(self.warm_timezone), "warm_timezone", "must be an IANA time zone", self.warm_timezone)
+        for i, w in enumerate(self.warm_windows):
+            at = p.at(f"warm_windows[{i}]")
+            at.check(bool(w.days), "days", "must list at least one day", w.days)
+            for name in ("start", "end"):
+                at.check(_minutes(getattr(w, name)) >= 0, name, "must be a time HH:MM (00:00-23:59)", getattr(w, name))
+            if _minutes(w.start) >= 0 and _minutes(w.end) >= 0:
+                at.check(
+                    _minutes(w.end) > _minutes(w.start),
+                    "end",
+                    f"must be later than start ({w.start}); a window cannot cross midnight, split it in two",
+                    w.end,
+                )
+            at.check(
+                1 <= w.replicas <= self.max_replicas,
+                "replicas",
+                f"must be between 1 and max_replicas ({self.max_replicas})",
+                w.replicas,
+            )
+        p.check(self.model_cache_gib >= 0, "model_cache_gib", "must be >= 0", self.model_cache_gib)
+        if self.model_cache_gib > 0:
+            p.check(
+                self.gpu_pool is not None,
+                "model_cache_gib",
+                "needs gpu_pool: the cache lives on the disks of one GPU pool's nodes",
+                self.model_cache_gib,
+            )
+        if self.priority_class is not None:
+            p.check(is_dns_label(self.priority_class), "priority_class", "must be a DNS label", self.priority_class)
+
     def scaler_address(self) -> str:
         """The external scaler ``host:port`` for ``external-push`` triggers."""
         return (
@@ -295,3 +418,31 @@ class ModelEndpointArgs:
     def scale_to_zero(self) -> bool:
         """Whether versions scale to zero (through the interceptor)."""
         return self.min_replicas == 0 and not self.critical
+
+
+WARMUP_FORMAT = 'must be a v2 inference request in JSON ({"inputs": [{"name", "shape", "datatype", "data"}]})'
+
+
+def _is_v2_request(text: str) -> bool:
+    try:
+        body = json.loads(text)
+    except (TypeError, ValueError):
+        return False
+    inputs = body.get("inputs") if isinstance(body, dict) else None
+    return (
+        isinstance(inputs, list)
+        and bool(inputs)
+        and all(isinstance(i, dict) and {"name", "shape", "datatype", "data"} <= set(i) for i in inputs)
+    )
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _is_timezone(name: str) -> bool:
+    try:
+        zoneinfo.ZoneInfo(name)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        return False
+    return True

@@ -76,6 +76,7 @@ class ModelEndpoint(PlatformComponent):
         self.route_name = built.route_name
         self.versions = built.versions
 
+        cache: pulumi.Resource | None = None
         for obj in built.objects:
             resource_name = f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}"
             ignored = released_fields(obj) if args.release_managed else []
@@ -87,14 +88,19 @@ class ModelEndpoint(PlatformComponent):
             if obj["kind"] == "PodDisruptionBudget":
                 k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=obj["metadata"], spec=obj["spec"], opts=child)
                 continue
-            k8s.apiextensions.CustomResource(
+            opts = opts_
+            if obj["kind"] == "InferenceService" and cache is not None:
+                # KServe's webhook looks for a matching LocalModelCache when the InferenceService is admitted.
+                opts = pulumi.ResourceOptions.merge(opts_, pulumi.ResourceOptions(depends_on=[cache]))
+            made = k8s.apiextensions.CustomResource(
                 resource_name,
                 api_version=obj["apiVersion"],
                 kind=obj["kind"],
                 metadata=obj["metadata"],
                 spec=obj["spec"],
-                opts=opts_,
+                opts=opts,
             )
+            cache = made if obj["kind"] == "LocalModelCache" else None
         self.register_outputs(
             {
                 "model_name": self.model_name,

@@ -7,7 +7,6 @@ what lets a traffic shift leave every model pod alone.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +25,7 @@ from ..common import (
     merge_labels,
 )
 from ._args import ModelEndpointArgs, ModelVersion
-from ._platform import MLSERVER_HTTP_PORT
+from ._pressure import cron_triggers, gated_probes, local_model_cache, mlserver_env, priority_class_name
 
 VERSION_HEADER = "x-model-version"
 """Request header that pins a request to one version (``x-model-version: v2``), whatever the weights."""
@@ -90,6 +89,8 @@ def build_objects(endpoint: str, args: ModelEndpointArgs) -> Built:
         labels = merge_labels(base, {MODEL_VERSION_LABEL: v.name})
         info = VersionInfo(v.name, isvc, f"{isvc}-predictor", f"{isvc}-predictor", labels, v.weight, cold)
         versions.append(info)
+        if args.model_cache_gib > 0:
+            objects.append(local_model_cache(args, v, endpoint))
         objects.append(inference_service(args, v, info))
         if cold:
             objects.append(interceptor_route(args, info))
@@ -104,36 +105,6 @@ def build_objects(endpoint: str, args: ModelEndpointArgs) -> Built:
 
 def _meta(name: str, namespace: str, labels: dict[str, str], **extra: Any) -> dict[str, Any]:
     return {"name": name, "namespace": namespace, "labels": dict(labels), **extra}
-
-
-def probes(args: ModelEndpointArgs) -> dict[str, Any]:
-    """Startup probe that allows ``model_load_timeout_seconds`` for the load, then readiness and liveness."""
-    period = args.probe_period_seconds
-
-    def get(path: str) -> dict[str, Any]:
-        return {"path": path, "port": MLSERVER_HTTP_PORT}
-
-    return {
-        # MLServer is "ready" once every model it serves is loaded; until then only the startup probe runs.
-        "startupProbe": {
-            "httpGet": get("/v2/health/ready"),
-            "periodSeconds": period,
-            "timeoutSeconds": 5,
-            "failureThreshold": math.ceil(args.model_load_timeout_seconds / period),
-        },
-        "readinessProbe": {
-            "httpGet": get("/v2/health/ready"),
-            "periodSeconds": period,
-            "timeoutSeconds": 5,
-            "failureThreshold": 3,
-        },
-        "livenessProbe": {
-            "httpGet": get("/v2/health/live"),
-            "periodSeconds": period,
-            "timeoutSeconds": 5,
-            "failureThreshold": 6,
-        },
-    }
 
 
 def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInfo) -> dict[str, Any]:
@@ -153,10 +124,11 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
         "env": [
             {"name": "MLSERVER_MODEL_NAME", "value": args.model_name},
             {"name": "MLSERVER_MODEL_VERSION", "value": v.name},
+            *mlserver_env(args),
         ],
         # KServe merges this container into the runtime's, which mounts MLServer's scratch folder.
         "securityContext": ContainerSecurity(run_as_user=1000).render(),
-        **probes(args),
+        **gated_probes(args),
     }
     predictor: dict[str, Any] = {
         "minReplicas": args.min_replicas,
@@ -167,6 +139,7 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
             "rollingUpdate": {"maxUnavailable": 0, "maxSurge": args.max_surge},
         },
         "securityContext": PodSecurity().render(),
+        "priorityClassName": priority_class_name(args),
         "model": model,
     }
     if args.service_account_name:
@@ -187,19 +160,18 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
                 },
             }
         ]
+    annotations = {
+        "serving.kserve.io/deploymentMode": "Standard",
+        # KEDA owns the replica count through our ScaledObject; KServe creates no HPA and keeps its hands off.
+        "serving.kserve.io/autoscalerClass": "external",
+    }
+    if args.model_cache_gib > 0 and args.gpu_pool:
+        # KServe mounts the copy cached on this node group (the GPU pool the version runs on).
+        annotations["serving.kserve.io/nodegroup"] = args.gpu_pool
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",
-        "metadata": _meta(
-            info.inference_service,
-            args.namespace,
-            info.labels,
-            annotations={
-                "serving.kserve.io/deploymentMode": "Standard",
-                # KEDA owns the replica count through our ScaledObject; KServe creates no HPA and keeps its hands off.
-                "serving.kserve.io/autoscalerClass": "external",
-            },
-        ),
+        "metadata": _meta(info.inference_service, args.namespace, info.labels, annotations=annotations),
         "spec": {"predictor": predictor},
     }
 
@@ -283,6 +255,7 @@ def scaled_object(args: ModelEndpointArgs, info: VersionInfo) -> dict[str, Any]:
         ]
         # If Prometheus cannot be read, keep what runs (never drop below it): losing metrics must not lose capacity.
         spec["fallback"] = {"failureThreshold": 3, "replicas": args.min_replicas, "behavior": "currentReplicasIfHigher"}
+    spec["triggers"] += cron_triggers(args)
     return {
         "apiVersion": "keda.sh/v1alpha1",
         "kind": "ScaledObject",

@@ -107,6 +107,8 @@ class GpuPoolConfig(Model):
     """``spot`` or ``on-demand``. Default on-demand."""
     disk_size_gib: int = 100
     """Root disk per node, GiB. Default 100."""
+    model_cache_gib: int | None = None
+    """Extra disk per node for the node-level model cache of endpoints on this pool, GiB. Default 0 (no cache)."""
     node_image: NodeImage = NodeImage.AL2023_NVIDIA
     """AWS: ``al2023-nvidia`` or ``bottlerocket-nvidia``. Default al2023-nvidia."""
     accelerator: str | None = None

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pydantic
 
-from components.serving import AuthMode, RateLimitUnit, ReleaseMode, ScalingMetric
+from components.serving import AuthMode, RateLimitUnit, ReleaseMode, ScalingMetric, Weekday
 
 from .base import Model
 
@@ -30,6 +30,9 @@ class PlatformConfig(Model):
     """Envoy Gateway controller replicas. Default 2 in prod, 1 elsewhere."""
     prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
     """Prometheus the scaling queries read. Default the kube-prometheus-stack service in ``monitoring``."""
+    model_cache_job_annotations: dict[str, str] | None = None
+    """Annotations giving KServe's model download Jobs their bucket identity (``eks.amazonaws.com/role-arn``,
+    ``iam.gke.io/gcp-service-account``). Default none."""
     release_controller_image: str | None = None
     """Release controller image (``images/release-controller``, pinned). Required when an endpoint has ``release``."""
 
@@ -69,6 +72,19 @@ class RateLimitConfig(Model):
     """Requests per unit. Default 100."""
     unit: RateLimitUnit = RateLimitUnit.MINUTE
     """``Second``, ``Minute`` or ``Hour``. Default ``Minute``."""
+
+
+class WarmWindowConfig(Model):
+    """``serving.endpoints.<name>.warm_windows[i]``: hours of expected traffic."""
+
+    days: list[Weekday]
+    """Days (``mon`` ... ``sun``). Required."""
+    start: str
+    """Opening time ``HH:MM``. Required."""
+    end: str
+    """Closing time ``HH:MM``, after ``start``. Required."""
+    replicas: int
+    """Replicas per version kept warm inside the window. Required."""
 
 
 class ReleaseConfig(Model):
@@ -157,6 +173,24 @@ class EndpointConfig(Model):
     """Authentication. Default API keys from ``<endpoint>-api-keys``."""
     rate_limit: RateLimitConfig = pydantic.Field(default_factory=RateLimitConfig)
     """Rate limit. Default 100 per minute."""
+    concurrency_limit: int | None = None
+    """Inferences one replica runs at once (MLServer parallel workers); the rest queue. Default 1."""
+    max_batch_size: int | None = None
+    """Adaptive batching: most requests joined into one inference. Default 1 (off)."""
+    max_batch_time_ms: int | None = None
+    """Adaptive batching: longest wait for a batch to fill, ms; > 0 exactly when batching. Default 0."""
+    warmup_request: str | None = None
+    """v2 inference request (JSON) each new replica answers before taking traffic. Default none (model ready only)."""
+    warmup_timeout_seconds: int | None = None
+    """Longest warm-up inference. Default 30."""
+    warm_windows: list[WarmWindowConfig] | None = None
+    """Scheduled warm standby: hours of expected traffic (KEDA cron triggers). Default none."""
+    warm_timezone: str | None = None
+    """IANA time zone of ``warm_windows``. Default ``UTC``."""
+    model_cache_gib: int | None = None
+    """Cache the model on the nodes of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``). Default 0."""
+    priority_class: str | None = None
+    """PriorityClass of the pods. Default by criticality (``ml-platform-critical-inference`` / ``-inference``)."""
 
 
 class ServingConfig(Model):

@@ -6,10 +6,10 @@ price table and cost model, and they never import ``pulumi_policy`` (only :func:
 
 from __future__ import annotations
 
-from . import budget, data, network, nodes, workloads
+from . import budget, data, network, nodes, serving, workloads
 from .base import Rule
 
-ALL: list[Rule] = [*workloads.RULES, *nodes.RULES, *network.RULES, *data.RULES, *budget.RULES]
+ALL: list[Rule] = [*workloads.RULES, *serving.RULES, *nodes.RULES, *network.RULES, *data.RULES, *budget.RULES]
 """Every rule of the pack, in report order."""
 
 BY_NAME: dict[str, Rule] = {rule.name: rule for rule in ALL}

@@ -201,6 +201,63 @@ def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output
     }
 
 
+# --- under pressure ---------------------------------------------------------------------------------------------
+
+
+def test_prod_embeddings_batches_and_keeps_office_hours_warm(stack_run) -> None:
+    result = stack_run("prod")
+    isvc = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "embeddings-v1")
+    env = {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]}
+    assert (env["MLSERVER_PARALLEL_WORKERS"], env["MLSERVER_MODEL_MAX_BATCH_SIZE"]) == ("1", "8")
+    assert isvc["spec"]["predictor"]["priorityClassName"] == "ml-platform-inference"
+    fraud = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "fraud-v3")
+    assert fraud["spec"]["predictor"]["priorityClassName"] == "ml-platform-critical-inference"
+    so = next(m for m in manifests(result, SCALED) if m["metadata"]["name"] == "embeddings-v1")
+    cron = [t for t in so["spec"]["triggers"] if t["type"] == "cron"]
+    assert cron == [
+        {
+            "type": "cron",
+            "name": "warm-0",
+            "metadata": {
+                "timezone": "America/New_York",
+                "start": "0 8 * * 1,2,3,4,5",
+                "end": "0 18 * * 1,2,3,4,5",
+                "desiredReplicas": "2",
+            },
+        }
+    ]
+
+
+def test_stack_settings_under_pressure_are_checked_with_their_key_paths() -> None:
+    cfg = serving_config("prod")
+    cfg["endpoints"]["embeddings"]["max_batch_time_ms"] = 0
+    cfg["endpoints"]["embeddings"]["warm_timezone"] = "America/Nowhere"
+    cfg["endpoints"]["embeddings"]["warm_windows"] = [
+        {"days": ["mon"], "start": "18:00", "end": "08:00", "replicas": 2}
+    ]
+    cfg["endpoints"]["embeddings"]["model_cache_gib"] = 30
+    pools = {
+        "inference": {"instance_type": "g5.2xlarge", "min_size": 1, "max_size": 4},
+        "batch": {
+            "instance_type": "g6.xlarge",
+            "capacity": "spot",
+            "max_size": 4,
+            "model_cache_gib": 20,
+            "sharing": {"mode": "time-slicing", "replicas": 2},
+        },
+    }
+    assert stack_problems("prod", cfg, **{"ml-platform:gpu_pools": pools}) == [
+        "gpu_pools.batch.model_cache_gib: cannot fill on EKS or GKE yet: KServe v0.20's model download Jobs carry no "
+        "toleration for the GPU taint (see docs/serving.md, node-level model cache), got 20",
+        "serving.endpoints.embeddings.max_batch_time_ms: must be > 0 exactly when max_batch_size > 1 (it is 8), got 0",
+        "serving.endpoints.embeddings.warm_timezone: must be an IANA time zone, got 'America/Nowhere'",
+        "serving.endpoints.embeddings.warm_windows[0].end: must be later than start (18:00); a window cannot cross "
+        "midnight, split it in two, got '08:00'",
+        "serving.endpoints.embeddings.model_cache_gib: the cached models on pool 'batch' need 30 GiB; set "
+        "gpu_pools.batch.model_cache_gib to at least that (it is 20), got 30",
+    ]
+
+
 # --- releases -----------------------------------------------------------------------------------------------------
 
 

@@ -87,10 +87,10 @@ def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Pat
     proc = preview("prod", "--out", str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     assert (
-        "Policies: ml-platform 0.1.0, 14 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
+        "Policies: ml-platform 0.1.0, 15 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
     )
     assert (
-        "Cost (USD per month): idle $1,762.01 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
+        "Cost (USD per month): idle $1,796.99 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
         in proc.stdout
     )
     assert "  inference-nodegroup                   $900.76    $3,603.04  1..4 x g5.2xlarge on-demand" in proc.stdout
@@ -99,7 +99,7 @@ def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Pat
     cost = plan["cost"]
     assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == (
         "USD",
-        1762.01,
+        1796.99,
         5887.41,
         7000,
     )
@@ -117,7 +117,7 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     assert proc.returncode == 1
     assert (
         "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 "
-        "(idle $1,762.01)" in proc.stdout
+        "(idle $1,796.99)" in proc.stdout
     )
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
     plan = json.loads((tmp_path / "build" / "prod" / "plan.json").read_text())

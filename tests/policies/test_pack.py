@@ -40,7 +40,7 @@ def test_rule_modules_are_pure() -> None:
 
 
 def test_every_rule_has_name_description_level_and_schema_with_defaults() -> None:
-    assert len({r.name for r in ALL}) == len(ALL) == 14
+    assert len({r.name for r in ALL}) == len(ALL) == 15
     for rule in ALL:
         assert rule.name.replace("-", "").isalnum() and rule.name.islower()
         assert rule.description.endswith(".") or rule.description.endswith(").")

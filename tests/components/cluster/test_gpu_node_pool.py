@@ -155,6 +155,14 @@ def test_every_problem_is_reported_at_once() -> None:
     ]
 
 
+def test_the_model_cache_disk_adds_to_the_node_disk_on_both_clouds(mocked) -> None:
+    eks = mocked.run(lambda: GpuNodePool("inference", aws_args(disk_size_gib=100, model_cache_gib=150)))
+    assert one(eks, "aws:eks/nodeGroup:NodeGroup").inputs["diskSize"] == 250
+    gke = mocked.run(lambda: GpuNodePool("inference", gcp_args(disk_size_gib=100, model_cache_gib=150)))
+    assert one(gke, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["diskSizeGb"] == 250
+    assert problems_of(aws_args(model_cache_gib=-1)) == ["gpu_pools.inference.model_cache_gib: must be >= 0, got -1"]
+
+
 def test_eks_gpu_nodes_carry_the_label_the_cluster_autoscaler_knows_gpus_by(mocked) -> None:
     regs = mocked.run(lambda: GpuNodePool("inference", aws_args()))
     assert one(regs, "aws:eks/nodeGroup:NodeGroup").inputs["labels"]["k8s.amazonaws.com/accelerator"] == "nvidia-a10g"

@@ -237,7 +237,7 @@ def test_probes_rollout_and_security_defaults() -> None:
     model = predictor["model"]
     startup = model["startupProbe"]
     assert startup["periodSeconds"] * startup["failureThreshold"] >= 900
-    assert model["readinessProbe"]["httpGet"]["path"] == "/v2/health/ready"
+    assert model["readinessProbe"]["httpGet"]["path"] == "/v2/models/iris/ready"
     assert model["livenessProbe"]["httpGet"]["path"] == "/v2/health/live"
     assert predictor["deploymentStrategy"] == {
         "type": "RollingUpdate",

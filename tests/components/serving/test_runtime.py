@@ -209,9 +209,19 @@ def test_v2_inference_on_the_public_path_matches_the_models_own_predictions(serv
 def test_the_probe_paths_answer(served) -> None:
     isvc = next(o for o in build_objects("iris", _endpoint_args()).objects if o["kind"] == "InferenceService")
     model = isvc["spec"]["predictor"]["model"]
-    for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+    for probe in ("readinessProbe", "livenessProbe"):
         path = model[probe]["httpGet"]["path"]
         assert _get(f"http://127.0.0.1:{served['ports']['http']}{path}")[0] == 200, probe
+    # The startup probe is the warm-up gate: a program run in the container's environment.
+    command = model["startupProbe"]["exec"]["command"]
+    assert command[0] == "python"
+    work = served["work"]
+    env = dict(
+        os.environ,
+        **container_env(served["model_dir"], str(work / "mnt-models"), str(work / "scratch"), served["ports"]),
+    )
+    gate = subprocess.run([sys.executable, *command[1:]], env=env, capture_output=True, text=True, timeout=60)
+    assert gate.returncode == 0, gate.stderr
 
 
 def test_metrics_endpoint_has_what_scaling_and_monitoring_use(served) -> None:
