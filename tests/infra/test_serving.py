@@ -210,7 +210,7 @@ def test_prod_embeddings_batches_and_keeps_office_hours_warm(stack_run) -> None:
     env = {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]}
     assert (env["MLSERVER_PARALLEL_WORKERS"], env["MLSERVER_MODEL_MAX_BATCH_SIZE"]) == ("1", "8")
     assert isvc["spec"]["predictor"]["priorityClassName"] == "ml-platform-inference"
-    fraud = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "fraud-v3")
+    fraud = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "fraud-blue")
     assert fraud["spec"]["predictor"]["priorityClassName"] == "ml-platform-critical-inference"
     so = next(m for m in manifests(result, SCALED) if m["metadata"]["name"] == "embeddings-v1")
     cron = [t for t in so["spec"]["triggers"] if t["type"] == "cron"]
