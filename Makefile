@@ -5,7 +5,7 @@ STACK  ?= dev
 PY     := $(VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup system preview preview-all lint test bench bench-serving finops clean
+.PHONY: setup system preview preview-all lint test test-unit bench bench-serving finops clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,10 @@ lint: $(VENV)/.installed
 
 test: setup system lint
 	$(PY) -m pytest
+
+# The unit suite: what `make test` runs, less the tests marked integration (real services, heavy processes).
+test-unit: $(VENV)/.installed
+	$(PY) -m pytest -m "not integration"
 
 bench: $(VENV)/.installed
 	$(PY) -m offline.bench

@@ -1,9 +1,10 @@
 """``make bench``: how long the offline preview of each stack takes, as a ratio to the Pulumi SDK's own floor.
 
-The floor is a fresh process that registers the same number of bare resources (ConfigMaps) under the same mocks
-and monitor; the preview is the real command (``python -m offline.preview <stack> --quiet``). Both are timed from
-process start to exit, interleaved and repeated, and the medians compared in one run, so machine noise affects
-both sides alike. The ratio is what to watch: 1.0 means the platform adds nothing over registering resources.
+The floor is a fresh process that registers the same number of bare resources (ConfigMaps) under the same mocks,
+monitor and garbage-collector settings; the preview is the real command (``python -m offline.preview <stack>
+--quiet``). Both are timed from process start to exit, interleaved and repeated, and the medians compared in one
+run, so machine noise affects both sides alike. The ratio is what to watch: 1.0 means the platform adds nothing
+over registering resources.
 """
 
 from __future__ import annotations
@@ -54,9 +55,9 @@ def floor(count: int, modules: list[str] | None = None) -> None:
     With ``modules`` (``package.module:Class`` names), first load those provider SDK classes: the same floor, plus
     what merely loading the SDK classes of the stack's resource types costs.
     """
-    import asyncio
     import importlib
 
+    runner.rare_full_gc()  # as the preview does, so the ratio compares like with like
     for name in modules or []:
         module, _, cls = name.partition(":")
         getattr(importlib.import_module(module), cls)
@@ -65,19 +66,15 @@ def floor(count: int, modules: list[str] | None = None) -> None:
     from pulumi.runtime.stack import run_pulumi_func
     from pulumi.runtime.sync_await import _sync_await
 
-    from .mocks import PreviewMocks, install
-
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
-    monitor = install(PreviewMocks(region="us-west-2"), "floor")
+    from .mocks import PreviewMocks, mocked_runtime
 
     def program() -> None:
         for i in range(count):
             k8s.core.v1.ConfigMap(f"cm-{i}", metadata={"name": f"cm-{i}"}, data={"k": "v"})
 
-    _sync_await(run_pulumi_func(program))
-    assert len(monitor.registrations) == count
-    loop.close()
+    with mocked_runtime(PreviewMocks(region="us-west-2"), "floor") as monitor:
+        _sync_await(run_pulumi_func(program))
+        assert len(monitor.registrations) == count
 
 
 def _time(cmd: list[str]) -> float:

@@ -12,8 +12,11 @@ program's inputs differ.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import hashlib
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -92,35 +95,73 @@ class Registration:
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """A mock monitor that keeps every registration in order."""
+    """A mock monitor that keeps every registration in order.
 
-    def __init__(self, mocks: pulumi_mocks.Mocks) -> None:
+    The SDK calls the monitor on its executor's threads, and its mock monitor gives each such thread an event loop
+    that nothing closes. Such a loop is finalised at interpreter exit, where closing it can fail and print
+    "Exception ignored ... Invalid file descriptor". So this monitor creates the threads' loops itself, before the
+    SDK looks for one, and :meth:`close` closes them (:func:`mocked_runtime` does, after the executor has stopped).
+    """
+
+    def __init__(self, mocks: pulumi_mocks.Mocks, on_register: Callable[[Registration], None] | None = None) -> None:
         super().__init__(mocks)
         self.registrations: list[Registration] = []
+        self.on_register = on_register
+        """Called with each registration as it is recorded, on the thread that registers it."""
+        self._thread_loops: list[asyncio.AbstractEventLoop] = []
+        self._local = threading.local()
+        self._lock = threading.Lock()
+
+    def _thread_loop(self) -> None:
+        """Give the calling executor thread an event loop of its own that :meth:`close` will close."""
+        if threading.current_thread() is threading.main_thread() or getattr(self._local, "loop", None) is not None:
+            return
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)
+        self._local.loop = loop
+        with self._lock:
+            self._thread_loops.append(loop)
+
+    def close(self) -> None:
+        """Close the event loops of the executor threads (call once the executor has shut down)."""
+        with self._lock:
+            loops, self._thread_loops = self._thread_loops, []
+        for loop in loops:
+            loop.close()
+
+    def Invoke(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().Invoke(request)
+
+    def ReadResource(self, request: Any) -> Any:
+        self._thread_loop()
+        return super().ReadResource(request)
 
     def RegisterResource(self, request: Any) -> Any:
+        self._thread_loop()
         response = super().RegisterResource(request)
         if request.type != "pulumi:pulumi:Stack":
             wire = json_format.MessageToDict(request.object, preserving_proto_field_name=True)
-            self.registrations.append(
-                Registration(
-                    urn=response.urn,
-                    type=request.type,
-                    name=request.name,
-                    parent=request.parent,
-                    custom=bool(request.custom),
-                    provider=request.provider.split("::")[-2] if request.provider else "",
-                    protect=bool(request.protect),
-                    depends_on=sorted(request.dependencies),
-                    inputs=engine_form(wire),
-                    raw_inputs=engine_form(wire, mask=False),
-                    ignore_changes=list(request.ignoreChanges),
-                    outputs={
-                        "id": response.id,
-                        **engine_form(json_format.MessageToDict(response.object, preserving_proto_field_name=True)),
-                    },
-                )
+            registration = Registration(
+                urn=response.urn,
+                type=request.type,
+                name=request.name,
+                parent=request.parent,
+                custom=bool(request.custom),
+                provider=request.provider.split("::")[-2] if request.provider else "",
+                protect=bool(request.protect),
+                depends_on=sorted(request.dependencies),
+                inputs=engine_form(wire),
+                raw_inputs=engine_form(wire, mask=False),
+                ignore_changes=list(request.ignoreChanges),
+                outputs={
+                    "id": response.id,
+                    **engine_form(json_format.MessageToDict(response.object, preserving_proto_field_name=True)),
+                },
             )
+            self.registrations.append(registration)
+            if self.on_register is not None:
+                self.on_register(registration)
         return response
 
 
@@ -263,7 +304,12 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], PreviewMocks], dict[str, Any]
 """Outputs a cloud computes that the program reads back, by resource type."""
 
 
-def install(mocks: PreviewMocks, stack: str, project: str = "ml-platform") -> RecordingMonitor:
+def install(
+    mocks: PreviewMocks,
+    stack: str,
+    project: str = "ml-platform",
+    on_register: Callable[[Registration], None] | None = None,
+) -> RecordingMonitor:
     """Install fresh mocks and a recording monitor for ``stack``, with a new root stack resource.
 
     ``set_mocks`` keeps an existing root stack, so without the reset a second program run in the same process
@@ -273,6 +319,32 @@ def install(mocks: PreviewMocks, stack: str, project: str = "ml-platform") -> Re
     from pulumi.runtime import settings
 
     settings.ROOT.set(None)
-    monitor = RecordingMonitor(mocks)
+    monitor = RecordingMonitor(mocks, on_register)
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     return monitor
+
+
+@contextlib.contextmanager
+def mocked_runtime(
+    mocks: PreviewMocks,
+    stack: str,
+    project: str = "ml-platform",
+    on_register: Callable[[Registration], None] | None = None,
+) -> Iterator[RecordingMonitor]:
+    """A fresh event loop with fresh mocks installed on it (:func:`install`), torn down in full on exit.
+
+    Teardown waits for the SDK's executor threads to stop, closes the event loops they were given and then the
+    main loop, so nothing is left for the interpreter to finalise at exit.
+    """
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    monitor = install(mocks, stack, project, on_register)
+    try:
+        yield monitor
+    finally:
+        try:
+            loop.run_until_complete(loop.shutdown_default_executor())
+        finally:
+            monitor.close()
+            loop.close()
+            asyncio.set_event_loop(None)

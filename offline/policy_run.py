@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import subprocess
 import sys
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -265,43 +267,135 @@ class Analyzer:
 
     def analyze(self, registrations: list[Any]) -> list[Any]:
         """Every diagnostic: ``Analyze`` per resource, then ``AnalyzeStack`` once."""
-        from pulumi.runtime.proto import analyzer_pb2
-
         providers = {r.name: r for r in registrations if r.type.startswith("pulumi:providers:")}
         diagnostics: list[Any] = []
         stack_resources = []
         for reg in registrations:
-            options = analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect, parent=reg.parent or "")
-            provider = providers.get(reg.provider)
-            provider_msg = (
-                analyzer_pb2.AnalyzerProviderResource(
-                    type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
-                )
-                if provider is not None
-                else None
-            )
-            properties = _struct(reg.inputs)
-            request = analyzer_pb2.AnalyzeRequest(
-                type=reg.type, properties=properties, urn=reg.urn, name=reg.name, options=options, provider=provider_msg
-            )
-            diagnostics.extend(self.stub.Analyze(request, timeout=CALL_TIMEOUT_SECONDS).diagnostics)
-            stack_resources.append(
-                analyzer_pb2.AnalyzerResource(
-                    type=reg.type,
-                    properties=properties,
-                    urn=reg.urn,
-                    name=reg.name,
-                    options=options,
-                    provider=provider_msg,
-                    parent=reg.parent or "",
-                    dependencies=list(reg.depends_on),
-                )
-            )
-        response = self.stub.AnalyzeStack(
-            analyzer_pb2.AnalyzeStackRequest(resources=stack_resources), timeout=CALL_TIMEOUT_SECONDS
-        )
-        diagnostics.extend(response.diagnostics)
+            found, resource = self.analyze_resource(reg, providers)
+            diagnostics.extend(found)
+            stack_resources.append(resource)
+        diagnostics.extend(self.analyze_stack(stack_resources))
         return diagnostics
+
+    def analyze_resource(self, reg: Any, providers: Mapping[str, Any]) -> tuple[list[Any], Any]:
+        """``Analyze`` one resource (``providers``: provider registrations by name). Returns the diagnostics and
+        the resource as ``AnalyzeStack`` takes it."""
+        from pulumi.runtime.proto import analyzer_pb2
+
+        options = analyzer_pb2.AnalyzerResourceOptions(protect=reg.protect, parent=reg.parent or "")
+        provider = providers.get(reg.provider)
+        provider_msg = (
+            analyzer_pb2.AnalyzerProviderResource(
+                type=provider.type, properties=_struct(provider.inputs), urn=provider.urn, name=provider.name
+            )
+            if provider is not None
+            else None
+        )
+        properties = _struct(reg.inputs)
+        request = analyzer_pb2.AnalyzeRequest(
+            type=reg.type, properties=properties, urn=reg.urn, name=reg.name, options=options, provider=provider_msg
+        )
+        diagnostics = list(self.stub.Analyze(request, timeout=CALL_TIMEOUT_SECONDS).diagnostics)
+        resource = analyzer_pb2.AnalyzerResource(
+            type=reg.type,
+            properties=properties,
+            urn=reg.urn,
+            name=reg.name,
+            options=options,
+            provider=provider_msg,
+            parent=reg.parent or "",
+            dependencies=list(reg.depends_on),
+        )
+        return diagnostics, resource
+
+    def analyze_stack(self, resources: list[Any]) -> list[Any]:
+        """``AnalyzeStack`` over every resource, in registration order."""
+        from pulumi.runtime.proto import analyzer_pb2
+
+        request = analyzer_pb2.AnalyzeStackRequest(resources=resources)
+        return list(self.stub.AnalyzeStack(request, timeout=CALL_TIMEOUT_SECONDS).diagnostics)
+
+
+class PolicyRun:
+    """The policy pack working alongside the program, as the engine runs it alongside a deployment.
+
+    A thread starts the pack's process, asks for its policies and configures it, then analyzes each resource
+    handed to :meth:`analyze` as it is registered; the offline preview hands them over from the mock monitor
+    while the program runs, so the pack's start-up and its per-resource checks overlap the program instead of
+    following it. :meth:`verdicts` analyzes whatever was not handed over, runs ``AnalyzeStack`` and raises what
+    went wrong on the thread (:class:`PolicyConfigError`, a pack that does not start). Use as a context manager:
+    the process ends even when the verdicts are never asked for.
+    """
+
+    def __init__(
+        self,
+        stack: str,
+        stack_config: Mapping[str, str],
+        policy_config: Mapping[str, Any] | None = None,
+        pack_dir: Path = PACK_DIR,
+    ) -> None:
+        self.pack_dir = pack_dir
+        self._analyzer = Analyzer(stack, stack_config, pack_dir)
+        self._policy_config = dict(policy_config or {})
+        self._info: Any = None
+        self._error: BaseException | None = None
+        self._queue: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self._analyzed: dict[str, tuple[Any, list[Any], Any]] = {}
+        self._closing = False
+        self._thread = threading.Thread(target=self._work, name="policy-pack", daemon=True)
+        self._thread.start()
+
+    def _work(self) -> None:
+        providers: dict[str, Any] = {}
+        try:
+            self._analyzer.__enter__()
+            self._info = self._analyzer.info()
+            self._analyzer.configure(self._policy_config, self._info.policies)
+            # A resource is registered only after its provider, so the provider is here when a resource needs it.
+            while (reg := self._queue.get()) is not None and not self._closing:
+                if reg.type.startswith("pulumi:providers:"):
+                    providers[reg.name] = reg
+                self._analyzed[reg.urn] = (reg, *self._analyzer.analyze_resource(reg, providers))
+        except BaseException as exc:  # handed to the caller's thread by verdicts()
+            self._error = exc
+
+    def analyze(self, registration: Any) -> None:
+        """Check ``registration`` as soon as the pack is ready (callable from any thread)."""
+        self._queue.put(registration)
+
+    def __enter__(self) -> PolicyRun:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop checking (what is still queued is dropped), end the pack's process."""
+        self._closing = True
+        self._queue.put(None)
+        self._thread.join()
+        self._analyzer.close()
+
+    def verdicts(self, registrations: list[Any]) -> PolicyResult:
+        """The violations over ``registrations`` (in registration order); the pack's process ends."""
+        try:
+            self._queue.put(None)
+            self._thread.join()
+            if self._error is not None:
+                raise self._error
+            providers = {r.name: r for r in registrations if r.type.startswith("pulumi:providers:")}
+            diagnostics: list[Any] = []
+            resources = []
+            for reg in registrations:
+                analyzed, found, resource = self._analyzed.get(reg.urn) or (None, [], None)
+                if analyzed is not reg:
+                    found, resource = self._analyzer.analyze_resource(reg, providers)
+                diagnostics.extend(found)
+                resources.append(resource)
+            diagnostics.extend(self._analyzer.analyze_stack(resources))
+        finally:
+            self.close()
+        return _result(self._info, diagnostics, registrations, self.pack_dir)
 
 
 def run(
@@ -312,11 +406,12 @@ def run(
     pack_dir: Path = PACK_DIR,
 ) -> PolicyResult:
     """Start the pack, configure it, analyze ``registrations`` and return the violations."""
+    with PolicyRun(stack, stack_config, policy_config, pack_dir) as policy_run:
+        return policy_run.verdicts(registrations)
+
+
+def _result(info: Any, diagnostics: list[Any], registrations: list[Any], pack_dir: Path) -> PolicyResult:
     by_urn = {r.urn: r for r in registrations}
-    with Analyzer(stack, stack_config, pack_dir) as analyzer:
-        info = analyzer.info()
-        analyzer.configure(policy_config or {}, info.policies)
-        diagnostics = analyzer.analyze(registrations)
     result = PolicyResult(
         pack=info.name, version=pack_version(pack_dir) or info.version, policies=[p.name for p in info.policies]
     )

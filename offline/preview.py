@@ -12,6 +12,7 @@ involves, recorded in ``plan.json``) or, like ``pulumi preview``, when a mandato
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 from pathlib import Path
 
@@ -25,16 +26,8 @@ def _shown(path: Path) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m offline.preview", description=__doc__.splitlines()[0])
-    parser.add_argument("stack", help=f"stack name ({', '.join(runner.stack_names())})")
-    parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
-    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
-    parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
-    parser.add_argument(
-        "--policy-pack-config", type=Path, help="policy config file (default policies/config/<environment>.json)"
-    )
-    parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
-    args = parser.parse_args(argv)
+    args = _parser().parse_args(argv)
+    runner.rare_full_gc()
 
     if args.stack_file is None and args.stack not in runner.stack_names():
         print(f"error: no stack {args.stack!r}; stacks: {', '.join(runner.stack_names())}", file=sys.stderr)
@@ -49,35 +42,43 @@ def main(argv: list[str] | None = None) -> int:
         if document is None:
             return 1
     try:
-        result = runner.run(args.stack, stack_file=args.stack_file)
+        config, _ = runner.read_stack_file(args.stack, stack_file=args.stack_file)
     except stack_file_module.StackFileError as exc:
         print(f"error: {stack_file}: {exc}", file=sys.stderr)
         return 1
-    if result.error:
-        print(f"error: {stack_file}: {result.error}", file=sys.stderr)
-        return 1
-    out_dir = Path(args.out) / args.stack
-    config_file = args.policy_pack_config or policy_run.config_path(result.config.get("ml-platform:environment"))
+    config_file = args.policy_pack_config or policy_run.config_path(config.get("ml-platform:environment"))
+    document_error = None
     if args.policy_pack_config is None and config_file is not None:
-        document = _policy_document(config_file)
-        if document is None:
+        document, document_error = _environment_document(config_file)
+    # The pack starts (its own process, driven from a thread) before the program runs and checks each resource as
+    # the program registers it, so its work overlaps the program's instead of following it.
+    with contextlib.ExitStack() as pack:
+        started = None
+        if not args.skip_policies and document_error is None:
+            started = pack.enter_context(policy_run.PolicyRun(args.stack, config, document))
+        result = runner.run(args.stack, stack_file=args.stack_file, on_register=started and started.analyze)
+        if result.error:
+            print(f"error: {stack_file}: {result.error}", file=sys.stderr)
             return 1
-    try:
-        report, budget = costs.stack_cost(result, document)
-    except policy_run.PolicyConfigError as exc:
-        print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
-        return 1
-    extra = {"cost": report.to_json(budget)}
-    findings = wiring.check(result.registrations, result.config)
-    extra["wiring"] = wiring.to_json(findings)
-    verdicts = None
-    if not args.skip_policies:
+        out_dir = Path(args.out) / args.stack
+        if document_error is not None:
+            print(f"error: {_shown(config_file)}: {document_error}", file=sys.stderr)
+            return 1
         try:
-            verdicts = policy_run.run(result.stack, result.config, result.registrations, document)
+            report, budget = costs.stack_cost(result, document)
         except policy_run.PolicyConfigError as exc:
-            print(f"error: {config_file}: {exc}", file=sys.stderr)
+            print(f"error: {_shown(config_file) if config_file else 'policy config'}: {exc}", file=sys.stderr)
             return 1
-        extra["policy"] = verdicts.to_json()
+        findings = wiring.check(result.registrations, result.config)
+        extra = {"cost": report.to_json(budget), "wiring": wiring.to_json(findings)}
+        verdicts = None
+        if started is not None:
+            try:
+                verdicts = started.verdicts(result.registrations)
+            except policy_run.PolicyConfigError as exc:
+                print(f"error: {config_file}: {exc}", file=sys.stderr)
+                return 1
+            extra["policy"] = verdicts.to_json()
     counts = render.write(result, out_dir, extra)
     if not args.quiet:
         _print_tree(args.stack, result)
@@ -99,6 +100,28 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: mandatory policy violations: {', '.join(failed)}", file=sys.stderr)
         return 1
     return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m offline.preview", description=__doc__.splitlines()[0])
+    parser.add_argument("stack", help=f"stack name ({', '.join(runner.stack_names())})")
+    parser.add_argument("--out", default=str(runner.ROOT / "build"), help="output folder (default build/)")
+    parser.add_argument("--quiet", action="store_true", help="print only the summary line")
+    parser.add_argument("--stack-file", type=Path, help="read this stack file instead of stacks/Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--policy-pack-config", type=Path, help="policy config file (default policies/config/<environment>.json)"
+    )
+    parser.add_argument("--skip-policies", action="store_true", help="do not run the policy pack")
+    return parser
+
+
+def _environment_document(path: Path) -> tuple[dict, policy_run.PolicyConfigError | None]:
+    """The environment's policy config file, or what is wrong with it: reported after the program's own errors,
+    as when the file was read after the run."""
+    try:
+        return policy_run.read_config_file(path), None
+    except policy_run.PolicyConfigError as exc:
+        return {}, exc
 
 
 def _policy_document(path: Path) -> dict | None:

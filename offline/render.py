@@ -121,11 +121,13 @@ def write(result: Any, out_dir: Path, extra: dict[str, Any] | None = None) -> di
             folder = out_dir / "manifests" / _safe(_component_of(reg, by_urn))
             folder.mkdir(parents=True, exist_ok=True)
             stem = "-".join(_safe(x) for x in (obj["kind"], meta.get("namespace", ""), meta.get("name", reg.name)) if x)
-            (folder / f"{stem}.yaml").write_text(yaml.safe_dump(obj, sort_keys=False))
-            objects.append((reg.urn, obj))
-    # In URN order: the engine registers resources in no fixed order, and a diffable file must not move.
+            text = yaml.safe_dump(obj, sort_keys=False)
+            (folder / f"{stem}.yaml").write_text(text)
+            objects.append((reg.urn, text))
+    # In URN order: the engine registers resources in no fixed order, and a diffable file must not move. Each
+    # object is dumped once: for documents that are mappings, safe_dump_all writes exactly this text.
     objects.sort(key=lambda pair: pair[0])
-    (out_dir / "manifests" / "all.yaml").write_text(yaml.safe_dump_all([o for _, o in objects], sort_keys=False))
+    (out_dir / "manifests" / "all.yaml").write_text("---\n".join(text for _, text in objects))
     releases = 0
     for reg in result.registrations:
         if reg.type == HELM_RELEASE:

@@ -6,7 +6,6 @@ loop shared between tests lets one test's queued registrations leak into the nex
 
 from __future__ import annotations
 
-import asyncio
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -19,7 +18,10 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 from offline import runner  # noqa: E402
-from offline.mocks import PreviewMocks, RecordingMonitor, Registration, install  # noqa: E402
+from offline.mocks import PreviewMocks, RecordingMonitor, Registration, mocked_runtime  # noqa: E402
+
+# The session keeps every provider SDK class it loads; full collections would walk them all again and again.
+runner.rare_full_gc()
 
 
 class Harness:
@@ -42,21 +44,15 @@ def mocked() -> Any:
     """A :class:`Harness` on fresh mocks and a fresh event loop (region us-west-2, project ml-platform-test)."""
     from pulumi.runtime import config as runtime_config
 
-    loop = asyncio.new_event_loop()
-    asyncio.set_event_loop(loop)
     runtime_config.set_all_config({}, [])
-    monitor = install(PreviewMocks(region="us-west-2", project="ml-platform-test"), "test")
-    try:
+    with mocked_runtime(PreviewMocks(region="us-west-2", project="ml-platform-test"), "test") as monitor:
         yield Harness(monitor)
-    finally:
-        loop.close()
-        asyncio.set_event_loop(None)
 
 
 _RUNS: dict[str, runner.RunResult] = {}
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def stack_run() -> Callable[[str], runner.RunResult]:
     """The offline run of a shipped stack (computed once per test session; each run has its own loop and mocks)."""
 

@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
 
 from ..common import (
     POOL_LABEL,
@@ -22,6 +21,7 @@ from ..common import (
     PlatformComponent,
     PodSecurity,
     Problems,
+    aws,
     chart_release,
     irsa_trust_policy,
 )

@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, PlatformComponent, Problems, irsa_trust_policy, merge_labels
+from ..common import POOL_LABEL, PlatformComponent, Problems, aws, irsa_trust_policy, merge_labels
 from ._eks_access import ADDON_VERSIONS, admin_access, default_storage_class
 
 

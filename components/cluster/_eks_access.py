@@ -9,8 +9,9 @@ StorageClass as default, so every claim without a class (Prometheus, CloudNative
 from __future__ import annotations
 
 import pulumi
-import pulumi_aws as aws
 import pulumi_kubernetes as k8s
+
+from ..common import aws
 
 ADDON_VERSIONS = {
     "vpc-cni": "v1.20.4-eksbuild.1",

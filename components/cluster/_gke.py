@@ -15,10 +15,9 @@ import json
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 
-from ..common import POOL_LABEL, PlatformComponent, Problems
+from ..common import POOL_LABEL, PlatformComponent, Problems, gcp
 
 
 class ReleaseChannel(str, enum.Enum):

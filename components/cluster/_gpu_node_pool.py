@@ -19,8 +19,6 @@ import enum
 from dataclasses import dataclass, field
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 
 from ..common import (
     ACCELERATOR_LABEL,
@@ -36,7 +34,9 @@ from ..common import (
     GpuSharing,
     PlatformComponent,
     Problems,
+    aws,
     device_plugin_config_name,
+    gcp,
     merge_labels,
 )
 from . import _gpu_catalog as gpu_catalog

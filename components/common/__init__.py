@@ -34,6 +34,7 @@ from ._base import (
     merge_labels,
 )
 from ._component import PlatformComponent, SelfValidating
+from ._providers import aws, gcp
 from ._security import ContainerSecurity, PodSecurity, ScratchDir
 
 __all__ = [
@@ -60,9 +61,11 @@ __all__ = [
     "Problems",
     "ScratchDir",
     "SelfValidating",
+    "aws",
     "chart_release",
     "device_plugin_config",
     "device_plugin_config_name",
+    "gcp",
     "gpu_node_affinity",
     "gpu_node_selector",
     "gpu_toleration",

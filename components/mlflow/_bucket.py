@@ -24,12 +24,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, irsa_trust_policy, merge_labels
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, aws, gcp, irsa_trust_policy, merge_labels
 from . import _seaweedfs as seaweedfs
 from ._reader import gcs_reader, s3_reader
 

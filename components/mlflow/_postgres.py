@@ -20,12 +20,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, merge_labels
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, aws, gcp, merge_labels
 
 CNPG_CHART_REPOSITORY = "https://cloudnative-pg.github.io/charts"
 POSTGRES_PORT = 5432

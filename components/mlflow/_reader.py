@@ -11,10 +11,8 @@ import json
 from typing import Any
 
 import pulumi
-import pulumi_aws as aws
-import pulumi_gcp as gcp
 
-from ..common import irsa_trust_policy
+from ..common import aws, gcp, irsa_trust_policy
 
 
 def s3_read_policy(bucket_arn: str) -> dict[str, Any]:

@@ -6,8 +6,11 @@ a test fails when docs/configuration.md is not what this prints.
 
 from __future__ import annotations
 
+import ast
 import enum
+import inspect
 import sys
+import textwrap
 import types
 import typing
 from typing import Any
@@ -72,13 +75,34 @@ def _markdown(text: str) -> str:
     return " ".join(text.split()).replace("``", "`").replace(":class:", "")
 
 
+def _field_docs(model: type[Model]) -> dict[str, str]:
+    """Each field's docstring (the string right after ``name: type = default``), the nearest class's winning."""
+    docs: dict[str, str] = {}
+    for cls in reversed(model.__mro__):
+        if not (isinstance(cls, type) and issubclass(cls, Model)) or cls is Model:
+            continue
+        body = ast.parse(textwrap.dedent(inspect.getsource(cls))).body[0]
+        assert isinstance(body, ast.ClassDef)
+        for stmt, after in zip(body.body, body.body[1:], strict=False):
+            if (
+                isinstance(stmt, ast.AnnAssign)
+                and isinstance(stmt.target, ast.Name)
+                and isinstance(after, ast.Expr)
+                and isinstance(after.value, ast.Constant)
+                and isinstance(after.value.value, str)
+            ):
+                docs[stmt.target.id] = inspect.cleandoc(after.value.value)
+    return docs
+
+
 def _section(model: type[Model], path: str, out: list[str]) -> None:
     rows = []
     nested: list[tuple[str, type[Model]]] = []
+    docs = _field_docs(model)
     for name, field in model.model_fields.items():
         if model is StackConfig and name in ("stack", "region", "project"):
             continue
-        description = _markdown(field.description or "")
+        description = _markdown(field.description or docs.get(name, ""))
         key = f"{path}.{name}" if path else name
         rows.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
         inner = _nested(field.annotation)

@@ -13,16 +13,15 @@ import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from importlib.util import find_spec
 from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
 
-pytest.importorskip("evidently", reason="the drift job's dependencies are in requirements-test.txt (make setup)")
 np = pytest.importorskip("numpy")
 pd = pytest.importorskip("pandas")
 from prometheus_client.parser import text_string_to_metric_families  # noqa: E402
-from sklearn.datasets import load_breast_cancer  # noqa: E402
 
 from components.observability import DriftMonitorArgs, command  # noqa: E402
 from drift.__main__ import parse  # noqa: E402
@@ -32,9 +31,15 @@ from drift.push import registry_for  # noqa: E402
 ROOT = Path(__file__).resolve().parents[2]
 THRESHOLD = 0.3
 
+# Looked up, not imported: importing Evidently takes seconds, and only the tests that run a comparison need it.
+EVIDENTLY = find_spec("evidently") is not None and find_spec("sklearn") is not None
+NO_EVIDENTLY = "the drift job's dependencies are in requirements-test.txt (make setup)"
+
 
 @pytest.fixture(scope="module")
 def halves() -> tuple[Any, Any]:
+    from sklearn.datasets import load_breast_cancer
+
     frame = load_breast_cancer(as_frame=True).frame.drop(columns=["target"])
     order = np.random.default_rng(7).permutation(len(frame))
     return frame.iloc[order[:285]].reset_index(drop=True), frame.iloc[order[285:]].reset_index(drop=True)
@@ -47,6 +52,8 @@ def drifted(frame: Any) -> Any:
     return out
 
 
+@pytest.mark.integration
+@pytest.mark.skipif(not EVIDENTLY, reason=NO_EVIDENTLY)
 def test_same_distribution_stays_under_the_threshold(halves) -> None:
     reference, current = halves
     result = compare(reference, current)
@@ -55,6 +62,8 @@ def test_same_distribution_stays_under_the_threshold(halves) -> None:
     assert result.current_rows == 284 and result.reference_rows == 285
 
 
+@pytest.mark.integration
+@pytest.mark.skipif(not EVIDENTLY, reason=NO_EVIDENTLY)
 def test_shifted_features_raise_the_share_above_the_threshold(halves) -> None:
     reference, current = halves
     result = compare(reference, drifted(current))
@@ -99,6 +108,8 @@ def pushgateway() -> Iterator[str]:
         server.server_close()
 
 
+@pytest.mark.integration
+@pytest.mark.skipif(not EVIDENTLY, reason=NO_EVIDENTLY)
 def test_the_cronjob_command_checks_and_pushes(tmp_path: Path, halves, pushgateway: str) -> None:
     reference, current = halves
     reference.to_csv(tmp_path / "reference.csv", index=False)
@@ -132,6 +143,8 @@ def test_the_cronjob_command_checks_and_pushes(tmp_path: Path, halves, pushgatew
     assert len(scores) == 30 and all(dict(k[1])["stattest"] == "K-S p_value" for k in scores)
 
 
+@pytest.mark.integration
+@pytest.mark.skipif(not EVIDENTLY, reason=NO_EVIDENTLY)
 def test_pushed_names_are_the_ones_the_rules_and_dashboards_read(halves) -> None:
     from tests.metric_catalog import EXPORTED
 

@@ -19,6 +19,8 @@ import yaml
 
 from offline import diff
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 
 

@@ -75,6 +75,7 @@ def test_images_are_built_from_their_sources_pushed_and_pinned_by_digest_through
     )
 
 
+@pytest.mark.integration
 def test_workflows_match_githubs_schema() -> None:
     proc = subprocess.run(
         [str(BIN / "check-jsonschema"), "--builtin-schema", "vendor.github-workflows", *map(str, FILES)],
@@ -84,6 +85,7 @@ def test_workflows_match_githubs_schema() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.integration
 def test_dependabot_config_matches_its_schema() -> None:
     proc = subprocess.run(
         [
@@ -98,6 +100,7 @@ def test_dependabot_config_matches_its_schema() -> None:
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+@pytest.mark.integration
 def test_zizmor_finds_nothing() -> None:
     env = {k: v for k, v in os.environ.items() if k not in ("GH_TOKEN", "GITHUB_TOKEN", "ZIZMOR_GITHUB_TOKEN")}
     proc = subprocess.run(

@@ -46,6 +46,8 @@ from tests.integration.local_services import (
     workspace,
 )
 
+pytestmark = pytest.mark.integration
+
 BUCKET = "mlflow-artifacts-it"
 ADMIN_PASSWORD = "Loopback-Admin-Passw0rd"
 CREDENTIALS_SECRET = "mlflow-artifacts-credentials"

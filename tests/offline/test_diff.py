@@ -25,9 +25,9 @@ DEV_POOLS = {
 
 
 @pytest.fixture(scope="module")
-def dev_pair() -> tuple[dict[str, Any], dict[str, Any]]:
+def dev_pair(stack_run) -> tuple[dict[str, Any], dict[str, Any]]:
     """dev as shipped, and dev with a bigger inference pool, 2 replicas per GPU, a new pool and an older chart."""
-    base = runner.run("dev")
+    base = stack_run("dev")
     head = runner.run(
         "dev", overrides={"ml-platform:gpu_pools": DEV_POOLS, "ml-platform:device_plugin": {"chart_version": "0.19.0"}}
     )

@@ -7,8 +7,8 @@ import json
 from offline import render, runner
 
 
-def test_two_runs_give_the_same_plan() -> None:
-    first = json.dumps(render.plan(runner.run("dev")), sort_keys=True)
+def test_two_runs_give_the_same_plan(stack_run) -> None:
+    first = json.dumps(render.plan(stack_run("dev")), sort_keys=True)
     second = json.dumps(render.plan(runner.run("dev")), sort_keys=True)
     assert first == second
 

@@ -29,6 +29,7 @@ def verdicts(stack_run):
     return get
 
 
+@pytest.mark.integration
 def test_analyzer_describes_every_rule_with_level_and_schema() -> None:
     from pulumi.runtime.proto import analyzer_pb2
 
@@ -47,6 +48,7 @@ def test_analyzer_describes_every_rule_with_level_and_schema() -> None:
     assert stack_rules == {"route-authentication", "bucket-security", "cost-budget"}
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("stack", STACKS)
 def test_every_shipped_stack_passes_every_mandatory_rule(verdicts, stack: str) -> None:
     result = verdicts(stack)
@@ -57,6 +59,7 @@ def test_every_shipped_stack_passes_every_mandatory_rule(verdicts, stack: str) -
     assert not result.mandatory_failed
 
 
+@pytest.mark.integration
 def test_prod_passes_with_the_pack_defaults_too(stack_run) -> None:
     """``pulumi preview --stack prod --policy-pack policies`` without a config file."""
     run = stack_run("prod")
@@ -64,6 +67,7 @@ def test_prod_passes_with_the_pack_defaults_too(stack_run) -> None:
     assert [v for v in result.violations if v.level == "mandatory"] == []
 
 
+@pytest.mark.integration
 def test_prod_gpu_pool_max_size_over_budget_fails_with_cost_and_budget() -> None:
     pools = yaml.safe_load((ROOT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]["ml-platform:gpu_pools"]
     pools["inference"]["max_size"] = 8  # within the GPU pool cap of 8: only the budget stops it
@@ -81,6 +85,7 @@ def test_prod_gpu_pool_max_size_over_budget_fails_with_cost_and_budget() -> None
     assert result.mandatory_failed
 
 
+@pytest.mark.integration
 def test_same_change_in_dev_config_is_advisory(stack_run) -> None:
     run = stack_run("dev")
     config = dict(run.config, **{"ml-platform:cost": json.dumps({"monthly_budget_usd": 100})})
@@ -92,6 +97,7 @@ def test_same_change_in_dev_config_is_advisory(stack_run) -> None:
     assert not result.mandatory_failed
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     "change,policy,level,fragment",
     [
@@ -126,6 +132,7 @@ def test_bad_prod_stack_configs_are_rejected(change: dict, policy: str, level: s
     ]
 
 
+@pytest.mark.integration
 def test_on_demand_gpus_in_dev_are_an_advisory_finding() -> None:
     run = runner.run("dev", overrides={"ml-platform:gpu_pools": {"inference": {"instance_type": "g5.xlarge"}}})
     result = policy_run.run_for(run)
@@ -135,6 +142,20 @@ def test_on_demand_gpus_in_dev_are_an_advisory_finding() -> None:
     assert not result.mandatory_failed
 
 
+@pytest.mark.integration
+def test_resources_checked_while_the_program_runs_get_the_verdicts_of_a_check_afterwards() -> None:
+    """The preview hands each resource to the pack as it is registered; the verdicts are those of the batch."""
+    overrides = {"ml-platform:gpu_pools": {"inference": {"instance_type": "g5.xlarge"}}}
+    config, _ = runner.read_stack_file("dev", overrides)
+    document = json.loads((ROOT / "policies" / "config" / "dev.json").read_text())
+    with policy_run.PolicyRun("dev", config, document) as pack:
+        run = runner.run("dev", overrides=overrides, on_register=pack.analyze)
+        streamed = pack.verdicts(run.registrations)
+    batch = policy_run.run_for(runner.run("dev", overrides=overrides))
+    assert streamed.violations and [v.to_json() for v in streamed.violations] == [v.to_json() for v in batch.violations]
+
+
+@pytest.mark.integration
 def test_unknown_values_reach_the_pack_as_the_engine_sentinel() -> None:
     group = Registration(
         urn="urn:pulumi:t::ml-platform::aws:eks/nodeGroup:NodeGroup::g",
@@ -158,6 +179,7 @@ def test_unknown_values_reach_the_pack_as_the_engine_sentinel() -> None:
     assert result.violations == []
 
 
+@pytest.mark.integration
 def test_all_sets_every_level_and_the_config_is_checked_like_the_cli_does(stack_run) -> None:
     run = stack_run("dev")
     config = dict(run.config, **{"ml-platform:cost": json.dumps({"monthly_budget_usd": 100})})
@@ -183,6 +205,7 @@ def pack_policies() -> list:
         return list(analyzer.info().policies)
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("env", ["local", "dev", "staging", "prod"])
 def test_shipped_policy_configs_fit_the_pack(pack_policies: list, env: str) -> None:
     document = json.loads((ROOT / "policies" / "config" / f"{env}.json").read_text())
@@ -202,6 +225,7 @@ def test_the_pack_main_only_builds_the_pack() -> None:
     assert "PolicyPack(" in main and "def " not in main and "class " not in main
 
 
+@pytest.mark.integration
 def test_a_pack_that_does_not_start_is_reported(tmp_path: Path) -> None:
     (tmp_path / "__main__.py").write_text("raise SystemExit('no pack here')\n")
     (tmp_path / "PulumiPolicy.yaml").write_text("runtime: python\n")

@@ -125,6 +125,7 @@ def test_bad_policy_config_is_rejected_before_the_program_runs(
 PROCESS_CASES = ["tab-indent", "duplicate-pool", "pool-leading-dash", "memory-2-gigs", "mlflow-password-plain"]
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("case_id", PROCESS_CASES)
 def test_as_a_process_exit_1_and_no_traceback_at_exit(case_id: str, tmp_path: Path) -> None:
     case = next(c for c in CASES if c.id == case_id)

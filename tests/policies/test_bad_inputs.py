@@ -385,6 +385,7 @@ def grpc_verdicts() -> policy_run.PolicyResult:
     return policy_run.run("prod", config, [_registration(r) for r in resources.values()], {})
 
 
+@pytest.mark.integration
 def test_the_analyzer_process_rejects_every_case_with_the_same_message(grpc_verdicts: policy_run.PolicyResult) -> None:
     for case in CASES:
         got = {v.message for v in grpc_verdicts.violations if v.policy == case.rule and v.urn == case.target.urn}

@@ -117,6 +117,7 @@ def fires(alertname: str, at: str, labels_: dict[str, str], summary: str) -> dic
 # --- the rule file itself ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_rendered_rule_file_passes_promtool_check(tmp_path: Path) -> None:
     for i, args in enumerate([ARGS, AlertRulesArgs()]):
@@ -186,6 +187,7 @@ def test_component_deploys_the_same_text_as_a_prometheus_rule(mocked) -> None:
 # --- serving ------------------------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_latency_slo(tmp_path: Path) -> None:
     slow = {"0.1": 300, "0.25": 300, "0.5": 600}  # half under 100 ms, the rest under 500 ms: p95 = 475 ms
@@ -213,6 +215,7 @@ def test_latency_slo(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_error_rate(tmp_path: Path) -> None:
     series = server("v1", 600, FAST, failures_per_min=3)  # 0.5%: healthy
@@ -232,6 +235,7 @@ def test_error_rate(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_canary_within_30_percent_is_silent(tmp_path: Path) -> None:
     # stable v1 takes 90% of traffic; the canary's p95 is 121.4 ms against the stable's 95 ms (+27.8%)
@@ -256,6 +260,7 @@ def test_canary_within_30_percent_is_silent(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_slow_canary_fires_and_a_single_version_never_does(tmp_path: Path) -> None:
     series = server("v1", 540, {"0.1": 540}) + server("v2", 60, {"0.1": 30, "0.25": 60})  # canary p95 = 235 ms
@@ -297,12 +302,14 @@ def pod_state(pod: str, created_s: int, ready_s: int | None, critical: str = "fa
     return series
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_scale_from_zero_within_budget_is_silent(tmp_path: Path) -> None:
     series = pod_state("fast", 60, 180) + pod_state("critical-slow", 60, 900, critical="true")
     run_promtool(tmp_path, series, [silent("ScaleFromZeroSlow", "20m")])
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_scale_from_zero_over_budget_fires_ready_or_not(tmp_path: Path) -> None:
     series = pod_state("slow", 60, 460) + pod_state("stuck", 60, None)
@@ -362,6 +369,7 @@ GPU = dict(
 )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_gpu_memory(tmp_path: Path) -> None:
     ok = [
@@ -387,6 +395,7 @@ def test_gpu_memory(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_gpu_idle_while_allocated(tmp_path: Path) -> None:
     busy = [
@@ -417,6 +426,7 @@ def test_gpu_idle_while_allocated(tmp_path: Path) -> None:
 # --- drift and MLflow ---------------------------------------------------------------------------------------------
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_drift_above_threshold(tmp_path: Path) -> None:
     pushed = dict(job="ml-drift", instance="", model="fraud")
@@ -439,6 +449,7 @@ def test_drift_above_threshold(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_drift_check_failing(tmp_path: Path) -> None:
     ksm = dict(job="kube-state-metrics", namespace="monitoring")
@@ -472,6 +483,7 @@ def test_drift_check_failing(tmp_path: Path) -> None:
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_mlflow_down(tmp_path: Path) -> None:
     target = dict(job="mlflow", namespace="mlflow", pod="mlflow-0", instance="10.0.0.5:5000")
@@ -558,6 +570,7 @@ def sample(expr: str, value: float, **label_set: str) -> dict[str, Any]:
     }
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_cost_per_thousand_inferences_per_model_version_and_hardware(tmp_path: Path) -> None:
     # A CPU endpoint (churn: 1 of the system node's 2 vCPUs, 600 inferences a minute) and a GPU endpoint
@@ -615,6 +628,7 @@ def test_cost_per_thousand_inferences_per_model_version_and_hardware(tmp_path: P
     )
 
 
+@pytest.mark.integration
 @needs_promtool
 def test_a_version_that_scaled_to_zero_pays_only_for_the_time_it_ran(tmp_path: Path) -> None:
     series = node("sys-1", "system", cpus=2)

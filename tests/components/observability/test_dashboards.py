@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import re
 
+import pytest
+
 from components.observability import (
     AlertRulesArgs,
     Dashboards,
@@ -109,12 +111,12 @@ def test_config_maps_carry_the_sidecar_label(mocked) -> None:
         assert key == f"{m.inputs['metadata']['name']}.json" and json.loads(text)["uid"] == m.inputs["metadata"]["name"]
 
 
+@pytest.mark.integration
 def test_every_query_parses_as_promql(tmp_path) -> None:
     """promtool parses each panel query (template variables replaced by what Grafana sends for "All")."""
     import shutil
     import subprocess
 
-    import pytest
     import yaml
 
     promtool = shutil.which("promtool")

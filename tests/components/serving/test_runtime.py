@@ -21,6 +21,7 @@ import textwrap
 import time
 import urllib.request
 from importlib import metadata
+from importlib.util import find_spec
 from pathlib import Path
 
 import pytest
@@ -40,10 +41,11 @@ from components.serving import (
 ROOT = Path(__file__).resolve().parents[3]
 IMAGE_REQUIREMENTS = ROOT / "images" / "mlserver-mlflow" / "requirements.txt"
 
-pytest.importorskip(
-    "mlserver_mlflow", reason="mlserver-mlflow is not installed (make setup installs requirements-test.txt)"
+# Looked up, not imported: importing MLflow takes seconds, and only the tests that serve a model need it.
+needs_runtime = pytest.mark.skipif(
+    find_spec("mlserver_mlflow") is None or find_spec("sklearn") is None,
+    reason="mlserver-mlflow or scikit-learn is not installed (make setup installs requirements-test.txt)",
 )
-pytest.importorskip("sklearn", reason="scikit-learn is not installed (make setup installs requirements-test.txt)")
 
 METRICS_FOR_MONITORING = {
     "model_infer_request_success_total": "counter",
@@ -127,6 +129,7 @@ def container_env(model_dir: str, models_dir: str, scratch: str, ports: dict[str
     return env
 
 
+@needs_runtime
 def test_the_test_environment_has_the_runtime_image_pins() -> None:
     pins = dict(
         line.split("==")
@@ -181,11 +184,15 @@ def served(tmp_path_factory):
         log.close()
 
 
+@pytest.mark.integration
+@needs_runtime
 def test_mlflow_3_writes_skops_which_the_sklearn_server_cannot_read(served) -> None:
     mlmodel = (Path(served["model_dir"]) / "MLmodel").read_text()
     assert "serialization_format: skops" in mlmodel and (Path(served["model_dir"]) / "model.skops").exists()
 
 
+@pytest.mark.integration
+@needs_runtime
 def test_v2_inference_on_the_public_path_matches_the_models_own_predictions(served) -> None:
     prefix = build_objects("iris", _endpoint_args()).path_prefix
     rows = served["rows"]
@@ -206,6 +213,8 @@ def test_v2_inference_on_the_public_path_matches_the_models_own_predictions(serv
     assert [int(x) for x in answer["outputs"][0]["data"]] == served["predictions"]
 
 
+@pytest.mark.integration
+@needs_runtime
 def test_the_probe_paths_answer(served) -> None:
     isvc = next(o for o in build_objects("iris", _endpoint_args()).objects if o["kind"] == "InferenceService")
     model = isvc["spec"]["predictor"]["model"]
@@ -224,6 +233,8 @@ def test_the_probe_paths_answer(served) -> None:
     assert gate.returncode == 0, gate.stderr
 
 
+@pytest.mark.integration
+@needs_runtime
 def test_metrics_endpoint_has_what_scaling_and_monitoring_use(served) -> None:
     test_v2_inference_on_the_public_path_matches_the_models_own_predictions(served)  # some traffic first
     _, text = _get(f"http://127.0.0.1:{served['ports']['metrics']}/metrics")
@@ -240,6 +251,8 @@ def test_metrics_endpoint_has_what_scaling_and_monitoring_use(served) -> None:
         assert used <= set(types), (metric, used - set(types))
 
 
+@pytest.mark.integration
+@needs_runtime
 def test_the_server_writes_only_to_its_scratch_folder(served) -> None:
     """The pod's root filesystem is read-only: MLServer's own folders must land on the scratch volume."""
     test_v2_inference_on_the_public_path_matches_the_models_own_predictions(served)
