@@ -50,7 +50,7 @@ from tests.integration.local_services import (
 )
 from tests.integration.release_cluster import Gateway, LoadDriver, Prometheus, Slots
 
-pytestmark = pytest.mark.integration
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 
 ROOT = Path(__file__).resolve().parents[2]
 BUCKET = "mlflow-artifacts-release"
