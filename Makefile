@@ -5,7 +5,7 @@ STACK  ?= dev
 PY     := $(VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
 
-.PHONY: setup system preview preview-all lint test test-unit bench bench-serving finops clean
+.PHONY: setup system preview preview-all lint test test-unit test-e2e bench bench-serving finops clean
 
 $(VENV)/.installed: requirements.txt requirements-test.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -36,7 +36,11 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/mypy
 
 test: setup system lint
-	$(PY) -m pytest
+	$(PY) -m pytest -m "not e2e"
+
+# The model-delivery end-to-end run: real MLflow, MLServer, Prometheus and the release controller on loopback.
+test-e2e: setup system
+	$(PY) -m pytest -m e2e
 
 # The unit suite: what `make test` runs, less the tests marked integration (real services, heavy processes).
 test-unit: $(VENV)/.installed

@@ -17,9 +17,13 @@ from components.common import GpuSharing, Problems
 from components.serving import (
     MLSERVER_METRICS_PORT,
     MODEL_SERVICE_ACCOUNT,
+    SLOTS,
     ModelEndpoint,
     ModelEndpointArgs,
     ModelVersion,
+    ReleaseController,
+    ReleaseControllerArgs,
+    ReleasePolicy,
     ServingPlatform,
     ServingPlatformArgs,
     VersionInfo,
@@ -31,6 +35,10 @@ from .config import StackConfig, args_kwargs, component_default, key_paths
 from .config.base import effective
 from .config.serving import EndpointConfig, PlatformConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
+
+CHAMPION = "champion"
+MONITORING_RELEASE = "kube-prometheus-stack"
+"""The monitoring chart's release name: the label its Prometheus selects PodMonitors by."""
 
 
 @dataclass
@@ -91,6 +99,23 @@ def warm_windows(e: EndpointConfig) -> dict[str, Any]:
     }
 
 
+def _versions(e: EndpointConfig, artifact_root: pulumi.Input[str] | None) -> list[ModelVersion]:
+    if e.model:
+        # A released endpoint: two slots; the release controller loads the champion into the first on start and
+        # every candidate into the free one. Until its first sync the slots name a location that holds no model.
+        unresolved = with_artifact_root(f"{ARTIFACT_ROOT}/mlflow/unresolved/{e.model.replace('@', '/')}", artifact_root)
+        return [
+            ModelVersion(name=slot, storage_uri=unresolved, weight=100 if i == 0 else 0) for i, slot in enumerate(SLOTS)
+        ]
+    return [
+        ModelVersion(
+            name=vname,
+            **{**args_kwargs(v, ModelVersion), "storage_uri": with_artifact_root(v.storage_uri, artifact_root)},
+        )
+        for vname, v in e.versions.items()
+    ]
+
+
 def endpoint_args(
     cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
 ) -> ModelEndpointArgs:
@@ -102,15 +127,8 @@ def endpoint_args(
         **args_kwargs(cfg.serving.platform, ModelEndpointArgs, nested=False),
         **args_kwargs(e, ModelEndpointArgs),
     }
-    versions = [
-        ModelVersion(
-            name=vname,
-            **{**args_kwargs(v, ModelVersion), "storage_uri": with_artifact_root(v.storage_uri, artifact_root)},
-        )
-        for vname, v in e.versions.items()
-    ]
     return ModelEndpointArgs(
-        versions=versions,
+        versions=_versions(e, artifact_root),
         namespace=namespace,
         interceptor_namespace=namespace,
         gateway_listener="https" if cfg.serving.platform.tls_secret_name else None,
@@ -118,7 +136,74 @@ def endpoint_args(
         labels={"environment": cfg.environment.value},
         **kwargs,
         **warm_windows(e),
+        release_managed=e.release is not None,
     )
+
+
+def release_policy(name: str, e: EndpointConfig) -> ReleasePolicy | None:
+    if e.release is None:
+        return None
+    r = e.release
+    given = {k: v for k, v in r.model_dump(exclude={"mode", "heldout_uri", "slices"}).items() if v is not None}
+    return ReleasePolicy(
+        endpoint=name,
+        registered_model=(e.model or name).split("@")[0],
+        model_name=e.model_name or name,
+        heldout_uri=r.heldout_uri,
+        mode=r.mode,
+        slices=dict(r.slices),
+        scale_to_zero=effective(e, "min_replicas") == 0 and not effective(e, "critical"),
+        **given,
+    )
+
+
+def release_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ReleaseControllerArgs | None:
+    """The release controller's arguments, or None when no endpoint is released."""
+    policies = [p for name, e in cfg.serving.endpoints.items() if (p := release_policy(name, e)) is not None]
+    if not policies:
+        return None
+    p = cfg.serving.platform
+    args = ReleaseControllerArgs(
+        image=p.release_controller_image or "",
+        endpoints=policies,
+        namespace=platform_args(cfg).namespace,
+        prometheus_url=effective(p, "prometheus_address"),
+        pod_monitor=cfg.observability.enabled,
+        pod_monitor_labels={"release": MONITORING_RELEASE},
+        labels={"environment": cfg.environment.value},
+    )
+    if tracking is not None:
+        args.tracking_uri = tracking.tracking_uri
+        args.artifact_destination = pulumi.Output.from_input(tracking.artifact_root).apply(
+            lambda root: f"{root.rstrip('/')}/mlflow"
+        )
+    return args
+
+
+def _validate_release(cfg: StackConfig, name: str, e: EndpointConfig, at: Problems) -> None:
+    if e.model is not None:
+        model, _, alias = e.model.partition("@")
+        at.check(
+            bool(model) and alias == CHAMPION,
+            "model",
+            "must be '<registered model>@champion' (production follows the champion alias)",
+            e.model,
+        )
+        if e.versions:
+            at.add(
+                "versions",
+                "must be empty when model is set (the release controller owns the versions)",
+                list(e.versions),
+            )
+        if e.release is None:
+            at.add("release", "is required with model (the release controller loads what the registry names)", None)
+    elif e.release is not None:
+        at.add("model", "is required with release: '<registered model>@champion'", None)
+    policy = release_policy(name, e)
+    if policy is not None:
+        policy.validate(at.at("release"))
+        if not cfg.serving.platform.release_controller_image:
+            at.add("release", "needs serving.platform.release_controller_image (build images/release-controller)", None)
 
 
 def validate(cfg: StackConfig, problems: Problems) -> None:
@@ -144,6 +229,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}", key_paths(EndpointConfig, ModelEndpointArgs))
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
+        _validate_release(cfg, name, e, at)
         args = endpoint_args(cfg, name, e, artifact_root="s3://artifact-root")
         args.validate(at)
         for vname, v in e.versions.items():
@@ -216,6 +302,14 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
                 versions=endpoint.versions,
             )
         )
+    controller_args = release_args(cfg, tracking)
+    if controller_args is not None:
+        release = ReleaseController(
+            "release",
+            controller_args,
+            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
+        )
+        pulumi.export("release_webhook_url", release.webhook_url)
     # What a client needs: where each model answers (behind the Gateway's address and hostname).
     pulumi.export("serving_endpoints", {e.name: f"{e.path_prefix}/infer" for e in out.endpoints})
     return out

@@ -74,6 +74,8 @@ class Registration:
     """Inputs in engine (camelCase) form, secrets masked."""
     raw_inputs: dict[str, Any] = field(repr=False, default_factory=dict)
     """The same with secret values visible (placeholders only: the preview never holds real secrets)."""
+    ignore_changes: list[str] = field(default_factory=list)
+    """Input paths Pulumi leaves to someone else after creation (``ignoreChanges``): who owns which field."""
     outputs: dict[str, Any] = field(repr=False, default_factory=dict)
     """What the mocks answered as the resource's state (ids, ARNs, emails), secrets masked; not in the plan."""
 
@@ -88,6 +90,7 @@ class Registration:
             "protect": self.protect,
             "dependsOn": self.depends_on,
             "inputs": self.inputs,
+            **({"ignoreChanges": self.ignore_changes} if self.ignore_changes else {}),
         }
 
 
@@ -150,6 +153,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 depends_on=sorted(request.dependencies),
                 inputs=engine_form(wire),
                 raw_inputs=engine_form(wire, mask=False),
+                ignore_changes=list(request.ignoreChanges),
                 outputs={
                     "id": response.id,
                     **engine_form(json_format.MessageToDict(response.object, preserving_proto_field_name=True)),

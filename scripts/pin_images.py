@@ -7,9 +7,10 @@ reaches a stack only through review and the normal preview and deploy path.
 
     python scripts/pin_images.py drift=ghcr.io/acme/ml-platform/drift:3f2c1e0@sha256:<64 hex> [NAME=REF ...]
 
-Each ``NAME`` is an image the platform builds (``drift``, ``mlserver-mlflow``); every reference to
-``<registry>/<owner>/ml-platform/<NAME>`` (with any tag or digest) in ``stacks/Pulumi.*.yaml`` is replaced. The
-text is edited in place, so comments and layout stay. Exit status: 0 (prints each changed file), 2 on bad arguments.
+Each ``NAME`` is an image the platform builds (``drift``, ``mlserver-mlflow``, ``release-controller``); every
+reference to ``<registry>/<owner>/ml-platform/<NAME>`` (with any tag or digest) in ``stacks/Pulumi.*.yaml`` is
+replaced. The text is edited in place, so comments and layout stay. Exit status: 0 (prints each changed file), 2 on
+bad arguments.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-IMAGES = ("drift", "mlserver-mlflow")
+IMAGES = ("drift", "mlserver-mlflow", "release-controller")
 PINNED = re.compile(r"^[a-z0-9.-]+(:\d+)?/[a-z0-9._/-]+/ml-platform/(?P<name>[a-z0-9-]+):[\w.-]+@sha256:[0-9a-f]{64}$")
 
 

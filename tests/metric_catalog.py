@@ -84,5 +84,12 @@ EXPORTED: dict[str, str] = {
     "ml_drift_column_drifted": "drift job: 1 when the column drifted",
     "ml_drift_rows": "drift job: rows compared (window: reference or current)",
     "ml_drift_last_success_timestamp_seconds": "drift job: end time of the last successful check",
+    # release controller (release/audit.py; checked against its own registry in tests/release/test_audit.py)
+    "ml_platform_release_phase": "release controller: 1 for the phase of the endpoint's open release",
+    "ml_platform_release_active": "release controller: 1 while the endpoint has a release without decision",
+    "ml_platform_release_weight": "release controller: route weight per slot",
+    "ml_platform_release_slot_version": "release controller: registry version loaded in each slot",
+    "ml_platform_release_deadline_timestamp_seconds": "release controller: when an open release counts as stuck",
+    "ml_platform_release_decisions_total": "release controller: releases decided, by decision",
 }
 """Metric name → what produces it and what it means."""

@@ -14,7 +14,7 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("components", "infra", "offline", "cost", "policies", "drift", "smoke", "finops")
+PACKAGES = ("components", "infra", "offline", "cost", "policies", "drift", "smoke", "finops", "release")
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 450
 

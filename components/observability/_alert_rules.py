@@ -345,6 +345,27 @@ def mlflow_group(a: AlertRulesArgs) -> RuleGroup | None:
     )
 
 
+def release_group(a: AlertRulesArgs) -> RuleGroup:
+    """The release controller exports, per endpoint, whether a release is open and when it must have decided."""
+    return RuleGroup(
+        "ml-platform.releases",
+        (
+            Alert(
+                "ReleaseStuck",
+                "(ml_platform_release_deadline_timestamp_seconds > 0) < on () group_left time() "
+                "and on (namespace, endpoint) ml_platform_release_active == 1",
+                "0m",
+                Severity.TICKET,
+                "the release on {{ $labels.endpoint }} has no decision past its analysis time and margin",
+                "python -m release status <endpoint> shows the phase and its last windows: too few requests per "
+                "window → lower min_requests or wait for traffic; candidate not Ready → kubectl describe its "
+                "InferenceService; controller down → kubectl -n ml-serving logs deploy/release-controller. "
+                "Roll back by hand if unsure.",
+            ),
+        ),
+    )
+
+
 def rule_groups(args: AlertRulesArgs) -> list[RuleGroup]:
     """Every rule group, in evaluation order."""
     groups = [
@@ -353,6 +374,7 @@ def rule_groups(args: AlertRulesArgs) -> list[RuleGroup]:
         cost_group(args.pool_hourly_prices_usd),
         drift_group(args),
         mlflow_group(args),
+        release_group(args),
     ]
     return [g for g in groups if g is not None]
 

@@ -42,6 +42,8 @@ class Board:
     rows: tuple[tuple[str, tuple[Graph, ...]], ...]
     variables: tuple[tuple[str, str], ...] = ()
     """(name, ``label_values(...)`` query) template variables."""
+    annotations: tuple[tuple[str, str, str], ...] = ()
+    """(name, PromQL, colour) annotation queries: a mark wherever the query has a value."""
 
 
 def serving_board() -> Board:
@@ -53,10 +55,37 @@ def serving_board() -> Board:
             ("namespace", "label_values(ml_platform:model_requests:rate5m, namespace)"),
             ("model", 'label_values(ml_platform:model_requests:rate5m{namespace=~"$namespace"}, model)'),
         ),
+        annotations=(
+            ("Canary running", 'max by (endpoint) (ml_platform_release_phase{phase="canary"}) == 1', "orange"),
+            (
+                "Release decided",
+                "sum by (endpoint, decision) (increase(ml_platform_release_decisions_total[1m])) > 0",
+                "purple",
+            ),
+        ),
         rows=(
             ("Traffic and latency", _traffic_graphs()),
+            ("Releases", _release_graphs()),
             ("Resources per model version", _resource_graphs()),
             ("Gateway and autoscaling", _gateway_graphs()),
+        ),
+    )
+
+
+def _release_graphs() -> tuple[Graph, ...]:
+    return (
+        Graph(
+            "Route weight per slot",
+            "percent",
+            (("ml_platform_release_weight", "{{endpoint}} {{slot}}"),),
+            description="The split the release controller set on each released endpoint's HTTPRoute.",
+        ),
+        Graph(
+            "Release phase",
+            "short",
+            (("ml_platform_release_phase == 1", "{{endpoint}} {{phase}}"),),
+            kind="table",
+            description="The phase of each endpoint's open release (python -m release status <endpoint>).",
         ),
     )
 

@@ -69,6 +69,10 @@ def build(board: Board) -> dict[str, Any]:
             .include_all(True)
             .all_value(".*")
         )
+    for name, expr, colour in board.annotations:
+        d = d.annotation(
+            dashboard.AnnotationQuery().name(name).datasource(DATASOURCE).expr(expr).enable(True).icon_color(colour)
+        )
     panel_id = 1
     for title, graphs in board.rows:
         d = d.with_row(dashboard.Row(title).id(panel_id))

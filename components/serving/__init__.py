@@ -47,6 +47,16 @@ from ._platform import (
     mlserver_runtime_spec,
 )
 from ._pressure import WARMUP_SCRIPT, cron_triggers, mlserver_env
+from ._release import (
+    SLOTS,
+    WEBHOOK_PATH,
+    ReleaseController,
+    ReleaseControllerArgs,
+    ReleaseMode,
+    ReleasePolicy,
+    role_rules,
+    settings_document,
+)
 
 __all__ = [
     "BACKEND_HEADER",
@@ -61,13 +71,19 @@ __all__ = [
     "MODEL_CACHE_JOB_NAMESPACE",
     "MODEL_SERVICE_ACCOUNT",
     "PRIORITY_CLASSES",
+    "SLOTS",
     "VERSION_HEADER",
     "WARMUP_SCRIPT",
+    "WEBHOOK_PATH",
     "AuthMode",
     "ModelEndpoint",
     "ModelEndpointArgs",
     "ModelVersion",
     "RateLimitUnit",
+    "ReleaseController",
+    "ReleaseControllerArgs",
+    "ReleaseMode",
+    "ReleasePolicy",
     "ScalingMetric",
     "ServingPlatform",
     "ServingPlatformArgs",
@@ -85,4 +101,6 @@ __all__ = [
     "mlserver_env",
     "mlserver_runtime_spec",
     "prometheus_query",
+    "role_rules",
+    "settings_document",
 ]

@@ -217,6 +217,9 @@ class ModelEndpointArgs:
     priority_class: str | None = None
     """PriorityClass of the version's pods. Default by criticality: ``ml-platform-critical-inference`` for critical
     endpoints, ``ml-platform-inference`` otherwise."""
+    release_managed: bool = False
+    """Whether the release controller owns the route's weights and the versions' model URIs (Pulumi then leaves
+    them alone: ``ignore_changes``). Default False."""
 
     def validate(self, problems: Problems) -> None:
         p = problems

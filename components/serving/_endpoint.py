@@ -21,12 +21,25 @@ BackendTrafficPolicy (rate limit) attached to it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pulumi
 import pulumi_kubernetes as k8s
 
 from ..common import PlatformComponent
 from ._args import ModelEndpointArgs
 from ._objects import VersionInfo, build_objects
+
+RELEASED_FIELDS = {
+    "HTTPRoute": ["spec.rules[*].backendRefs[*].weight"],
+    "InferenceService": ["spec.predictor.model.storageUri"],
+}
+"""What the release controller owns on a release-managed endpoint; Pulumi owns every other field."""
+
+
+def released_fields(obj: dict[str, Any]) -> list[str]:
+    """The ``ignore_changes`` paths of one rendered object of a release-managed endpoint."""
+    return list(RELEASED_FIELDS.get(obj["kind"], []))
 
 
 class ModelEndpoint(PlatformComponent):
@@ -66,13 +79,19 @@ class ModelEndpoint(PlatformComponent):
         cache: pulumi.Resource | None = None
         for obj in built.objects:
             resource_name = f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}"
+            ignored = released_fields(obj) if args.release_managed else []
+            opts_ = (
+                pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=ignored))
+                if ignored
+                else child
+            )
             if obj["kind"] == "PodDisruptionBudget":
                 k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=obj["metadata"], spec=obj["spec"], opts=child)
                 continue
-            opts = child
+            opts = opts_
             if obj["kind"] == "InferenceService" and cache is not None:
                 # KServe's webhook looks for a matching LocalModelCache when the InferenceService is admitted.
-                opts = pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(depends_on=[cache]))
+                opts = pulumi.ResourceOptions.merge(opts_, pulumi.ResourceOptions(depends_on=[cache]))
             made = k8s.apiextensions.CustomResource(
                 resource_name,
                 api_version=obj["apiVersion"],

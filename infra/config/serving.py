@@ -16,6 +16,7 @@ from components.serving import (
     ModelEndpointArgs,
     ModelVersion,
     RateLimitUnit,
+    ReleaseMode,
     ScalingMetric,
     ServingPlatformArgs,
     Weekday,
@@ -61,6 +62,8 @@ class PlatformConfig(Model):
     model_cache_job_annotations: dict[str, str] | None = None
     """Annotations giving KServe's model download Jobs their bucket identity (``eks.amazonaws.com/role-arn``,
     ``iam.gke.io/gcp-service-account``)."""
+    release_controller_image: str | None = None
+    """Release controller image (``images/release-controller``, pinned). Required when an endpoint has ``release``."""
 
 
 class VersionConfig(Model):
@@ -155,6 +158,47 @@ class WarmWindowConfig(Model):
     """Replicas per version kept warm inside the window. Required."""
 
 
+class ReleaseConfig(Model):
+    """``serving.endpoints.<name>.release``: releases of the endpoint's model, from ``challenger`` to ``champion``.
+
+    Unset fields take the ReleasePolicy defaults (``docs/model-delivery.md``)."""
+
+    mode: ReleaseMode = ReleaseMode.AUTOMATIC
+    """``automatic``, or ``manual``: a person approves before promotion. Default automatic."""
+    heldout_uri: str
+    """CSV of the held-out set the gate evaluates on. Required."""
+    canary_weight: int | None = None
+    """Candidate's share of traffic (%) during the canary. Default 10."""
+    analysis_minutes: float | None = None
+    """How long the canary is watched. Default 30."""
+    interval_seconds: float | None = None
+    """Time between two comparisons. Default 60."""
+    window_seconds: float | None = None
+    """Range of the PromQL rates. Default 300."""
+    max_p95_increase: float | None = None
+    """Roll back above this p95 increase over stable (0.3 = 30%). Default 0.3."""
+    max_error_rate: float | None = None
+    """Roll back above this error rate. Default 0.01."""
+    min_requests: int | None = None
+    """Requests per version and window for a window to count. Default 50."""
+    max_p95_ms: float | None = None
+    """Gate: load-test p95 must stay under this. Default 200."""
+    load_test_requests: int | None = None
+    """Gate: requests of the load test. Default 200."""
+    load_test_concurrency: int | None = None
+    """Gate: parallel clients of the load test. Default 4."""
+    label_column: str | None = None
+    """Gate: label column of the held-out set. Default ``label``."""
+    slices: dict[str, str] = pydantic.Field(default_factory=dict)
+    """Gate: named slices (pandas queries). Default none."""
+    slice_tolerance: float | None = None
+    """Gate: largest accuracy drop of a slice. Default 0.05."""
+    baseline_accuracy: float | None = None
+    """Gate: accuracy a first model must reach. Default 0."""
+    stuck_margin_minutes: float | None = None
+    """Stuck-release alert margin past the analysis. Default 15."""
+
+
 class EndpointConfig(Model):
     """``serving.endpoints.<name>``: one model endpoint (see ``ModelEndpointArgs`` for the rules)."""
 
@@ -162,8 +206,12 @@ class EndpointConfig(Model):
 
     model_name: str | None = None
     """Model name in the path ``/v2/models/<model_name>/infer``. Default the endpoint name."""
-    versions: dict[str, VersionConfig]
-    """Versions by name. Required."""
+    versions: dict[str, VersionConfig] = pydantic.Field(default_factory=dict)
+    """Versions by name. Required unless ``model`` is set."""
+    model: str | None = None
+    """Follow the registry, not listed versions: ``<registered model>@champion``. Needs ``release``. Default unset."""
+    release: ReleaseConfig | None = None
+    """Releases by the release controller (gate, canary, promotion or rollback). Default none."""
     critical: bool | None = None
     """Never scale to zero; >= 2 replicas and a PodDisruptionBudget."""
     min_replicas: int | None = None

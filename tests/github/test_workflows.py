@@ -55,7 +55,11 @@ def test_images_are_built_from_their_sources_pushed_and_pinned_by_digest_through
     build = images["jobs"]["build"]
     assert build["permissions"] == {"contents": "read", "packages": "write"}
     built = {m["image"]: m["dockerfile"] for m in build["strategy"]["matrix"]["include"]}
-    assert built == {"drift": "drift/Dockerfile", "mlserver-mlflow": "images/mlserver-mlflow/Dockerfile"}
+    assert built == {
+        "drift": "drift/Dockerfile",
+        "mlserver-mlflow": "images/mlserver-mlflow/Dockerfile",
+        "release-controller": "images/release-controller/Dockerfile",
+    }
     assert all((ROOT / dockerfile).is_file() for dockerfile in built.values())
     script = next(s["run"] for s in build["steps"] if "buildx build" in s.get("run", ""))
     assert "--metadata-file metadata.json" in script and '"containerimage.digest"' in script

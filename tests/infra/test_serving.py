@@ -26,20 +26,30 @@ def manifests(result, typ: str) -> list[dict]:
     return [render.manifest(r) for r in by_type(result.registrations, typ)]
 
 
-def test_dev_serves_two_versions_split_90_10(stack_run) -> None:
+def with_literal_iris(cfg: dict, weights: tuple[int, int] = (90, 10)) -> dict:
+    """Dev's demo endpoint with two literal versions instead of following the registry."""
+    iris = cfg["endpoints"]["iris"]
+    iris.pop("model"), iris.pop("release")
+    iris["versions"] = {
+        v: {"storage_uri": f"{{artifact_root}}/1/models/m-iris-{v}/artifacts", "weight": w}
+        for v, w in zip(("v1", "v2"), weights, strict=True)
+    }
+    return cfg
+
+
+def test_dev_demo_endpoint_follows_the_registry_in_two_slots(stack_run) -> None:
     dev = stack_run("dev")
     assert dev.error is None
     route = manifests(dev, ROUTE)[0]
     split = next(r for r in route["spec"]["rules"] if r["name"] == "split")
-    assert [b["weight"] for b in split["backendRefs"]] == [90, 10]
-    assert sorted(i["metadata"]["name"] for i in manifests(dev, ISVC)) == ["iris-v1", "iris-v2"]
+    assert [b["weight"] for b in split["backendRefs"]] == [100, 0]
+    assert sorted(i["metadata"]["name"] for i in manifests(dev, ISVC)) == ["iris-blue", "iris-green"]
 
 
-def test_changing_weights_changes_only_the_route(stack_run) -> None:
-    cfg = serving_config("dev")
-    cfg["endpoints"]["iris"]["versions"]["v1"]["weight"] = 50
-    cfg["endpoints"]["iris"]["versions"]["v2"]["weight"] = 50
-    before = {r.urn: r.inputs for r in stack_run("dev").registrations}
+def test_changing_weights_changes_only_the_route() -> None:
+    cfg = with_literal_iris(serving_config("dev"))
+    before = {r.urn: r.inputs for r in runner.run("dev", overrides={"ml-platform:serving": cfg}).registrations}
+    cfg = with_literal_iris(serving_config("dev"), (50, 50))
     after = {r.urn: r.inputs for r in runner.run("dev", overrides={"ml-platform:serving": cfg}).registrations}
     assert before.keys() == after.keys()
     changed = sorted(urn.split("::")[-2].split("$")[-1] for urn in before if before[urn] != after[urn])
@@ -50,13 +60,13 @@ def test_prod_has_a_critical_endpoint_a_scale_to_zero_one_and_a_gpu_one(stack_ru
     prod = stack_run("prod")
     assert prod.error is None
     scaled = {s["metadata"]["name"]: s["spec"] for s in manifests(prod, SCALED)}
-    assert all(scaled[n]["minReplicaCount"] >= 2 for n in ("fraud-v3", "fraud-v4"))
+    assert all(scaled[n]["minReplicaCount"] >= 2 for n in ("fraud-blue", "fraud-green"))
     pdbs = {
         p["metadata"]["name"]
         for p in manifests(prod, "kubernetes:policy/v1:PodDisruptionBudget")
         if p["metadata"].get("namespace") != "mlflow"
     }  # MLflow's own budget belongs to the mlflow layer
-    assert pdbs == {"fraud-v3", "fraud-v4"}
+    assert pdbs == {"fraud-blue", "fraud-green"}
     assert scaled["churn-v1"]["minReplicaCount"] == 0 and scaled["churn-v1"]["triggers"][0]["type"] == "external-push"
     interceptor_routes = manifests(prod, "kubernetes:http.keda.sh/v1beta1:InterceptorRoute")
     assert [r["metadata"]["name"] for r in interceptor_routes] == ["churn-v1"]
@@ -144,7 +154,7 @@ def test_nested_keys_are_named_as_the_stack_file_writes_them() -> None:
 
 
 def test_artifact_root_placeholder_needs_the_mlflow_layer_and_is_filled_from_it() -> None:
-    cfg = serving_config("dev")
+    cfg = with_literal_iris(serving_config("dev"))
     cfg["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
     cfg["endpoints"]["iris"]["versions"]["v2"]["storage_uri"] = "s3://explicit-bucket/1/models/m-2/artifacts"
     assert stack_problems("dev", cfg, **{"ml-platform:mlflow": {"enabled": False}}) == [
@@ -173,21 +183,21 @@ def test_deploy_returns_what_monitoring_needs(mocked) -> None:
         "churn": (False, 0),
         "embeddings": (False, 1),
     }
-    v3 = endpoints["fraud"].versions[0]
-    assert (v3.inference_service, v3.deployment, v3.service, v3.weight) == (
-        "fraud-v3",
-        "fraud-v3-predictor",
-        "fraud-v3-predictor",
-        95,
+    blue = endpoints["fraud"].versions[0]
+    assert (blue.inference_service, blue.deployment, blue.service, blue.weight) == (
+        "fraud-blue",
+        "fraud-blue-predictor",
+        "fraud-blue-predictor",
+        100,
     )
-    assert v3.labels["ml-platform.io/model-version"] == "v3" and endpoints["churn"].versions[0].scale_to_zero
+    assert blue.labels["ml-platform.io/model-version"] == "blue" and endpoints["churn"].versions[0].scale_to_zero
 
 
 def test_the_mlflow_layers_artifact_root_fills_the_placeholder_even_as_an_output(mocked) -> None:
     import pulumi
 
     config, _ = runner.read_stack_file("dev")
-    raw = json.loads(config["ml-platform:serving"])
+    raw = with_literal_iris(json.loads(config["ml-platform:serving"]))
     raw["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"
     raw["endpoints"]["iris"]["versions"]["v2"]["storage_uri"] = "s3://explicit-bucket/1/models/m-iris-v2/artifacts"
     cfg = parse("dev", dict(config, **{"ml-platform:serving": json.dumps(raw)}))
@@ -212,7 +222,7 @@ def test_prod_embeddings_batches_and_keeps_office_hours_warm(stack_run) -> None:
     env = {e["name"]: e["value"] for e in isvc["spec"]["predictor"]["model"]["env"]}
     assert (env["MLSERVER_PARALLEL_WORKERS"], env["MLSERVER_MODEL_MAX_BATCH_SIZE"]) == ("1", "8")
     assert isvc["spec"]["predictor"]["priorityClassName"] == "ml-platform-inference"
-    fraud = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "fraud-v3")
+    fraud = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "fraud-blue")
     assert fraud["spec"]["predictor"]["priorityClassName"] == "ml-platform-critical-inference"
     so = next(m for m in manifests(result, SCALED) if m["metadata"]["name"] == "embeddings-v1")
     cron = [t for t in so["spec"]["triggers"] if t["type"] == "cron"]
@@ -257,4 +267,52 @@ def test_stack_settings_under_pressure_are_checked_with_their_key_paths() -> Non
         "midnight, split it in two, got '08:00'",
         "serving.endpoints.embeddings.model_cache_gib: the cached models on pool 'batch' need 30 GiB; set "
         "gpu_pools.batch.model_cache_gib to at least that (it is 20), got 30",
+    ]
+
+
+# --- releases -----------------------------------------------------------------------------------------------------
+
+
+def test_released_endpoints_leave_weights_and_model_uris_to_the_controller(stack_run) -> None:
+    for stack, endpoint, mode in (("dev", "iris", "automatic"), ("prod", "fraud", "manual")):
+        result = stack_run(stack)
+        ignored = {r.name: r.ignore_changes for r in result.registrations if r.ignore_changes}
+        assert ignored[f"{endpoint}-httproute-{endpoint}"] == ["spec.rules[*].backendRefs[*].weight"]
+        for slot in ("blue", "green"):
+            assert ignored[f"{endpoint}-inferenceservice-{endpoint}-{slot}"] == ["spec.predictor.model.storageUri"]
+        plan = render.plan(result)
+        route = next(r for r in plan["resources"] if r["name"] == f"{endpoint}-httproute-{endpoint}")
+        assert route["ignoreChanges"] == ["spec.rules[*].backendRefs[*].weight"]
+        settings = json.loads(
+            next(r for r in result.registrations if r.name == "release-settings").inputs["data"]["settings.json"]
+        )
+        assert settings["endpoints"][endpoint]["mode"] == mode
+    # Endpoints that are not released keep every field Pulumi's.
+    assert not [r for r in stack_run("prod").registrations if r.ignore_changes and "churn" in r.name]
+
+
+def test_release_settings_problems_name_the_key_path_and_value() -> None:
+    cfg = serving_config("dev")
+    cfg["endpoints"]["iris"]["release"].update(canary_weight=80, max_error_rate=1.5, analysis_minutes=0.5)
+    cfg["endpoints"]["iris"]["model"] = "iris@latest"
+    cfg["platform"].pop("release_controller_image")
+    assert stack_problems("dev", cfg) == [
+        "serving.endpoints.iris.model: must be '<registered model>@champion' (production follows the champion alias), "
+        "got 'iris@latest'",
+        "serving.endpoints.iris.release.canary_weight: must be an integer between 1 and 50, got 80",
+        "serving.endpoints.iris.release.analysis_minutes: must cover at least two intervals (60 s), got 0.5",
+        "serving.endpoints.iris.release.window_seconds: must be >= interval_seconds (30) and leave at least one "
+        "interval of the analysis (30 s) after the first full window, got 300",
+        "serving.endpoints.iris.release.max_error_rate: must be between 0 and 1, got 1.5",
+        "serving.endpoints.iris.release: needs serving.platform.release_controller_image "
+        "(build images/release-controller), got None",
+    ]
+
+
+def test_model_and_release_go_together() -> None:
+    cfg = serving_config("dev")
+    cfg["endpoints"]["iris"].pop("release")
+    assert stack_problems("dev", cfg) == [
+        "serving.endpoints.iris.release: is required with model (the release controller loads what the registry "
+        "names), got None"
     ]

@@ -12,6 +12,15 @@ from typing import Any
 
 SERVING = "ml-platform:serving"
 IRIS = f"{SERVING}/endpoints/iris"
+LITERAL_IRIS: dict[str, Any] = {
+    f"{IRIS}/model": None,
+    f"{IRIS}/release": None,
+    f"{IRIS}/versions": {
+        "v1": {"storage_uri": "{artifact_root}/1/models/m-iris-v1/artifacts", "weight": 90},
+        "v2": {"storage_uri": "{artifact_root}/1/models/m-iris-v2/artifacts", "weight": 10},
+    },
+}
+"""Dev's demo endpoint with literal versions instead of following the registry (for cases about versions)."""
 POOL = "ml-platform:gpu_pools/inference"
 MLFLOW = "ml-platform:mlflow"
 OBS = "ml-platform:observability"
@@ -254,7 +263,7 @@ CASES: list[Case] = [
             "serving.endpoints.iris.versions.vé.name: must be a DNS label short enough for "
             "'<model>-<version>-predictor' (<= 63), got 'vé'",
         ),
-        set={f"{IRIS}/versions": {"vé": {"storage_uri": "s3://b/m", "weight": 100}}},
+        set={**LITERAL_IRIS, f"{IRIS}/versions": {"vé": {"storage_uri": "s3://b/m", "weight": 100}}},
     ),
     Case(
         "pool-label-key-space",
@@ -536,7 +545,7 @@ CASES: list[Case] = [
         "storage-uri-bare-scheme",
         "storage-uri",
         ("serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got 's3://'",),
-        set={f"{IRIS}/versions/v1/storage_uri": "s3://"},
+        set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": "s3://"},
     ),
     Case(
         "storage-uri-no-bucket",
@@ -544,7 +553,7 @@ CASES: list[Case] = [
         (
             "serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got 's3:///models/iris'",
         ),
-        set={f"{IRIS}/versions/v1/storage_uri": "s3:///models/iris"},
+        set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": "s3:///models/iris"},
     ),
     Case(
         "storage-uri-scheme",
@@ -553,7 +562,7 @@ CASES: list[Case] = [
             "serving.endpoints.iris.versions.v1.storage_uri: must start with s3://, gs://, https://, http://, pvc://, "
             "hf://, oci:// or {artifact_root}, got 'ftp://models/iris'",
         ),
-        set={f"{IRIS}/versions/v1/storage_uri": "ftp://models/iris"},
+        set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": "ftp://models/iris"},
     ),
     Case(
         "storage-uri-placeholder-typo",
@@ -562,13 +571,13 @@ CASES: list[Case] = [
             "serving.endpoints.iris.versions.v1.storage_uri: the only placeholder is {artifact_root}, at the start, "
             "got '{artifact_rot}/1/models/m/artifacts'",
         ),
-        set={f"{IRIS}/versions/v1/storage_uri": "{artifact_rot}/1/models/m/artifacts"},
+        set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": "{artifact_rot}/1/models/m/artifacts"},
     ),
     Case(
         "storage-uri-empty",
         "storage-uri",
         ("serving.endpoints.iris.versions.v1.storage_uri: must name a bucket or host (s3://bucket/path), got ''",),
-        set={f"{IRIS}/versions/v1/storage_uri": ""},
+        set={**LITERAL_IRIS, f"{IRIS}/versions/v1/storage_uri": ""},
     ),
     Case(
         "drift-uri-bare",
@@ -667,7 +676,7 @@ CASES: list[Case] = [
         "weights-110",
         "rule",
         ("serving.endpoints.iris.versions: weights must sum to 100 (v1: 90), (v2: 20), got 110",),
-        set={f"{IRIS}/versions/v2/weight": 20},
+        set={**LITERAL_IRIS, f"{IRIS}/versions/v2/weight": 20},
     ),
     Case(
         "budget-words",

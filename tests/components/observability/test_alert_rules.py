@@ -139,6 +139,7 @@ def test_the_platform_alerts_exist() -> None:
         "ModelInputDrift",
         "MlflowDown",
         "DriftCheckFailing",
+        "ReleaseStuck",
     }
     assert "MlflowDown" not in {a.name for a in alerts(AlertRulesArgs())}  # no MLflow, no alert on it
 
@@ -663,3 +664,23 @@ def test_docs_list_every_alert_with_its_runbook_line() -> None:
     for alert in alerts(ARGS):
         assert f"| `{alert.name}` | {alert.severity.value} |" in docs
         assert alert.runbook in docs, alert.name
+
+
+# --- releases -----------------------------------------------------------------------------------------------------
+
+
+@needs_promtool
+def test_a_release_without_decision_past_its_deadline_is_stuck(tmp_path: Path) -> None:
+    def release(endpoint: str, active: int, deadline_s: int) -> list[dict[str, str]]:
+        lab = {"job": "release-controller", "namespace": "ml-serving", "endpoint": endpoint}
+        return [
+            {"series": "ml_platform_release_active" + labels(**lab), "values": f"{active}x40"},
+            {"series": "ml_platform_release_deadline_timestamp_seconds" + labels(**lab), "values": f"{deadline_s}x40"},
+        ]
+
+    # iris must decide by t=600 s and has not; churn has no open release (deadline exported as 0).
+    series = release("iris", 1, 600) + release("churn", 0, 0)
+    lab = {"severity": "warning", "job": "release-controller", "namespace": "ml-serving", "endpoint": "iris"}
+    summary = "the release on iris has no decision past its analysis time and margin"
+    run_promtool(tmp_path, series, [silent("ReleaseStuck", "5m"), fires("ReleaseStuck", "15m", lab, summary)])
+    run_promtool(tmp_path, release("iris", 0, 0), [silent("ReleaseStuck", "15m")])

@@ -1,0 +1,50 @@
+"""The controller refuses a bad settings document at start, naming every problem with its key path and value."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.serving import ReleaseControllerArgs, ReleasePolicy, settings_document
+from release.settings import Settings, SettingsError
+
+
+def document(**endpoint: object) -> dict:
+    policy = ReleasePolicy(endpoint="iris", registered_model="iris", model_name="iris", heldout_uri="runs:/r/h.csv")
+    doc = settings_document(ReleaseControllerArgs(image="x:1", endpoints=[policy]), "s3://bucket/mlflow")
+    doc["endpoints"]["iris"].update(endpoint)
+    return doc
+
+
+def test_the_document_the_component_renders_is_what_the_controller_reads() -> None:
+    settings = Settings.from_dict(document())
+    e = settings.endpoints["iris"]
+    assert (e.canary_weight, e.analysis_minutes, e.interval_seconds, e.max_p95_increase, e.max_error_rate) == (
+        10,
+        30,
+        60,
+        0.3,
+        0.01,
+    )
+    assert e.slots == ["blue", "green"] and e.state_configmap == "release-iris" and e.isvc("green") == "iris-green"
+    assert settings.artifact_destination == "s3://bucket/mlflow"
+
+
+def test_every_problem_is_named_with_its_key_path_and_value() -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_dict(
+            document(mode="auto", canary_weight=70, max_error_rate=2, interval_seconds=60, analysis_minutes=1)
+        )
+    assert err.value.problems == [
+        "endpoints.iris.mode: must be 'automatic' or 'manual', got 'auto'",
+        "endpoints.iris.canary_weight: must be an integer between 1 and 50, got 70",
+        "endpoints.iris.analysis_minutes: must cover at least two intervals (120 s), got 1",
+        "endpoints.iris.window_seconds: must be >= interval_seconds (60) and leave at least one interval of the "
+        "analysis (60 s) after the first full window, got 300",
+        "endpoints.iris.max_error_rate: must be between 0 and 1, got 2",
+    ]
+
+
+def test_an_unknown_setting_is_refused() -> None:
+    with pytest.raises(SettingsError) as err:
+        Settings.from_dict(document(canary_percent=10))
+    assert err.value.problems == ["endpoints.iris.canary_percent: unknown setting, got 10"]
