@@ -197,6 +197,11 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
         keda_namespace=p.keda_namespace,
         interceptor_namespace=p.interceptor_namespace,
         model_servers=p.models is not None,
+        release_controller_namespace=(
+            cfg.serving.platform.namespace
+            if cfg.serving.enabled and any(e.release is not None for e in cfg.serving.endpoints.values())
+            else None
+        ),
     )
 
 
