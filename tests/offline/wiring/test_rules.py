@@ -172,7 +172,8 @@ def test_storage_identity_catches_a_drift_job_without_the_buckets_identity(broke
 
 def test_storage_prefix_catches_models_read_outside_mlflows_artifacts_destination(broken) -> None:
     def cut(res):
-        model = find(res, ":InferenceService", "iris-inferenceservice-iris-blue")["inputs"]["spec"]["predictor"]["model"]
+        service = find(res, ":InferenceService", "iris-inferenceservice-iris-blue")
+        model = service["inputs"]["spec"]["predictor"]["model"]
         model["storageUri"] = model["storageUri"].replace("/mlflow/", "/", 1)
 
     [f] = broken("dev", "storage-prefix", cut)
