@@ -121,7 +121,8 @@ def inventory(prices: PriceTable | None = None) -> tuple[list[NodeType], list[En
                 Endpoint(
                     stack=stack,
                     name=name,
-                    versions=len(ep.versions),
+                    # a released endpoint serves from two slots (champion and candidate), each its own version
+                    versions=len(ep.versions) or (2 if ep.release is not None else 0),
                     min_replicas=effective(ep, "min_replicas"),
                     critical=effective(ep, "critical"),
                     cpu_request=_cpu(ep.cpu_request) if getattr(ep, "cpu_request", None) else default_cpu,

@@ -34,7 +34,16 @@ from cost.reference import reference_per_1k
 
 from . import cluster
 from .cluster import ClusterLayer
-from .config import PROJECT, Environment, GpuPoolConfig, StackConfig, args_kwargs, component_default, key_paths
+from .config import (
+    PROJECT,
+    Environment,
+    GpuPoolConfig,
+    StackConfig,
+    args_kwargs,
+    component_default,
+    effective,
+    key_paths,
+)
 from .config.observability import DriftModelConfig, ExporterInstall, ObservabilityConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 from .serving import ServingEndpoint, ServingLayer
@@ -199,6 +208,11 @@ def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeT
         keda_namespace=p.keda_namespace,
         interceptor_namespace=p.interceptor_namespace,
         model_servers=p.models is not None,
+        release_controller_namespace=(
+            effective(cfg.serving.platform, "namespace")
+            if cfg.serving.enabled and any(e.release is not None for e in cfg.serving.endpoints.values())
+            else None
+        ),
     )
 
 

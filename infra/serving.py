@@ -103,7 +103,7 @@ def _versions(e: EndpointConfig, artifact_root: pulumi.Input[str] | None) -> lis
     if e.model:
         # A released endpoint: two slots; the release controller loads the champion into the first on start and
         # every candidate into the free one. Until its first sync the slots name a location that holds no model.
-        unresolved = with_artifact_root(f"{ARTIFACT_ROOT}/mlflow/unresolved/{e.model.replace('@', '/')}", artifact_root)
+        unresolved = with_artifact_root(f"{ARTIFACT_ROOT}/unresolved/{e.model.replace('@', '/')}", artifact_root)
         return [
             ModelVersion(name=slot, storage_uri=unresolved, weight=100 if i == 0 else 0) for i, slot in enumerate(SLOTS)
         ]
@@ -168,14 +168,14 @@ def release_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> Relea
         endpoints=policies,
         namespace=platform_args(cfg).namespace,
         prometheus_url=effective(p, "prometheus_address"),
-        pod_monitor=cfg.observability.enabled,
-        pod_monitor_labels={"release": MONITORING_RELEASE},
         labels={"environment": cfg.environment.value},
     )
     if tracking is not None:
         args.tracking_uri = tracking.tracking_uri
+        # Where MLflow's --artifacts-destination writes (the layer's artifact root), so mlflow-artifacts: URIs
+        # resolve to the objects the model servers read.
         args.artifact_destination = pulumi.Output.from_input(tracking.artifact_root).apply(
-            lambda root: f"{root.rstrip('/')}/mlflow"
+            lambda root: root.rstrip("/")
         )
     return args
 

@@ -60,6 +60,9 @@ class ScrapeTargetsArgs:
     """Namespace of the KEDA operator; None: not scraped. Default None."""
     interceptor_namespace: str | None = None
     """Namespace of the KEDA HTTP add-on interceptors (the serving namespace); None: not scraped. Default None."""
+    release_controller_namespace: str | None = None
+    """Namespace of the release controller (its pods labelled ``app.kubernetes.io/name: release-controller``, metrics
+    on their ``metrics`` port); None: not scraped. Default None."""
     model_servers: bool = True
     """Scrape model servers (False on a stack without serving: the monitor would select nothing). Default True."""
 
@@ -137,6 +140,12 @@ def pod_monitors(args: ScrapeTargetsArgs) -> dict[str, dict[str, Any]]:
             "namespaceSelector": {"matchNames": [args.keda_namespace]},
             "selector": {"matchLabels": {"app.kubernetes.io/name": "keda-operator"}},
             "podMetricsEndpoints": [_endpoint(args, 8080)],
+        }
+    if args.release_controller_namespace is not None:
+        monitors["release-controller"] = {
+            "namespaceSelector": {"matchNames": [args.release_controller_namespace]},
+            "selector": {"matchLabels": {"app.kubernetes.io/name": "release-controller"}},
+            "podMetricsEndpoints": [{"port": "metrics", "path": "/metrics", "interval": "15s"}],
         }
     if args.interceptor_namespace is not None:
         monitors["keda-http-interceptor"] = interceptor_monitor(args, args.interceptor_namespace)

@@ -29,6 +29,9 @@ MLSERVER_HTTP_PORT = 8080
 MLSERVER_METRICS_PORT = 8082
 """MLServer's REST port (KServe's container port) and its Prometheus port (``/metrics``)."""
 
+RELEASE_METRICS_PORT = 9102
+"""The release controller's metrics port (ReleaseControllerArgs.metrics_port's default)."""
+
 ENVOY_PROXY_LABELS = {
     "app.kubernetes.io/name": "envoy",
     "app.kubernetes.io/component": "proxy",
@@ -97,7 +100,7 @@ def network_policy_specs(args: Any) -> dict[str, dict[str, Any]]:
             "ingress": [
                 {
                     "from": [{"namespaceSelector": ns(args.metrics_namespace)}],
-                    "ports": tcp(MLSERVER_METRICS_PORT, INTERCEPTOR_METRICS_PORT),
+                    "ports": tcp(MLSERVER_METRICS_PORT, INTERCEPTOR_METRICS_PORT, RELEASE_METRICS_PORT),
                 }
             ],
         }

@@ -268,7 +268,7 @@ def deployment_spec(args: ReleaseControllerArgs, settings_hash: str) -> dict[str
         "readinessProbe": probe,
         "livenessProbe": {**probe, "failureThreshold": 6},
         "resources": {"requests": {"cpu": "250m", "memory": "1Gi"}, "limits": {"cpu": "2", "memory": "2Gi"}},
-        "securityContext": ContainerSecurity(run_as_user=1000).render(),
+        "securityContext": ContainerSecurity(run_as_user=10001).render(),
         "volumeMounts": [{"name": "settings", "mountPath": "/etc/release", "readOnly": True}, scratch.mount()],
     }
     return {
@@ -280,7 +280,7 @@ def deployment_spec(args: ReleaseControllerArgs, settings_hash: str) -> dict[str
             "spec": {
                 "serviceAccountName": args.name,
                 "automountServiceAccountToken": True,
-                "securityContext": PodSecurity().render(),
+                "securityContext": PodSecurity(run_as_user=10001, run_as_group=10001).render(),
                 "containers": [container],
                 "volumes": [
                     {"name": "settings", "configMap": {"name": args.name}},

@@ -27,6 +27,13 @@ SKIPS = {
 }
 """checkov checks skipped on every stack, each with the reason it does not apply."""
 
+RESOURCE_SKIPS = {
+    ("CKV_K8S_38", "Deployment.ml-serving.release-controller"): "the release controller calls the Kubernetes API "
+    "(the endpoint's HTTPRoute, its InferenceServices and its state ConfigMap) with its own ServiceAccount's token, "
+    "which its Role limits to exactly those calls",
+}
+"""checkov checks skipped for one named resource, each with the reason."""
+
 
 @pytest.mark.integration
 @pytest.mark.skipif(not CHECKOV.exists(), reason="checkov not installed: `make setup` creates .venv-checkov")
@@ -59,6 +66,7 @@ def test_rendered_manifests_pass_checkov(stack_run, stack, tmp_path: Path) -> No
         f"{f['check_id']} {f['check_name']}: {f['resource']}"
         for report in reports
         for f in report["results"]["failed_checks"]
+        if (f["check_id"], f["resource"]) not in RESOURCE_SKIPS
     ]
     assert failed == []
     assert sum(r["summary"]["passed"] for r in reports) > 0  # it really scanned the manifests

@@ -33,6 +33,7 @@ def test_default_deny_then_gateway_interceptor_keda_and_prometheus() -> None:
     assert specs["allow-prometheus"]["ingress"][0]["ports"] == [
         {"protocol": "TCP", "port": 8082},
         {"protocol": "TCP", "port": 2223},
+        {"protocol": "TCP", "port": 9102},
     ]
 
 

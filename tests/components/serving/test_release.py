@@ -57,7 +57,7 @@ def test_renders_a_restricted_controller_with_its_own_account(mocked) -> None:
         "privileged": False,
         "readOnlyRootFilesystem": True,
         "runAsNonRoot": True,
-        "runAsUser": 1000,
+        "runAsUser": 10001,
         "capabilities": {"drop": ["ALL"]},
         "seccompProfile": {"type": "RuntimeDefault"},
     }

@@ -58,7 +58,7 @@ def test_scrape_port_declared_catches_mlserver_metrics_port_left_undeclared(brok
     found = broken("dev", "scrape-port-declared", cut)
     assert {f.objects for f in found} == {
         ("PodMonitor monitoring/model-servers", f"InferenceService ml-serving/iris-{v} (predictor pods)")
-        for v in ("v1", "v2")
+        for v in ("blue", "green")
     }
     assert "scrapes port 8082, which the pods do not declare" in found[0].message
 
@@ -134,12 +134,12 @@ def test_credentials_over_tls_catches_routes_on_the_plain_http_listener(broken) 
 
 def test_storage_identity_catches_model_pods_running_as_default(broken) -> None:
     def cut(res):
-        del find(res, ":InferenceService", "iris-inferenceservice-iris-v1")["inputs"]["spec"]["predictor"][
+        del find(res, ":InferenceService", "iris-inferenceservice-iris-blue")["inputs"]["spec"]["predictor"][
             "serviceAccountName"
         ]
 
     [f] = broken("dev", "storage-identity", cut)
-    assert f.objects == ("InferenceService ml-serving/iris-v1 (predictor pods)",)
+    assert f.objects == ("InferenceService ml-serving/iris-blue (predictor pods)",)
     assert "runs as ServiceAccount ml-serving/default, which names no IRSA role" in f.message
 
 
@@ -172,8 +172,9 @@ def test_storage_identity_catches_a_drift_job_without_the_buckets_identity(broke
 
 def test_storage_prefix_catches_models_read_outside_mlflows_artifacts_destination(broken) -> None:
     def cut(res):
-        model = find(res, ":InferenceService", "iris-inferenceservice-iris-v1")["inputs"]["spec"]["predictor"]["model"]
-        model["storageUri"] = model["storageUri"].replace("/mlflow/1/", "/1/")
+        service = find(res, ":InferenceService", "iris-inferenceservice-iris-blue")
+        model = service["inputs"]["spec"]["predictor"]["model"]
+        model["storageUri"] = model["storageUri"].replace("/mlflow/", "/", 1)
 
     [f] = broken("dev", "storage-prefix", cut)
     assert "outside what its producer writes" in f.message and "Deployment mlflow/mlflow" in f.objects
@@ -247,7 +248,7 @@ def test_network_flows_catches_keda_cut_off_from_the_external_scaler(broken) -> 
         res.remove(find(res, ":NetworkPolicy", "serving-allow-keda-to-scaler"))
 
     [f] = broken("dev", "network-flows", cut)
-    assert f.message.startswith("port 9090 from keda (KEDA for ScaledObject ml-serving/iris-v")
+    assert f.message.startswith("port 9090 from keda (KEDA for ScaledObject ml-serving/iris-")
     assert "NetworkPolicy ml-serving/default-deny-ingress" in f.objects
 
 
