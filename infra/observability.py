@@ -41,9 +41,9 @@ from .config import (
     StackConfig,
     args_kwargs,
     component_default,
-    effective,
     key_paths,
 )
+from .config.base import effective
 from .config.observability import DriftModelConfig, ExporterInstall, ObservabilityConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 from .serving import ServingEndpoint, ServingLayer
