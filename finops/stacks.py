@@ -14,6 +14,7 @@ from components.common import Capacity, GpuSharing
 from components.serving import ModelEndpointArgs
 from cost.prices import PriceTable
 from infra.config import parse
+from infra.config.base import effective
 from offline.runner import read_stack_file, stack_names
 
 CPU_VCPUS = {
@@ -104,26 +105,28 @@ def inventory(prices: PriceTable | None = None) -> tuple[list[NodeType], list[En
             assert machine is not None and machine.gpu is not None
             _add(nodes, (cloud, region, stack), pool.instance_type, machine.gpu.name, machine.gpus, machine.vcpus)
         for name, ep in cfg.serving.endpoints.items() if cfg.serving.enabled else ():
-            pool = cfg.gpu_pools.get(ep.gpu_pool or "") if ep.gpu_count else None
-            if ep.gpu_count and pool is None and cfg.gpu_pools:
+            gpu_count = effective(ep, "gpu_count")
+            pool = cfg.gpu_pools.get(ep.gpu_pool or "") if gpu_count else None
+            if gpu_count and pool is None and cfg.gpu_pools:
                 pool = next(iter(cfg.gpu_pools.values()))
             share, node, spot = 0.0, system, False
             if pool is not None:
                 machine = lookup_machine(cloud, pool.instance_type)
                 assert machine is not None
-                slices = pool.sharing.replicas if pool.sharing.mode == GpuSharing.TIME_SLICING else 1
-                share = ep.gpu_count / (machine.gpus * slices)
-                node, spot = pool.instance_type, pool.capacity == Capacity.SPOT
+                time_sliced = effective(pool.sharing, "mode") == GpuSharing.TIME_SLICING
+                slices = effective(pool.sharing, "replicas") if time_sliced else 1
+                share = gpu_count / (machine.gpus * slices)
+                node, spot = pool.instance_type, effective(pool, "capacity") == Capacity.SPOT
             endpoints.append(
                 Endpoint(
                     stack=stack,
                     name=name,
                     # a released endpoint serves from two slots (champion and candidate), each its own version
                     versions=len(ep.versions) or (2 if ep.release is not None else 0),
-                    min_replicas=ep.min_replicas,
-                    critical=ep.critical,
+                    min_replicas=effective(ep, "min_replicas"),
+                    critical=effective(ep, "critical"),
                     cpu_request=_cpu(ep.cpu_request) if getattr(ep, "cpu_request", None) else default_cpu,
-                    gpu_count=ep.gpu_count,
+                    gpu_count=gpu_count,
                     node=node,
                     spot=spot,
                     gpu_share=share,

@@ -30,7 +30,7 @@ from components.cluster import (
 )
 from components.common import Cloud, GpuSharing, Problems
 
-from .config import DevicePluginConfig, GpuPoolConfig, StackConfig
+from .config import ClusterConfig, DevicePluginConfig, GpuPoolConfig, StackConfig, args_kwargs, key_paths
 from .config.cluster import DevicePluginInstall
 
 
@@ -50,68 +50,30 @@ class ClusterLayer:
 
 
 def eks_args(cfg: StackConfig) -> EksClusterArgs:
-    c = cfg.cluster
-    return EksClusterArgs(
-        kubernetes_version=c.kubernetes_version,
-        vpc_cidr=c.vpc_cidr,
-        availability_zone_count=c.availability_zone_count,
-        single_nat_gateway=c.single_nat_gateway,
-        system_instance_type=c.system_nodes.instance_type or "m6i.large",
-        system_min_size=c.system_nodes.min_size,
-        system_max_size=c.system_nodes.max_size,
-        endpoint_public_access=c.endpoint_public_access,
-        public_access_cidrs=list(c.public_access_cidrs),
-        admin_principal_arns=list(c.admin_principal_arns),
-        tags=dict(cfg.tags),
-    )
+    return EksClusterArgs(**args_kwargs(cfg, EksClusterArgs, nested=False), **args_kwargs(cfg.cluster, EksClusterArgs))
 
 
 def autoscaler_args(cfg: StackConfig, eks: EksCluster | None = None) -> ClusterAutoscalerArgs:
-    a = cfg.cluster.autoscaler
     return ClusterAutoscalerArgs(
         cluster_name=eks.cluster_name if eks else "-",
         region=eks.region if eks else "-",
         oidc_provider_arn=eks.oidc_provider_arn if eks else "-",
         oidc_issuer=eks.oidc_issuer if eks else "-",
-        kubernetes_version=cfg.cluster.kubernetes_version,
-        chart_version=a.chart_version,
-        image_tag=a.image_tag,
-        scale_down_unneeded_minutes=a.scale_down_unneeded_minutes,
+        **args_kwargs(cfg.cluster, ClusterAutoscalerArgs),
     )
 
 
 def gke_args(cfg: StackConfig) -> GkeClusterArgs:
-    c = cfg.cluster
     return GkeClusterArgs(
-        project=cfg.project or "",
-        region=cfg.region or "",
-        release_channel=c.release_channel,
-        system_machine_type=c.system_nodes.instance_type or "e2-standard-4",
-        system_min_size=c.system_nodes.min_size,
-        system_max_size=c.system_nodes.max_size,
-        deletion_protection=c.deletion_protection if c.deletion_protection is not None else cfg.is_prod,
-        master_authorized_cidrs=list(c.public_access_cidrs),
-        labels=dict(cfg.tags),
+        **{"project": "", "region": "", **args_kwargs(cfg, GkeClusterArgs, nested=False)},
+        **args_kwargs(cfg.cluster.for_environment(cfg.environment), GkeClusterArgs),
     )
 
 
 def pool_args(cfg: StackConfig, pool: GpuPoolConfig, **cloud_inputs: Any) -> GpuNodePoolArgs:
     return GpuNodePoolArgs(
-        cloud=cfg.cloud,
-        instance_type=pool.instance_type,
-        min_size=pool.min_size,
-        max_size=pool.max_size,
-        capacity=pool.capacity,
-        disk_size_gib=pool.disk_size_gib,
-        **({"model_cache_gib": pool.model_cache_gib} if pool.model_cache_gib is not None else {}),
-        labels=dict(pool.labels),
-        sharing=pool.sharing.mode,
-        time_slicing_replicas=pool.sharing.replicas,
-        mig_profile=pool.sharing.profile,
-        node_image=pool.node_image,
-        accelerator=pool.accelerator,
-        accelerator_count=pool.accelerator_count,
-        tags=dict(cfg.tags),
+        **args_kwargs(cfg, GpuNodePoolArgs, nested=False),
+        **args_kwargs(pool, GpuNodePoolArgs),
         **cloud_inputs,
     )
 
@@ -123,36 +85,41 @@ def device_plugin_wanted(cfg: StackConfig) -> bool:
         return mode == DevicePluginInstall.ALWAYS
     if cfg.cloud != Cloud.AWS:
         return False  # GKE runs its own; an existing cluster's owner decides with `always`.
-    return any(p.node_image == NodeImage.AL2023_NVIDIA for p in cfg.gpu_pools.values())
+    return any(
+        pool_args(cfg, p, cluster_name="-").node_image == NodeImage.AL2023_NVIDIA for p in cfg.gpu_pools.values()
+    )
 
 
 def device_plugin_args(cfg: StackConfig, plugin: DevicePluginConfig) -> NvidiaDevicePluginArgs:
+    pools = [pool_args(cfg, p, cluster_name="-") for p in cfg.gpu_pools.values()]
     modes = sorted(
         {
-            SharingMode(p.sharing.mode, p.sharing.replicas if p.sharing.mode == GpuSharing.TIME_SLICING else 1)
-            for p in cfg.gpu_pools.values()
+            SharingMode(p.sharing_mode, p.sharing_replicas if p.sharing_mode == GpuSharing.TIME_SLICING else 1)
+            for p in pools
         },
         key=lambda m: (m.sharing.value, m.replicas),
     )
-    return NvidiaDevicePluginArgs(sharing_modes=modes, chart_version=plugin.chart_version)
+    return NvidiaDevicePluginArgs(sharing_modes=modes, **args_kwargs(plugin, NvidiaDevicePluginArgs))
 
 
 def validate(cfg: StackConfig, problems: Problems) -> None:
     """Run every component's own validation with the stack file's key paths, before anything is created."""
     if cfg.cloud == Cloud.AWS:
-        eks_args(cfg).validate(problems.at("cluster"))
+        eks_args(cfg).validate(problems.at("cluster", key_paths(ClusterConfig, EksClusterArgs)))
         if cfg.cluster.autoscaler.enabled:
-            autoscaler_args(cfg).validate(problems.at("cluster.autoscaler"))
+            autoscaler_args(cfg).validate(problems.at("cluster", key_paths(ClusterConfig, ClusterAutoscalerArgs)))
         cloud_inputs: dict[str, Any] = {"cluster_name": "-", "node_role_arn": "-", "subnet_ids": []}
     elif cfg.cloud == Cloud.GCP:
-        gke_args(cfg).validate(problems.at("cluster"))
+        gke_args(cfg).validate(problems.at("cluster", key_paths(ClusterConfig, GkeClusterArgs)))
         cloud_inputs = {"cluster_name": "-", "location": cfg.region}
     else:
         cloud_inputs = {}
     for name, pool in cfg.gpu_pools.items():
-        pool_args(cfg, pool, **cloud_inputs).validate(problems.at(f"gpu_pools.{name}"))
+        names = key_paths(GpuPoolConfig, GpuNodePoolArgs)
+        pool_args(cfg, pool, **cloud_inputs).validate(problems.at(f"gpu_pools.{name}", names))
     if device_plugin_wanted(cfg):
-        device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin"))
+        names = key_paths(DevicePluginConfig, NvidiaDevicePluginArgs)
+        device_plugin_args(cfg, cfg.device_plugin).validate(problems.at("device_plugin", names))
 
 
 def existing_provider(cfg: StackConfig) -> k8s.Provider:

@@ -1,10 +1,10 @@
 """The mlflow layer of the program: MLflow tracking server and model registry, with its database and artifact store.
 
 Per cloud (see ``docs/mlflow.md``): RDS + S3 + IRSA on ``aws``, Cloud SQL + GCS + Workload Identity on ``gcp``,
-CloudNativePG + SeaweedFS in the cluster on ``existing``. The stack config is resolved once against the
-environment's defaults (:meth:`MlflowConfig.resolved`), mapped to the components' arguments, and validated by the
-components themselves before anything is created, so the stack file and a direct component user get the same
-messages.
+CloudNativePG + SeaweedFS in the cluster on ``existing``. What the stack file sets, with the environment's
+departures from the component's defaults (:attr:`MlflowConfig.environment_defaults`), becomes the component's
+arguments; the component validates them before anything is created, so the stack file and a direct component
+user get the same messages.
 
 What later layers need is returned as a :class:`MlflowLayer`: serving points model storage URIs at
 ``artifact_root`` and clients at ``tracking_uri``; observability selects the server pods by ``pod_labels``.
@@ -22,10 +22,10 @@ from components.mlflow import Mlflow, MlflowArgs
 from components.serving import MODEL_SERVICE_ACCOUNT
 
 from .cluster import ClusterLayer
-from .config import StackConfig
-from .config.base import Environment
+from .config import StackConfig, args_kwargs, key_paths
+from .config.base import Environment, effective
 from .config.inputs import PLACEHOLDER as ARTIFACT_ROOT
-from .config.mlflow import ADMIN_PASSWORD_KEY
+from .config.mlflow import ADMIN_PASSWORD_KEY, MlflowConfig
 
 PROD_MIN_BACKUP_DAYS = 7
 
@@ -68,50 +68,24 @@ def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pul
 
 
 def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = None, **cloud_inputs: Any) -> MlflowArgs:
-    """The component's arguments for this stack (environment defaults resolved)."""
-    m = cfg.mlflow.resolved(cfg.environment)
+    """The component's arguments for this stack: what the stack file sets, the environment's departures from the
+    component's defaults, and the component's defaults for the rest."""
     return MlflowArgs(
-        cloud=cfg.cloud,
-        namespace=m.namespace,
-        image=m.image,
-        replicas=m.replicas or 1,
-        workers=m.workers or 1,
-        cpu_request=m.cpu_request,
-        cpu_limit=m.cpu_limit,
-        memory_request=m.memory_request,
-        memory_limit=m.memory_limit,
-        basic_auth=bool(m.basic_auth),
         admin_password=admin_password,
-        allowed_hosts=list(m.allowed_hosts),
-        postgres_version=m.postgres_version,
-        db_storage_gib=m.db_storage_gib,
-        backup_retention_days=m.backup_retention_days or 0,
-        high_availability=bool(m.high_availability),
-        deletion_protection=bool(m.deletion_protection),
-        db_instance_class=m.db_instance_class or "",
-        db_tier=m.db_tier or "",
-        bucket_name=m.bucket_name,
-        force_destroy=bool(m.force_destroy),
-        noncurrent_version_expiration_days=m.noncurrent_version_expiration_days,
-        region=cfg.region,
-        project=cfg.project,
-        storage_class=m.storage_class,
-        object_store_storage_gib=m.object_store_storage_gib,
-        cnpg_chart_version=m.cnpg_chart_version,
-        object_store_image=m.object_store_image,
         labels={"ml-platform.io/environment": cfg.environment.value},
-        tags=dict(cfg.tags),
         model_reader_service_account=(
-            f"{cfg.serving.platform.namespace}/{MODEL_SERVICE_ACCOUNT}" if cfg.serving.enabled else None
+            f"{effective(cfg.serving.platform, 'namespace')}/{MODEL_SERVICE_ACCOUNT}" if cfg.serving.enabled else None
         ),
         client_namespaces=[
             ns
             for ns, on in (
-                (cfg.serving.platform.namespace, cfg.serving.enabled),
-                (cfg.observability.namespace, cfg.observability.enabled),
+                (effective(cfg.serving.platform, "namespace"), cfg.serving.enabled),
+                (effective(cfg.observability, "namespace"), cfg.observability.enabled),
             )
             if on
         ],
+        **args_kwargs(cfg, MlflowArgs, nested=False),
+        **args_kwargs(cfg.mlflow.for_environment(cfg.environment), MlflowArgs),
         **cloud_inputs,
     )
 
@@ -120,18 +94,18 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
     """Append every problem with ``cfg.mlflow`` to ``problems`` (key paths start with ``mlflow.``)."""
     if not cfg.mlflow.enabled:
         return
-    m = cfg.mlflow.resolved(cfg.environment)
+    m = mlflow_args(cfg)
     p = problems.at("mlflow")
     if cfg.environment == Environment.PROD:
         p.check(
-            (m.backup_retention_days or 0) >= PROD_MIN_BACKUP_DAYS,
+            m.backup_retention_days >= PROD_MIN_BACKUP_DAYS,
             "backup_retention_days",
             f"must be >= {PROD_MIN_BACKUP_DAYS} in prod",
             m.backup_retention_days,
         )
-        p.check(bool(m.deletion_protection), "deletion_protection", "must be true in prod", m.deletion_protection)
-        p.check(bool(m.high_availability), "high_availability", "must be true in prod", m.high_availability)
-        p.check((m.replicas or 1) >= 2, "replicas", "must be >= 2 in prod", m.replicas)
+        p.check(m.deletion_protection, "deletion_protection", "must be true in prod", m.deletion_protection)
+        p.check(m.high_availability, "high_availability", "must be true in prod", m.high_availability)
+        p.check(m.replicas >= 2, "replicas", "must be >= 2 in prod", m.replicas)
     password = pulumi.Config().get(ADMIN_PASSWORD_KEY)
     if m.basic_auth and not password:
         p.add(
@@ -152,14 +126,15 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         ),
         Cloud.GCP: dict(network_id=placeholder, workload_pool=placeholder),
     }.get(cfg.cloud, {})
-    mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs).validate(p)
+    args = mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs)
+    args.validate(problems.at("mlflow", key_paths(MlflowConfig, MlflowArgs)))
 
 
 def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
     """Create the mlflow layer on the cluster layer; None when the stack has no MLflow."""
     if not cfg.mlflow.enabled:
         return None
-    m = cfg.mlflow.resolved(cfg.environment)
+    basic_auth = mlflow_args(cfg).basic_auth
     cloud_inputs: dict[str, Any] = {}
     if cluster_layer.eks is not None:
         eks = cluster_layer.eks
@@ -173,7 +148,7 @@ def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
     elif cluster_layer.gke is not None:
         gke = cluster_layer.gke
         cloud_inputs = dict(network_id=gke.network_id, workload_pool=gke.workload_pool)
-    admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if m.basic_auth else None
+    admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if basic_auth else None
     mlflow = Mlflow(
         "mlflow",
         mlflow_args(cfg, admin_password=admin, **cloud_inputs),
@@ -190,8 +165,8 @@ def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
         metrics_port=mlflow.metrics_port,
         metrics_path=mlflow.metrics_path,
         pod_labels=dict(mlflow.pod_labels),
-        basic_auth=bool(m.basic_auth),
-        auth_secret_name=mlflow.secret_name if m.basic_auth else None,
+        basic_auth=basic_auth,
+        auth_secret_name=mlflow.secret_name if basic_auth else None,
         s3_endpoint_url=mlflow.bucket.endpoint_url,
         s3_credentials_secret=mlflow.bucket.credentials_secret,
         model_reader_annotations=dict(mlflow.model_reader_annotations),

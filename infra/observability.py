@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import pulumi
 
+from components.cluster import GpuNodePoolArgs
 from components.common import MODEL_LABEL, Capacity, Cloud, Problems
 from components.observability import (
     DASHBOARD_LABEL,
@@ -33,14 +34,21 @@ from cost.reference import reference_per_1k
 
 from . import cluster
 from .cluster import ClusterLayer
-from .config import PROJECT, Environment, StackConfig
-from .config.observability import DriftModelConfig, ExporterInstall
+from .config import (
+    PROJECT,
+    Environment,
+    GpuPoolConfig,
+    StackConfig,
+    args_kwargs,
+    component_default,
+    key_paths,
+)
+from .config.base import effective
+from .config.observability import DriftModelConfig, ExporterInstall, ObservabilityConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 from .serving import ServingEndpoint, ServingLayer
 
 PASSWORD_KEY = "grafana_admin_password"
-DEFAULT_GATEWAY_NAMESPACE = "envoy-gateway-system"
-DEFAULT_KEDA_NAMESPACE = "keda"
 PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
 """Placeholder in a drift model's data URIs for the MLflow layer's artifact root (as in serving's storage URIs)."""
 
@@ -61,7 +69,8 @@ class Peers:
 
     mlflow_namespace: str | None = None
     mlflow_pod_labels: dict[str, str] = field(default_factory=dict)
-    mlflow_port: int = 5000
+    mlflow_port: int | None = None
+    """Port of MLflow's ``/metrics`` (None: no MLflow layer; the scrape component's default stands)."""
     mlflow_basic_auth_secret: str | None = None
     gateway_namespace: str | None = None
     keda_namespace: str | None = None
@@ -85,8 +94,8 @@ def peers(tracking: MlflowLayer | None, endpoints: ServingLayer | None) -> Peers
     return replace(
         mlflow,
         models=frozenset(name for e in endpoints.endpoints for name in served_models(e)),
-        gateway_namespace=endpoints.gateway_namespace or DEFAULT_GATEWAY_NAMESPACE,
-        keda_namespace=endpoints.keda_namespace or DEFAULT_KEDA_NAMESPACE,
+        gateway_namespace=endpoints.gateway_namespace,
+        keda_namespace=endpoints.keda_namespace,
         interceptor_namespace=endpoints.interceptor_namespace or endpoints.namespace,
     )
 
@@ -96,22 +105,27 @@ def served_models(endpoint: ServingEndpoint) -> set[str]:
     return {v.labels.get(MODEL_LABEL) or endpoint.name for v in endpoint.versions} or {endpoint.name}
 
 
+def _capacity(pool: GpuPoolConfig) -> Capacity:
+    """How the pool buys its nodes: the stack file's choice or the node pool component's default."""
+    return pool.capacity or component_default(GpuNodePoolArgs, "capacity")
+
+
 SYSTEM_POOL = "system"
 """``ml-platform.io/pool`` of the system nodes (both clouds), where CPU model pods run."""
 
 
 def _system_node_type(cfg: StackConfig) -> str | None:
     if cfg.cloud == Cloud.AWS:
-        return cluster.eks_args(cfg).system_instance_type
+        return cluster.eks_args(cfg).system_nodes_instance_type
     if cfg.cloud == Cloud.GCP:
-        return cluster.gke_args(cfg).system_machine_type
+        return cluster.gke_args(cfg).system_nodes_instance_type
     return None  # an existing cluster: its owner pays for its nodes
 
 
 def reference_figures(cfg: StackConfig) -> dict[str, float]:
     """The FinOps report's cost per 1,000 inferences for this stack's node types (system nodes on-demand, GPU
     pools as bought), for the cost dashboard; empty until ``make finops`` has published them."""
-    nodes = {pool.instance_type: pool.capacity == Capacity.SPOT for pool in cfg.gpu_pools.values()}
+    nodes = {pool.instance_type: _capacity(pool) == Capacity.SPOT for pool in cfg.gpu_pools.values()}
     system = _system_node_type(cfg)
     if system is not None:
         nodes[system] = False
@@ -133,7 +147,7 @@ def pool_prices(cfg: StackConfig, problems: Problems | None = None) -> dict[str,
     for name, pool in cfg.gpu_pools.items():
         try:
             prices[name] = table.instance_hourly(
-                cfg.cloud.value, cfg.region, pool.instance_type, spot=pool.capacity == Capacity.SPOT
+                cfg.cloud.value, cfg.region, pool.instance_type, spot=_capacity(pool) == Capacity.SPOT
             )
         except UnknownPrice as exc:
             if problems is not None:
@@ -151,54 +165,51 @@ def dcgm_wanted(cfg: StackConfig) -> bool:
     return cfg.cloud == Cloud.AWS and bool(cfg.gpu_pools)
 
 
+PROMETHEUS_MEMORY_GIB = {Environment.LOCAL: 1, Environment.PROD: 4}
+"""Where an environment class departs from the component's Prometheus memory (not a stack-file key)."""
+
+
 def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> MonitoringStackArgs:
-    o = cfg.observability
-    retention, storage, replicas = o.sized(cfg.environment)
+    o = cfg.observability.for_environment(cfg.environment)
+    memory = PROMETHEUS_MEMORY_GIB.get(cfg.environment)
     return MonitoringStackArgs(
-        namespace=o.namespace,
-        retention_days=retention,
-        storage_gib=storage,
-        storage_class=o.storage_class,
-        prometheus_replicas=replicas,
-        prometheus_memory_gib={Environment.LOCAL: 1, Environment.PROD: 4}.get(cfg.environment, 2),
         grafana_admin_password=password,
         dcgm_exporter=dcgm_wanted(cfg),
         cluster_dns=ClusterDns.KUBE_DNS if cfg.cloud == Cloud.GCP else ClusterDns.COREDNS,
+        **({"prometheus_memory_gib": memory} if memory is not None else {}),
+        **args_kwargs(o, MonitoringStackArgs, nested=False),
     )
 
 
+def monitoring_namespace(cfg: StackConfig) -> str:
+    """Where the monitoring stack runs; rules, scrape objects, dashboards and drift checks go there too."""
+    return stack_args(cfg).namespace
+
+
 def rules_args(cfg: StackConfig, p: Peers, selector: dict[str, str], prices: dict[str, float]) -> AlertRulesArgs:
-    o = cfg.observability
     return AlertRulesArgs(
-        latency_slo_seconds=o.latency_slo_ms / 1000,
-        latency_slo_seconds_by_model={m: ms / 1000 for m, ms in o.latency_slo_ms_by_model.items()},
-        error_ratio=o.error_rate_percent / 100,
-        canary_latency_ratio=1 + o.canary_latency_margin_percent / 100,
-        gpu_memory_ratio=o.gpu_memory_percent / 100,
-        gpu_idle_percent=o.gpu_idle_percent,
-        gpu_idle_minutes=o.gpu_idle_minutes,
-        scale_from_zero_budget_seconds=o.scale_from_zero_budget_seconds,
         mlflow_job=MLFLOW_JOB if p.mlflow_namespace else None,
         pool_hourly_prices_usd=prices,
-        namespace=o.namespace,
+        namespace=monitoring_namespace(cfg),
         selector_labels=selector,
+        **args_kwargs(cfg.observability, AlertRulesArgs, nested=False),
     )
 
 
 def scrape_args(cfg: StackConfig, p: Peers, selector: dict[str, str]) -> ScrapeTargetsArgs:
     return ScrapeTargetsArgs(
-        namespace=cfg.observability.namespace,
+        namespace=monitoring_namespace(cfg),
         selector_labels=selector,
         mlflow_namespace=p.mlflow_namespace,
         mlflow_pod_labels=p.mlflow_pod_labels,
-        mlflow_port=p.mlflow_port,
+        **({"mlflow_port": p.mlflow_port} if p.mlflow_port is not None else {}),
         mlflow_basic_auth_secret=p.mlflow_basic_auth_secret,
         gateway_namespace=p.gateway_namespace,
         keda_namespace=p.keda_namespace,
         interceptor_namespace=p.interceptor_namespace,
         model_servers=p.models is not None,
         release_controller_namespace=(
-            cfg.serving.platform.namespace
+            effective(cfg.serving.platform, "namespace")
             if cfg.serving.enabled and any(e.release is not None for e in cfg.serving.endpoints.values())
             else None
         ),
@@ -215,16 +226,13 @@ def drift_args(
     return DriftMonitorArgs(
         model=model,
         image=cfg.observability.drift.image or "",
-        reference_uri=with_artifact_root(d.reference_uri, artifact_root),
-        current_uri=with_artifact_root(d.current_uri, artifact_root),
         pushgateway_url=pushgateway_url,
-        schedule=d.schedule,
-        threshold=d.threshold,
-        window_hours=d.window_hours,
-        timestamp_column=d.timestamp_column,
-        columns=list(d.columns),
-        namespace=d.namespace or cfg.observability.namespace,
-        service_account=d.service_account,
+        namespace=d.namespace or monitoring_namespace(cfg),
+        **{
+            **args_kwargs(d, DriftMonitorArgs),
+            "reference_uri": with_artifact_root(d.reference_uri, artifact_root),
+            "current_uri": with_artifact_root(d.current_uri, artifact_root),
+        },
     )
 
 
@@ -245,15 +253,17 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         return
     _password_problems(problems)
     at = problems.at("observability")
-    stack_args(cfg).validate(at)
+    stack_args(cfg).validate(problems.at("observability", key_paths(ObservabilityConfig, MonitoringStackArgs)))
     prices = pool_prices(cfg, problems)
-    rules_args(cfg, Peers(), {}, prices).validate(at)
+    rules_args(cfg, Peers(), {}, prices).validate(
+        problems.at("observability", key_paths(ObservabilityConfig, AlertRulesArgs))
+    )
     if o.drift.models and not o.drift.image:
         at.add("drift.image", "is required when drift.models is set (build drift/Dockerfile)", None)
     for model, d in o.drift.models.items():
         args = drift_args(cfg, model, d, PLACEHOLDER_PUSHGATEWAY, artifact_root="s3://artifact-root")
         if o.drift.image:
-            args.validate(at.at(f"drift.models.{model}"))
+            args.validate(at.at(f"drift.models.{model}", key_paths(DriftModelConfig, DriftMonitorArgs)))
         for key, uri in (("reference_uri", d.reference_uri), ("current_uri", d.current_uri)):
             if ARTIFACT_ROOT in uri and not cfg.mlflow.enabled:
                 at.add(
@@ -267,7 +277,7 @@ def unserved(cfg: StackConfig, p: Peers) -> list[str]:
     """Models named in the observability config (drift, per-model SLOs) that no endpoint serves."""
     if p.models is None:
         return []
-    named = set(cfg.observability.drift.models) | set(cfg.observability.latency_slo_ms_by_model)
+    named = set(cfg.observability.drift.models) | set(cfg.observability.latency_slo_ms_by_model or {})
     return sorted(named - p.models)
 
 
@@ -294,7 +304,7 @@ def deploy(
     dashboards = Dashboards(
         "dashboards",
         DashboardsArgs(
-            namespace=o.namespace, sidecar_label=DASHBOARD_LABEL, reference_per_1k_usd=reference_figures(cfg)
+            namespace=stack.namespace, sidecar_label=DASHBOARD_LABEL, reference_per_1k_usd=reference_figures(cfg)
         ),
         opts=after,
     )

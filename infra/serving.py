@@ -16,7 +16,6 @@ import pulumi
 from components.common import GpuSharing, Problems
 from components.serving import (
     MLSERVER_METRICS_PORT,
-    MLSERVER_RUNTIME,
     MODEL_SERVICE_ACCOUNT,
     SLOTS,
     ModelEndpoint,
@@ -32,8 +31,9 @@ from components.serving import (
 )
 
 from .cluster import ClusterLayer
-from .config import StackConfig
-from .config.serving import EndpointConfig
+from .config import StackConfig, args_kwargs, component_default, key_paths
+from .config.base import effective
+from .config.serving import EndpointConfig, PlatformConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 CHAMPION = "champion"
@@ -63,9 +63,9 @@ class ServingLayer:
     namespace: str
     gateway_name: str
     gateway_namespace: str
-    keda_namespace: str = "keda"
+    keda_namespace: str
     """Namespace of the KEDA operator and metrics server."""
-    interceptor_namespace: str = "ml-serving"
+    interceptor_namespace: str
     """Namespace of the KEDA HTTP add-on (interceptor, external scaler): the serving namespace."""
     metrics_port: int = MLSERVER_METRICS_PORT
     """Port of MLServer's Prometheus endpoint (``/metrics``) on every model pod."""
@@ -73,49 +73,33 @@ class ServingLayer:
 
 
 def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ServingPlatformArgs:
-    p = cfg.serving.platform
-    args = ServingPlatformArgs(
+    p = cfg.serving.platform.for_environment(cfg.environment)
+    kwargs = args_kwargs(p, ServingPlatformArgs)
+    # The interceptor may always grow beyond its floor: at least the component's default most.
+    most = component_default(ServingPlatformArgs, "interceptor_max_replicas")
+    if kwargs.get("interceptor_min_replicas", 0) > most:
+        kwargs["interceptor_max_replicas"] = kwargs["interceptor_min_replicas"]
+    return ServingPlatformArgs(
         model_service_account_annotations=dict(tracking.model_reader_annotations) if tracking is not None else {},
-        metrics_namespace=cfg.observability.namespace if cfg.observability.enabled else None,
-        serving_namespace=p.namespace,
-        gateway_hostname=p.gateway_hostname,
-        tls_secret_name=p.tls_secret_name,
-        interceptor_min_replicas=p.interceptor_min_replicas,
-        interceptor_max_replicas=max(10, p.interceptor_min_replicas),
-        envoy_gateway_replicas=p.envoy_gateway_replicas or (2 if cfg.is_prod else 1),
+        metrics_namespace=effective(cfg.observability, "namespace") if cfg.observability.enabled else None,
         labels={"environment": cfg.environment.value},
         model_cache_pools={n: pool.model_cache_gib for n, pool in cfg.gpu_pools.items() if pool.model_cache_gib},
-        model_cache_job_annotations=dict(p.model_cache_job_annotations or {}),
+        **kwargs,
     )
-    if p.mlserver_image:
-        args.mlserver_image = p.mlserver_image
-    return args
 
 
-def pressure_args(e: EndpointConfig) -> dict[str, Any]:
-    """The endpoint's load settings the stack file sets (the component owns every default)."""
-    out: dict[str, Any] = {
-        k: getattr(e, k)
-        for k in (
-            "concurrency_limit",
-            "max_batch_size",
-            "max_batch_time_ms",
-            "warmup_request",
-            "warmup_timeout_seconds",
-            "warm_timezone",
-            "model_cache_gib",
-            "priority_class",
-        )
-        if getattr(e, k) is not None
-    }
-    if e.warm_windows is not None:
-        out["warm_windows"] = [
+def warm_windows(e: EndpointConfig) -> dict[str, Any]:
+    """The endpoint's warm windows as the component takes them, when the stack file sets any."""
+    if e.warm_windows is None:
+        return {}
+    return {
+        "warm_windows": [
             WarmWindow(days=list(w.days), start=w.start, end=w.end, replicas=w.replicas) for w in e.warm_windows
         ]
-    return out
+    }
 
 
-def _versions(name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None) -> list[ModelVersion]:
+def _versions(e: EndpointConfig, artifact_root: pulumi.Input[str] | None) -> list[ModelVersion]:
     if e.model:
         # A released endpoint: two slots; the release controller loads the champion into the first on start and
         # every candidate into the free one. Until its first sync the slots name a location that holds no model.
@@ -126,10 +110,7 @@ def _versions(name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | N
     return [
         ModelVersion(
             name=vname,
-            storage_uri=with_artifact_root(v.storage_uri, artifact_root),
-            weight=v.weight,
-            model_format=v.model_format,
-            runtime=v.runtime or MLSERVER_RUNTIME,
+            **{**args_kwargs(v, ModelVersion), "storage_uri": with_artifact_root(v.storage_uri, artifact_root)},
         )
         for vname, v in e.versions.items()
     ]
@@ -138,39 +119,23 @@ def _versions(name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | N
 def endpoint_args(
     cfg: StackConfig, name: str, e: EndpointConfig, artifact_root: pulumi.Input[str] | None = None
 ) -> ModelEndpointArgs:
-    p = cfg.serving.platform
+    """The endpoint's arguments: what the stack file sets, in the platform's namespace; the rest is the component's."""
+    namespace = platform_args(cfg).namespace
+    kwargs = {
+        "model_name": name,
+        "api_key_secret": f"{name}-api-keys",
+        **args_kwargs(cfg.serving.platform, ModelEndpointArgs, nested=False),
+        **args_kwargs(e, ModelEndpointArgs),
+    }
     return ModelEndpointArgs(
-        model_name=e.model_name or name,
-        versions=_versions(name, e, artifact_root),
-        namespace=p.namespace,
-        critical=e.critical,
-        min_replicas=e.min_replicas,
-        max_replicas=e.max_replicas,
-        scaling_metric=e.scaling_metric,
-        scaling_target=e.scaling_target,
-        cpu_request=e.cpu_request,
-        memory_request=e.memory_request,
-        cpu_limit=e.cpu_limit,
-        memory_limit=e.memory_limit,
-        gpu_count=e.gpu_count,
-        gpu_pool=e.gpu_pool,
-        model_load_timeout_seconds=e.model_load_timeout_seconds,
-        request_timeout_seconds=e.request_timeout_seconds,
-        scale_down_delay_seconds=e.scale_down_delay_seconds,
-        auth=e.auth.mode,
-        api_key_secret=e.auth.api_key_secret or f"{name}-api-keys",
-        jwt_issuer=e.auth.jwt_issuer,
-        jwt_jwks_uri=e.auth.jwt_jwks_uri,
-        jwt_audiences=list(e.auth.jwt_audiences),
-        rate_limit_requests=e.rate_limit.requests,
-        rate_limit_unit=e.rate_limit.unit,
-        hostnames=list(e.hostnames),
-        interceptor_namespace=p.namespace,
-        prometheus_address=p.prometheus_address,
-        gateway_listener="https" if p.tls_secret_name else None,
+        versions=_versions(e, artifact_root),
+        namespace=namespace,
+        interceptor_namespace=namespace,
+        gateway_listener="https" if cfg.serving.platform.tls_secret_name else None,
         service_account_name=MODEL_SERVICE_ACCOUNT,
         labels={"environment": cfg.environment.value},
-        **pressure_args(e),
+        **kwargs,
+        **warm_windows(e),
         release_managed=e.release is not None,
     )
 
@@ -187,7 +152,7 @@ def release_policy(name: str, e: EndpointConfig) -> ReleasePolicy | None:
         heldout_uri=r.heldout_uri,
         mode=r.mode,
         slices=dict(r.slices),
-        scale_to_zero=e.min_replicas == 0 and not e.critical,
+        scale_to_zero=effective(e, "min_replicas") == 0 and not effective(e, "critical"),
         **given,
     )
 
@@ -201,8 +166,8 @@ def release_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> Relea
     args = ReleaseControllerArgs(
         image=p.release_controller_image or "",
         endpoints=policies,
-        namespace=p.namespace,
-        prometheus_url=p.prometheus_address,
+        namespace=platform_args(cfg).namespace,
+        prometheus_url=effective(p, "prometheus_address"),
         labels={"environment": cfg.environment.value},
     )
     if tracking is not None:
@@ -250,7 +215,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 "serving.enabled", f"must be true when endpoints are configured ({', '.join(s.endpoints)})", False
             )
         return
-    platform_args(cfg).validate(problems.at("serving.platform"))
+    platform_args(cfg).validate(problems.at("serving.platform", key_paths(PlatformConfig, ServingPlatformArgs)))
     if cfg.cloud.value in ("aws", "gcp"):
         for pool_name, pool in cfg.gpu_pools.items():
             if pool.model_cache_gib:
@@ -262,10 +227,11 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 )
     mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
-        at = problems.at(f"serving.endpoints.{name}")
+        at = problems.at(f"serving.endpoints.{name}", key_paths(EndpointConfig, ModelEndpointArgs))
         # Placeholders are checked here (they need the MLflow layer); the component checks the rest.
         _validate_release(cfg, name, e, at)
-        endpoint_args(cfg, name, e, artifact_root="s3://artifact-root").validate(at)
+        args = endpoint_args(cfg, name, e, artifact_root="s3://artifact-root")
+        args.validate(at)
         for vname, v in e.versions.items():
             if ARTIFACT_ROOT in v.storage_uri and not mlflow_enabled:
                 at.add(
@@ -279,11 +245,11 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 at.add(
                     "gpu_pool", f"must name a GPU pool of this stack ({', '.join(cfg.gpu_pools) or 'none'})", e.gpu_pool
                 )
-            elif pool.sharing.mode == GpuSharing.TIME_SLICING and e.gpu_count != 1:
+            elif pool.sharing.mode == GpuSharing.TIME_SLICING and args.gpu_count != 1:
                 at.add(
                     "gpu_count",
                     f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",
-                    e.gpu_count,
+                    args.gpu_count,
                 )
         if e.model_cache_gib and e.gpu_pool in cfg.gpu_pools:
             pool_cache = cfg.gpu_pools[e.gpu_pool].model_cache_gib or 0
@@ -297,8 +263,8 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 f"gpu_pools.{e.gpu_pool}.model_cache_gib to at least that (it is {pool_cache})",
                 e.model_cache_gib,
             )
-        if e.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
-            at.add("gpu_count", "needs a GPU pool in gpu_pools", e.gpu_count)
+        if args.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
+            at.add("gpu_count", "needs a GPU pool in gpu_pools", args.gpu_count)
 
 
 def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None = None) -> ServingLayer | None:

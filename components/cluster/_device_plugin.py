@@ -40,7 +40,9 @@ class SharingMode:
     """One sharing configuration the plugin must offer."""
 
     sharing: GpuSharing
+    """How pods share a GPU on the nodes that pick this configuration."""
     replicas: int = 1
+    """Pods per GPU with time-slicing (ignored otherwise). Default 1."""
 
 
 @dataclass(kw_only=True)

@@ -33,13 +33,13 @@ class EksClusterArgs:
     """Availability zones to spread subnets and nodes over, 2 to 3. Default 3."""
     single_nat_gateway: bool = False
     """One NAT gateway for all zones (cheaper, not zone-redundant) instead of one per zone. Default False."""
-    system_instance_type: str = "m6i.large"
+    system_nodes_instance_type: str = "m6i.large"
     """Instance type of the system node group (controllers, gateway, monitoring). Default ``m6i.large``."""
-    system_min_size: int = 2
+    system_nodes_min_size: int = 2
     """Fewest system nodes, at least 1. Default 2."""
-    system_max_size: int = 4
-    """Most system nodes, >= ``system_min_size``. Default 4."""
-    system_disk_size_gib: int = 50
+    system_nodes_max_size: int = 4
+    """Most system nodes, >= ``system_nodes_min_size``. Default 4."""
+    system_nodes_disk_size_gib: int = 50
     """Root disk of each system node in GiB. Default 50."""
     endpoint_public_access: bool = True
     """Whether the API server has a public endpoint (always also private). Default True."""
@@ -70,12 +70,12 @@ class EksClusterArgs:
             "must be 2 or 3",
             self.availability_zone_count,
         )
-        p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
+        p.check(self.system_nodes_min_size >= 1, "system_nodes_min_size", "must be >= 1", self.system_nodes_min_size)
         p.check(
-            self.system_max_size >= self.system_min_size,
-            "system_nodes.max_size",
-            f"must be >= min_size ({self.system_min_size})",
-            self.system_max_size,
+            self.system_nodes_max_size >= self.system_nodes_min_size,
+            "system_nodes_max_size",
+            f"must be >= min_size ({self.system_nodes_min_size})",
+            self.system_nodes_max_size,
         )
         p.check(
             _is_version(self.kubernetes_version), "kubernetes_version", "must look like 1.35", self.kubernetes_version
@@ -333,12 +333,14 @@ class EksCluster(PlatformComponent):
             node_group_name="system",
             node_role_arn=node_role.arn,
             subnet_ids=[s.id for s in network.private_subnets],
-            instance_types=[args.system_instance_type],
+            instance_types=[args.system_nodes_instance_type],
             ami_type="AL2023_x86_64_STANDARD",
             capacity_type="ON_DEMAND",
-            disk_size=args.system_disk_size_gib,
+            disk_size=args.system_nodes_disk_size_gib,
             scaling_config=aws.eks.NodeGroupScalingConfigArgs(
-                min_size=args.system_min_size, max_size=args.system_max_size, desired_size=args.system_min_size
+                min_size=args.system_nodes_min_size,
+                max_size=args.system_nodes_max_size,
+                desired_size=args.system_nodes_min_size,
             ),
             update_config=aws.eks.NodeGroupUpdateConfigArgs(max_unavailable=1),
             labels={POOL_LABEL: "system"},

@@ -24,8 +24,11 @@ class ReleaseChannel(str, enum.Enum):
     """GKE release channel."""
 
     RAPID = "RAPID"
+    """Newest versions first, soon after their upstream release."""
     REGULAR = "REGULAR"
+    """Versions qualified on RAPID first: the balance of new features and stability."""
     STABLE = "STABLE"
+    """Versions qualified on REGULAR first: the fewest changes."""
 
 
 @dataclass(kw_only=True)
@@ -46,22 +49,22 @@ class GkeClusterArgs:
     """Secondary range for services. Default ``10.20.0.0/20``."""
     master_cidr: str = "172.16.0.0/28"
     """/28 range of the private control plane. Default ``172.16.0.0/28``."""
-    system_machine_type: str = "e2-standard-4"
-    """Machine type of the system pool. Default ``e2-standard-4``."""
-    system_min_size: int = 1
+    system_nodes_instance_type: str = "e2-standard-4"
+    """Machine type of the system pool (controllers, gateway, monitoring). Default ``e2-standard-4``."""
+    system_nodes_min_size: int = 1
     """Fewest system nodes per zone, at least 1. Default 1."""
-    system_max_size: int = 3
-    """Most system nodes per zone. Default 3."""
+    system_nodes_max_size: int = 3
+    """Most system nodes per zone, >= ``system_nodes_min_size``. Default 3."""
     deletion_protection: bool = False
     """Refuse to delete the cluster. Default False; set it in production."""
-    master_authorized_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
+    public_access_cidrs: list[str] = field(default_factory=lambda: ["0.0.0.0/0"])
     """CIDRs allowed to reach the control plane endpoint. Default everywhere; narrow it in production."""
     webhook_ports: list[int] = field(default_factory=lambda: [6443, 9443])
     """Node ports the private control plane must reach beyond GKE's own 443 and 10250: admission webhooks and
     aggregated APIs (KServe, KEDA and Envoy Gateway webhooks on 9443, KEDA's metrics API on 6443). Default
     ``[6443, 9443]``."""
-    labels: dict[str, str] = field(default_factory=dict)
-    """Resource labels on the cluster. Default none."""
+    tags: dict[str, str] = field(default_factory=dict)
+    """Resource labels on the cluster (GCP calls tags labels). Default none."""
 
     def validate(self, problems: Problems) -> None:
         p = problems
@@ -76,12 +79,12 @@ class GkeClusterArgs:
         p.check(self.master_cidr.endswith("/28"), "master_cidr", "must be a /28", self.master_cidr)
         for i, port in enumerate(self.webhook_ports):
             p.check(1 <= port <= 65535, f"webhook_ports[{i}]", "must be a port number (1-65535)", port)
-        p.check(self.system_min_size >= 1, "system_nodes.min_size", "must be >= 1", self.system_min_size)
+        p.check(self.system_nodes_min_size >= 1, "system_nodes_min_size", "must be >= 1", self.system_nodes_min_size)
         p.check(
-            self.system_max_size >= self.system_min_size,
-            "system_nodes.max_size",
-            f"must be >= min_size ({self.system_min_size})",
-            self.system_max_size,
+            self.system_nodes_max_size >= self.system_nodes_min_size,
+            "system_nodes_max_size",
+            f"must be >= min_size ({self.system_nodes_min_size})",
+            self.system_nodes_max_size,
         )
 
 
@@ -231,14 +234,14 @@ class GkeCluster(PlatformComponent):
             master_authorized_networks_config=gcp.container.ClusterMasterAuthorizedNetworksConfigArgs(
                 cidr_blocks=[
                     gcp.container.ClusterMasterAuthorizedNetworksConfigCidrBlockArgs(cidr_block=c, display_name=c)
-                    for c in args.master_authorized_cidrs
+                    for c in args.public_access_cidrs
                 ]
             ),
             workload_identity_config=gcp.container.ClusterWorkloadIdentityConfigArgs(workload_pool=workload_pool),
             release_channel=gcp.container.ClusterReleaseChannelArgs(channel=args.release_channel.value),
             addons_config=gcp.container.ClusterAddonsConfigArgs(gce_persistent_disk_csi_driver_config=pd_csi),
             deletion_protection=args.deletion_protection,
-            resource_labels=args.labels or None,
+            resource_labels=args.tags or None,
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.cluster_name = cluster.name
@@ -275,13 +278,13 @@ class GkeCluster(PlatformComponent):
             project=args.project,
             cluster=cluster.name,
             location=args.region,
-            initial_node_count=args.system_min_size,
+            initial_node_count=args.system_nodes_min_size,
             autoscaling=gcp.container.NodePoolAutoscalingArgs(
-                min_node_count=args.system_min_size, max_node_count=args.system_max_size
+                min_node_count=args.system_nodes_min_size, max_node_count=args.system_nodes_max_size
             ),
             management=gcp.container.NodePoolManagementArgs(auto_repair=True, auto_upgrade=True),
             node_config=gcp.container.NodePoolNodeConfigArgs(
-                machine_type=args.system_machine_type,
+                machine_type=args.system_nodes_instance_type,
                 disk_size_gb=50,
                 labels={POOL_LABEL: "system"},
                 service_account=node_sa.email,

@@ -91,12 +91,12 @@ class GpuNodePoolArgs:
     ``disk_size_gib``. Default 0 (no cache)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra node labels; the GPU, pool and accelerator labels are always added. Default none."""
-    sharing: GpuSharing = GpuSharing.NONE
+    sharing_mode: GpuSharing = GpuSharing.NONE
     """How pods share a GPU. Default ``none`` (one pod per GPU)."""
-    time_slicing_replicas: int = 4
-    """Pods per GPU with ``sharing=time-slicing``, 2 to 48. Default 4."""
-    mig_profile: str | None = None
-    """MIG partition profile with ``sharing=mig`` (``1g.5gb``...); must suit the GPU model. Default none."""
+    sharing_replicas: int = 4
+    """Pods per GPU with ``sharing_mode=time-slicing``, 2 to 48. Default 4."""
+    sharing_profile: str | None = None
+    """MIG partition profile with ``sharing_mode=mig`` (``1g.5gb``...); must suit the GPU model. Default none."""
     node_role_arn: pulumi.Input[str] | None = None
     """AWS: IAM role of the nodes. Required on AWS."""
     subnet_ids: pulumi.Input[list[str]] | None = None
@@ -136,25 +136,27 @@ class GpuNodePoolArgs:
         p.check(self.disk_size_gib >= 50, "disk_size_gib", "must be >= 50 (GPU images are large)", self.disk_size_gib)
         p.check(self.model_cache_gib >= 0, "model_cache_gib", "must be >= 0", self.model_cache_gib)
         gpu = self.gpu_model(machine)
-        if self.sharing == GpuSharing.TIME_SLICING:
+        if self.sharing_mode == GpuSharing.TIME_SLICING:
             p.check(
-                2 <= self.time_slicing_replicas <= 48,
-                "sharing.replicas",
+                2 <= self.sharing_replicas <= 48,
+                "sharing_replicas",
                 "must be between 2 and 48",
-                self.time_slicing_replicas,
+                self.sharing_replicas,
             )
-        if self.sharing == GpuSharing.MIG and self.cloud == Cloud.GCP:
+        if self.sharing_mode == GpuSharing.MIG and self.cloud == Cloud.GCP:
             if gpu is not None and not gpu.mig_profiles:
-                p.add("sharing.mode", f"MIG needs an A100 or H100; {self.instance_type} has {gpu.name}", "mig")
-            elif gpu is not None and self.mig_profile not in gpu.mig_profiles:
+                p.add("sharing_mode", f"MIG needs an A100 or H100; {self.instance_type} has {gpu.name}", "mig")
+            elif gpu is not None and self.sharing_profile not in gpu.mig_profiles:
                 p.add(
-                    "sharing.profile", f"must be one of {', '.join(gpu.mig_profiles)} for {gpu.name}", self.mig_profile
+                    "sharing_profile",
+                    f"must be one of {', '.join(gpu.mig_profiles)} for {gpu.name}",
+                    self.sharing_profile,
                 )
         if self.cloud == Cloud.AWS:
-            if self.sharing == GpuSharing.MIG:
-                p.add("sharing.mode", EKS_MIG_REFUSED, self.sharing)
-            elif self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing != GpuSharing.NONE:
-                p.add("sharing.mode", "is only supported with node_image al2023-nvidia on EKS", self.sharing)
+            if self.sharing_mode == GpuSharing.MIG:
+                p.add("sharing_mode", EKS_MIG_REFUSED, self.sharing_mode)
+            elif self.node_image == NodeImage.BOTTLEROCKET_NVIDIA and self.sharing_mode != GpuSharing.NONE:
+                p.add("sharing_mode", "is only supported with node_image al2023-nvidia on EKS", self.sharing_mode)
         else:
             if machine is not None and machine.gpu is None:
                 p.check(
@@ -211,7 +213,7 @@ class GpuNodePool(PlatformComponent):
         gpu = args.gpu_model()
         self.gpus_per_node = args.gpus_per_node()
         self.schedulable_gpus_per_node = self.gpus_per_node * (
-            args.time_slicing_replicas if args.sharing == GpuSharing.TIME_SLICING else 1
+            args.sharing_replicas if args.sharing_mode == GpuSharing.TIME_SLICING else 1
         )
         self.node_labels = merge_labels(
             args.labels,
@@ -219,7 +221,7 @@ class GpuNodePool(PlatformComponent):
                 GPU_NODE_LABEL: "true",
                 POOL_LABEL: name,
                 ACCELERATOR_LABEL: gpu.name if gpu else "unknown",
-                DEVICE_PLUGIN_CONFIG_LABEL: device_plugin_config_name(args.sharing, args.time_slicing_replicas),
+                DEVICE_PLUGIN_CONFIG_LABEL: device_plugin_config_name(args.sharing_mode, args.sharing_replicas),
             },
         )
         if args.cloud == Cloud.AWS:
@@ -282,12 +284,12 @@ class GpuNodePool(PlatformComponent):
         assert machine is not None  # validated
         sharing_config = None
         partition = None
-        if args.sharing == GpuSharing.TIME_SLICING:
+        if args.sharing_mode == GpuSharing.TIME_SLICING:
             sharing_config = gcp.container.NodePoolNodeConfigGuestAcceleratorGpuSharingConfigArgs(
-                gpu_sharing_strategy="TIME_SHARING", max_shared_clients_per_gpu=args.time_slicing_replicas
+                gpu_sharing_strategy="TIME_SHARING", max_shared_clients_per_gpu=args.sharing_replicas
             )
-        elif args.sharing == GpuSharing.MIG:
-            partition = args.mig_profile
+        elif args.sharing_mode == GpuSharing.MIG:
+            partition = args.sharing_profile
         accelerator = gcp.container.NodePoolNodeConfigGuestAcceleratorArgs(
             type=(machine.gpu.name if machine.gpu else args.accelerator),
             count=self.gpus_per_node,

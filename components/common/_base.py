@@ -116,8 +116,14 @@ class Problems:
 
     prefix: str = ""
     items: list[str] = field(default_factory=list)
+    names: dict[str, str] = field(default_factory=dict)
+    """How the caller spells argument names (``sharing_replicas`` -> ``sharing.replicas``): a program that builds
+    the arguments from its own file reports problems with that file's key paths. Applies to this level only."""
 
     def path(self, name: str) -> str:
+        head = name.split(".", 1)[0].split("[", 1)[0]
+        if head in self.names:
+            name = self.names[head] + name[len(head) :]
         return f"{self.prefix}.{name}" if self.prefix else name
 
     def add(self, name: str, message: str, got: Any) -> None:
@@ -127,9 +133,9 @@ class Problems:
         if not ok:
             self.add(name, message, got)
 
-    def at(self, name: str) -> Problems:
-        """A collector for a nested path that appends to the same list."""
-        return Problems(prefix=self.path(name), items=self.items)
+    def at(self, name: str, names: dict[str, str] | None = None) -> Problems:
+        """A collector for a nested path that appends to the same list (``names``: see :attr:`names`)."""
+        return Problems(prefix=self.path(name), items=self.items, names=dict(names or {}))
 
     def raise_if_any(self, subject: str) -> None:
         if self.items:

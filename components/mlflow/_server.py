@@ -50,9 +50,13 @@ class Permission(str, enum.Enum):
     """What a basic-auth user may do on resources nobody granted them explicitly."""
 
     READ = "READ"
+    """Read experiments, runs and models."""
     EDIT = "EDIT"
+    """Read and update them."""
     MANAGE = "MANAGE"
+    """Read, update, delete and grant permissions on them."""
     NO_PERMISSIONS = "NO_PERMISSIONS"
+    """Nothing: every resource must be granted explicitly."""
 
 
 @dataclass(kw_only=True)
@@ -150,7 +154,9 @@ class ServerCommand:
     upgrade_command: list[str]
     """Init container command: ``mlflow db upgrade`` on the backend URI (from the environment)."""
     command: list[str]
+    """Server container command (``mlflow server``, or the basic-auth app's entry point)."""
     args: list[Any]
+    """Server container arguments (host, port, workers, stores, allowed hosts)."""
     env: list[dict[str, Any]]
     """Kubernetes ``EnvVar`` form: later values may use ``$(NAME)`` of earlier ones, secrets are ``secretKeyRef``."""
 
@@ -273,6 +279,8 @@ class MlflowServer(PlatformComponent):
     secret_name: str
     """Name of the Secret holding the server's secrets (``admin-username``/``admin-password`` for scrapers with basic
     auth)."""
+    deployment: k8s.apps.v1.Deployment
+    """The server's Deployment (depend on it to wait for a started server)."""
 
     def __init__(self, name: str, args: MlflowServerArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-platform:mlflow_server:MlflowServer", name, args, opts)

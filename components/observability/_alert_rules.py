@@ -45,16 +45,17 @@ INFER_PATHS = 'path=~"/v2/models/.+/infer"'
 class AlertRulesArgs:
     """Arguments of :class:`AlertRules` (and of :func:`rule_groups`)."""
 
-    latency_slo_seconds: float = 0.2
-    """p95 latency SLO of every model version, seconds. Default 0.2."""
-    latency_slo_seconds_by_model: dict[str, float] = field(default_factory=dict)
-    """Per-model p95 SLO overriding ``latency_slo_seconds``. Default none."""
-    error_ratio: float = 0.01
-    """Share of failed requests above which ``ModelHighErrorRate`` fires. Default 0.01."""
-    canary_latency_ratio: float = 1.3
-    """A canary's p95 may be at most this multiple of the stable version's. Default 1.3."""
-    gpu_memory_ratio: float = 0.8
-    """Share of GPU memory in use above which ``GpuMemoryHigh`` fires. Default 0.8."""
+    latency_slo_ms: int = 200
+    """p95 latency SLO of every model version, milliseconds. Default 200."""
+    latency_slo_ms_by_model: dict[str, int] = field(default_factory=dict)
+    """Per-model p95 SLO in milliseconds, overriding ``latency_slo_ms``. Default none."""
+    error_rate_percent: float = 1.0
+    """Share of failed requests (%) above which ``ModelHighErrorRate`` fires. Default 1."""
+    canary_latency_margin_percent: float = 30.0
+    """How much slower (p95, %) than the stable version a canary may be before ``CanaryLatencyRegression``.
+    Default 30."""
+    gpu_memory_percent: float = 80.0
+    """GPU memory in use (%) above which ``GpuMemoryHigh`` fires. Default 80."""
     gpu_idle_percent: float = 5.0
     """Utilisation (%) under which a GPU held by a pod counts as idle. Default 5."""
     gpu_idle_minutes: int = 30
@@ -72,12 +73,24 @@ class AlertRulesArgs:
     """Labels the Prometheus's ``ruleSelector`` matches (``release: <chart release>``). Default none."""
 
     def validate(self, problems: Problems) -> None:
-        problems.check(self.latency_slo_seconds > 0, "latency_slo_seconds", "must be > 0", self.latency_slo_seconds)
-        for model, slo in self.latency_slo_seconds_by_model.items():
-            problems.check(slo > 0, f"latency_slo_seconds_by_model.{model}", "must be > 0", slo)
-        problems.check(0 < self.error_ratio < 1, "error_ratio", "must be between 0 and 1", self.error_ratio)
-        problems.check(self.canary_latency_ratio > 1, "canary_latency_ratio", "must be > 1", self.canary_latency_ratio)
-        problems.check(0 < self.gpu_memory_ratio <= 1, "gpu_memory_ratio", "must be in (0, 1]", self.gpu_memory_ratio)
+        problems.check(self.latency_slo_ms > 0, "latency_slo_ms", "must be > 0", self.latency_slo_ms)
+        for model, slo in self.latency_slo_ms_by_model.items():
+            problems.check(slo > 0, f"latency_slo_ms_by_model.{model}", "must be > 0", slo)
+        problems.check(
+            0 < self.error_rate_percent < 100,
+            "error_rate_percent",
+            "must be between 0 and 100",
+            self.error_rate_percent,
+        )
+        problems.check(
+            self.canary_latency_margin_percent > 0,
+            "canary_latency_margin_percent",
+            "must be > 0",
+            self.canary_latency_margin_percent,
+        )
+        problems.check(
+            0 < self.gpu_memory_percent <= 100, "gpu_memory_percent", "must be in (0, 100]", self.gpu_memory_percent
+        )
         problems.check(
             0 <= self.gpu_idle_percent < 100, "gpu_idle_percent", "must be in [0, 100)", self.gpu_idle_percent
         )
@@ -90,6 +103,27 @@ class AlertRulesArgs:
         )
         for pool, price in self.pool_hourly_prices_usd.items():
             problems.check(price >= 0, f"pool_hourly_prices_usd.{pool}", "must be >= 0", price)
+
+    # The rules compare ratios and seconds; the arguments speak percent and milliseconds like the stack file.
+    @property
+    def latency_slo_seconds(self) -> float:
+        return self.latency_slo_ms / 1000
+
+    @property
+    def latency_slo_seconds_by_model(self) -> dict[str, float]:
+        return {m: ms / 1000 for m, ms in self.latency_slo_ms_by_model.items()}
+
+    @property
+    def error_ratio(self) -> float:
+        return self.error_rate_percent / 100
+
+    @property
+    def canary_latency_ratio(self) -> float:
+        return 1 + self.canary_latency_margin_percent / 100
+
+    @property
+    def gpu_memory_ratio(self) -> float:
+        return self.gpu_memory_percent / 100
 
 
 # --- the rules -------------------------------------------------------------------------------------------------

@@ -154,7 +154,7 @@ class ModelEndpointArgs:
     """Idle time before KEDA scales a version down (to zero for scale-to-zero versions). Default 300."""
     max_surge: int = 1
     """Extra replicas a rolling update may add (it never removes one first: maxUnavailable 0). Default 1."""
-    auth: AuthMode = AuthMode.API_KEY
+    auth_mode: AuthMode = AuthMode.API_KEY
     """Authentication at the gateway. Default ``api-key``."""
     api_key_secret: str | None = None
     """Secret (same namespace) whose keys are client ids and values their API keys; required for ``api-key``.
@@ -215,8 +215,8 @@ class ModelEndpointArgs:
     """Node-level model cache: disk the model takes on each node of ``gpu_pool`` (KServe LocalModelCache); new
     replicas load it from the node's disk, not the bucket. 0: no cache. Default 0."""
     priority_class: str | None = None
-    """PriorityClass of the version's pods. Default ``ml-platform-critical-inference`` for critical endpoints,
-    ``ml-platform-inference`` otherwise."""
+    """PriorityClass of the version's pods. Default by criticality: ``ml-platform-critical-inference`` for critical
+    endpoints, ``ml-platform-inference`` otherwise."""
     release_managed: bool = False
     """Whether the release controller owns the route's weights and the versions' model URIs (Pulumi then leaves
     them alone: ``ignore_changes``). Default False."""
@@ -323,7 +323,7 @@ class ModelEndpointArgs:
 
     def _validate_access(self, p: Problems) -> None:
         """Authentication, the interceptor's namespace for endpoints at zero, and the rate limit."""
-        if self.auth == AuthMode.API_KEY:
+        if self.auth_mode == AuthMode.API_KEY:
             p.check(
                 bool(self.api_key_secret),
                 "api_key_secret",

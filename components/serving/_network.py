@@ -130,7 +130,7 @@ def isolation(
         f"{name}-model-server-sa",
         metadata=k8s.meta.v1.ObjectMetaArgs(
             name=service_account,
-            namespace=args.serving_namespace,
+            namespace=args.namespace,
             labels=labels,
             annotations=args.model_service_account_annotations or None,
         ),
@@ -141,7 +141,7 @@ def isolation(
     policies: list[pulumi.Resource] = [
         k8s.networking.v1.NetworkPolicy(
             f"{name}-{policy}",
-            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=args.serving_namespace, labels=labels),
+            metadata=k8s.meta.v1.ObjectMetaArgs(name=policy, namespace=args.namespace, labels=labels),
             spec=spec,
             opts=opts,
         )

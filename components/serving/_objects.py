@@ -342,7 +342,7 @@ def _target(endpoint: str) -> list[dict[str, str]]:
 
 def security_policy(endpoint: str, args: ModelEndpointArgs, labels: dict[str, str]) -> dict[str, Any]:
     spec: dict[str, Any] = {"targetRefs": _target(endpoint)}
-    if args.auth.value == "api-key":
+    if args.auth_mode.value == "api-key":
         spec["apiKeyAuth"] = {
             "credentialRefs": [{"group": "", "kind": "Secret", "name": args.api_key_secret}],
             "extractFrom": [{"headers": [API_KEY_HEADER]}],

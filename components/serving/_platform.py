@@ -75,7 +75,7 @@ metrics files its inference workers share. KServe merges the runtime's volumes a
 class ServingPlatformArgs:
     """Arguments of :class:`ServingPlatform`."""
 
-    serving_namespace: str = "ml-serving"
+    namespace: str = "ml-serving"
     """Namespace for model endpoints and the HTTP add-on interceptor (created here). Default ``ml-serving``."""
     keda_namespace: str = "keda"
     """Namespace of the KEDA operator. Default ``keda``."""
@@ -126,7 +126,7 @@ class ServingPlatformArgs:
 
     def validate(self, problems: Problems) -> None:
         for name in (
-            "serving_namespace",
+            "namespace",
             "keda_namespace",
             "kserve_namespace",
             "cert_manager_namespace",
@@ -293,13 +293,13 @@ class ServingPlatform(PlatformComponent):
     def __init__(self, name: str, args: ServingPlatformArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-platform:serving_platform:ServingPlatform", name, args, opts)
         labels = merge_labels(MANAGED_BY_LABELS, args.labels)
-        self.serving_namespace = args.serving_namespace
+        self.serving_namespace = args.namespace
         self.gateway_name = args.gateway_name
         self.gateway_namespace = args.gateway_namespace
         self.keda_namespace = args.keda_namespace
         self.interceptor_service = INTERCEPTOR_PROXY_SERVICE
         self.interceptor_port = INTERCEPTOR_PROXY_PORT
-        self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.serving_namespace}:{EXTERNAL_SCALER_PORT}"
+        self.external_scaler_address = f"{EXTERNAL_SCALER_SERVICE}.{args.namespace}:{EXTERNAL_SCALER_PORT}"
         self.runtime_name = MLSERVER_RUNTIME
         self.releases = {}
         serving_ns = self._namespace(name, args, labels)
@@ -373,7 +373,7 @@ class ServingPlatform(PlatformComponent):
         return k8s.core.v1.Namespace(
             f"{name}-serving-ns",
             metadata=k8s.meta.v1.ObjectMetaArgs(
-                name=args.serving_namespace,
+                name=args.namespace,
                 labels=merge_labels(
                     labels,
                     {
@@ -418,7 +418,7 @@ class ServingPlatform(PlatformComponent):
         self._release(
             name,
             "keda-add-ons-http",
-            args.serving_namespace,
+            args.namespace,
             args.keda_http_chart_version,
             keda_http_values(args),
             repo=KEDA_REPOSITORY,

@@ -165,8 +165,11 @@ class ReleaseControllerArgs:
     """Extra labels on every object. Default none."""
 
     name: str = "release-controller"
+    """Name of the controller's Deployment, Service, ServiceAccount and settings. Default ``release-controller``."""
     webhook_port: int = 8080
+    """Port of the MLflow webhook receiver and the health probe. Default 8080."""
     metrics_port: int = 9102
+    """Port of the controller's Prometheus metrics. Default 9102."""
 
     def validate(self, p: Problems) -> None:
         p.check(

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import pydantic
 
+from components.cluster import EksClusterArgs, GkeClusterArgs, GpuNodePoolArgs
 from components.common import Cloud
+from components.mlflow import MlflowArgs
 
-from .base import Environment, Model, describe
+from .base import Environment, Feeds, Model, args_kwargs, component_default, describe, key_paths
 from .cluster import ClusterConfig, DevicePluginConfig, GpuPoolConfig, SharingConfig, SystemNodes
 from .cost import CostConfig
 from .mlflow import ADMIN_PASSWORD_KEY, MlflowConfig
@@ -44,6 +46,9 @@ __all__ = [
     "SharingConfig",
     "StackConfig",
     "SystemNodes",
+    "args_kwargs",
+    "component_default",
+    "key_paths",
     "parse",
     "parse_partial",
     "read_raw",
@@ -64,6 +69,13 @@ class ConfigError(Exception):
 
 class StackConfig(Model):
     """Everything one stack configures. Keys are the stack file's ``ml-platform:<key>`` names."""
+
+    feeds: ClassVar[Feeds] = {
+        EksClusterArgs: {"tags": "tags"},
+        GkeClusterArgs: {"tags": "tags", "region": "region", "project": "project"},
+        GpuNodePoolArgs: {"tags": "tags", "cloud": "cloud"},
+        MlflowArgs: {"tags": "tags", "region": "region", "project": "project", "cloud": "cloud"},
+    }
 
     stack: str
     """Stack name (from Pulumi, not from the file)."""
@@ -89,8 +101,8 @@ class StackConfig(Model):
     """Monitoring, alerting, dashboards, drift detection."""
     cost: CostConfig = pydantic.Field(default_factory=CostConfig)
     """Cost model overrides and the monthly budget."""
-    tags: dict[str, str] = pydantic.Field(default_factory=dict)
-    """Tags (AWS) or labels (GCP) on every cloud resource. Default none."""
+    tags: dict[str, str] | None = None
+    """Tags (AWS) or labels (GCP) on every cloud resource."""
 
     @pydantic.model_validator(mode="after")
     def _cloud_keys(self) -> StackConfig:

@@ -2,69 +2,106 @@
 
 Shape and types are checked here; rules that depend on the hardware (known instance types, MIG profiles per GPU)
 are the components' own validation, which the program runs with these key paths as prefixes, so a stack file
-and a direct user of a component get the same message.
+and a direct user of a component get the same message. Keys that feed a component argument are None unless set:
+the component's default applies (see :mod:`.base`).
 """
 
 from __future__ import annotations
 
 import enum
+from typing import ClassVar
 
 import pydantic
 
-from components.cluster import NodeImage, ReleaseChannel
+from components.cluster import (
+    ClusterAutoscalerArgs,
+    EksClusterArgs,
+    GkeClusterArgs,
+    GpuNodePoolArgs,
+    NodeImage,
+    NvidiaDevicePluginArgs,
+    ReleaseChannel,
+)
 from components.common import Capacity, GpuSharing
 
-from .base import Model
+from .base import Environment, EnvironmentDefaults, Feeds, Model
 
 
 class SystemNodes(Model):
     """The node pool for platform services (controllers, gateway, monitoring)."""
 
+    feeds: ClassVar[Feeds] = {
+        EksClusterArgs: {k: f"system_nodes_{k}" for k in ("instance_type", "min_size", "max_size")},
+        GkeClusterArgs: {k: f"system_nodes_{k}" for k in ("instance_type", "min_size", "max_size")},
+    }
+
     instance_type: str | None = None
-    """Instance or machine type. Default ``m6i.large`` on AWS, ``e2-standard-4`` on GCP."""
-    min_size: int = 2
-    """Fewest nodes (per zone on GCP). Default 2."""
-    max_size: int = 4
-    """Most nodes (per zone on GCP). Default 4."""
+    """Instance type (AWS) or machine type (GCP)."""
+    min_size: int | None = None
+    """Fewest nodes (per zone on GCP)."""
+    max_size: int | None = None
+    """Most nodes (per zone on GCP)."""
 
 
 class AutoscalerConfig(Model):
     """AWS: the Cluster Autoscaler that scales node groups, GPU pools from zero included (GKE has its own)."""
 
+    feeds: ClassVar[Feeds] = {
+        ClusterAutoscalerArgs: {k: k for k in ("chart_version", "image_tag", "scale_down_unneeded_minutes")}
+    }
+
     enabled: bool = True
     """Install it on EKS. Default True."""
-    chart_version: str = "9.59.0"
-    """Pinned cluster-autoscaler chart version. Default ``9.59.0``."""
-    image_tag: str = "v1.35.2"
-    """Image tag; its minor version must match ``cluster.kubernetes_version``. Default ``v1.35.2``."""
-    scale_down_unneeded_minutes: int = 10
-    """Minutes a node must be unneeded before it is removed. Default 10."""
+    chart_version: str | None = None
+    """Pinned cluster-autoscaler chart version."""
+    image_tag: str | None = None
+    """Image tag; its minor version must match ``cluster.kubernetes_version``."""
+    scale_down_unneeded_minutes: int | None = None
+    """Minutes a node must be unneeded before it is removed."""
+
+
+_EKS_KEYS = (
+    "kubernetes_version",
+    "vpc_cidr",
+    "availability_zone_count",
+    "single_nat_gateway",
+    "endpoint_public_access",
+    "public_access_cidrs",
+    "admin_principal_arns",
+)
 
 
 class ClusterConfig(Model):
     """``ml-platform:cluster``: the Kubernetes cluster."""
 
+    feeds: ClassVar[Feeds] = {
+        EksClusterArgs: {k: k for k in _EKS_KEYS},
+        ClusterAutoscalerArgs: {"kubernetes_version": "kubernetes_version"},
+        GkeClusterArgs: {k: k for k in ("release_channel", "deletion_protection", "public_access_cidrs")},
+    }
+    environment_defaults: ClassVar[EnvironmentDefaults] = {Environment.PROD: {"deletion_protection": True}}
+
     name: str | None = pydantic.Field(default=None, pattern=r"^[a-z][a-z0-9-]{1,38}[a-z0-9]$")
     """Cluster name; lowercase letters, digits and dashes. Default ``mlp-<stack>``."""
-    kubernetes_version: str = "1.35"
-    """Kubernetes minor version (AWS; GKE follows its release channel). Default ``1.35``."""
-    vpc_cidr: str = "10.0.0.0/16"
-    """AWS: VPC CIDR. Default ``10.0.0.0/16``."""
-    availability_zone_count: int = 3
-    """AWS: zones to spread over, 2 or 3. Default 3."""
-    single_nat_gateway: bool = False
-    """AWS: one NAT gateway for all zones (cheaper, not zone-redundant). Default False."""
-    endpoint_public_access: bool = True
-    """AWS: public API endpoint. Default True."""
-    public_access_cidrs: list[str] = pydantic.Field(default_factory=lambda: ["0.0.0.0/0"])
-    """CIDRs allowed to reach the API endpoint (AWS public endpoint, GKE authorized networks). Default everywhere."""
-    admin_principal_arns: list[str] = pydantic.Field(default_factory=list)
+    kubernetes_version: str | None = None
+    """Kubernetes minor version (AWS; GKE follows its release channel)."""
+    vpc_cidr: str | None = None
+    """AWS: VPC CIDR."""
+    availability_zone_count: int | None = None
+    """AWS: zones to spread over, 2 or 3."""
+    single_nat_gateway: bool | None = None
+    """AWS: one NAT gateway for all zones (cheaper, not zone-redundant)."""
+    endpoint_public_access: bool | None = None
+    """AWS: public API endpoint."""
+    public_access_cidrs: list[str] | None = None
+    """CIDRs allowed to reach the API endpoint (AWS public endpoint, GKE authorized networks)."""
+    admin_principal_arns: list[str] | None = None
     """AWS: IAM roles or users given cluster-admin through EKS access entries (the platform team's SSO role, the
-    deploy role), beside the identity that creates the cluster. Default none."""
-    release_channel: ReleaseChannel = ReleaseChannel.REGULAR
-    """GCP: GKE release channel. Default ``REGULAR``."""
+    deploy role), beside the identity that creates the cluster."""
+    release_channel: ReleaseChannel | None = None
+    """GCP: GKE release channel."""
     deletion_protection: bool | None = None
-    """GCP: refuse to delete the cluster. Default True in prod, False elsewhere."""
+    """GCP: refuse to delete the cluster."""
     system_nodes: SystemNodes = pydantic.Field(default_factory=SystemNodes)
     """The system node pool."""
     autoscaler: AutoscalerConfig = pydantic.Field(default_factory=AutoscalerConfig)
@@ -78,10 +115,12 @@ class ClusterConfig(Model):
 class SharingConfig(Model):
     """How pods share a GPU: ``mode`` none, time-slicing (``replicas`` per GPU) or mig (``profile``; GKE only)."""
 
-    mode: GpuSharing = GpuSharing.NONE
-    """Sharing mode; ``mig`` is refused on EKS (no MIG manager partitions the GPUs). Default ``none``."""
-    replicas: int = 4
-    """Pods per GPU with time-slicing. Default 4."""
+    feeds: ClassVar[Feeds] = {GpuNodePoolArgs: {k: f"sharing_{k}" for k in ("mode", "replicas", "profile")}}
+
+    mode: GpuSharing | None = None
+    """Sharing mode; ``mig`` is refused on EKS (no MIG manager partitions the GPUs)."""
+    replicas: int | None = None
+    """Pods per GPU with time-slicing."""
     profile: str | None = None
     """MIG profile with mig (e.g. ``1g.5gb``). Required for mig."""
 
@@ -94,31 +133,47 @@ class SharingConfig(Model):
         return self
 
 
+_POOL_KEYS = (
+    "instance_type",
+    "min_size",
+    "max_size",
+    "capacity",
+    "disk_size_gib",
+    "model_cache_gib",
+    "node_image",
+    "accelerator",
+    "accelerator_count",
+    "labels",
+)
+
+
 class GpuPoolConfig(Model):
     """``ml-platform:gpu_pools.<name>``: one GPU node pool."""
 
+    feeds: ClassVar[Feeds] = {GpuNodePoolArgs: {k: k for k in _POOL_KEYS}}
+
     instance_type: str
     """EC2 instance type or GCE machine type with GPUs. Required."""
-    min_size: int = 0
-    """Fewest nodes; 0 scales from zero. Default 0."""
-    max_size: int = 1
-    """Most nodes. Default 1."""
-    capacity: Capacity = Capacity.ON_DEMAND
-    """``spot`` or ``on-demand``. Default on-demand."""
-    disk_size_gib: int = 100
-    """Root disk per node, GiB. Default 100."""
+    min_size: int | None = None
+    """Fewest nodes; 0 scales from zero."""
+    max_size: int | None = None
+    """Most nodes."""
+    capacity: Capacity | None = None
+    """``spot`` or ``on-demand``."""
+    disk_size_gib: int | None = None
+    """Root disk per node, GiB."""
     model_cache_gib: int | None = None
-    """Extra disk per node for the node-level model cache of endpoints on this pool, GiB. Default 0 (no cache)."""
-    node_image: NodeImage = NodeImage.AL2023_NVIDIA
-    """AWS: ``al2023-nvidia`` or ``bottlerocket-nvidia``. Default al2023-nvidia."""
+    """Extra disk per node for the node-level model cache of endpoints on this pool, GiB."""
+    node_image: NodeImage | None = None
+    """AWS: ``al2023-nvidia`` or ``bottlerocket-nvidia``."""
     accelerator: str | None = None
-    """GCP N1 machines: accelerator to attach. Default none."""
+    """GCP N1 machines: accelerator to attach."""
     accelerator_count: int | None = None
-    """GCP N1 machines: GPUs per node. Default 1."""
+    """GCP N1 machines: GPUs per node."""
     sharing: SharingConfig = pydantic.Field(default_factory=SharingConfig)
-    """GPU sharing. Default none."""
-    labels: dict[str, str] = pydantic.Field(default_factory=dict)
-    """Extra node labels. Default none."""
+    """GPU sharing."""
+    labels: dict[str, str] | None = None
+    """Extra node labels."""
 
 
 class DevicePluginInstall(str, enum.Enum):
@@ -135,7 +190,9 @@ class DevicePluginInstall(str, enum.Enum):
 class DevicePluginConfig(Model):
     """``ml-platform:device_plugin``: the NVIDIA device plugin."""
 
+    feeds: ClassVar[Feeds] = {NvidiaDevicePluginArgs: {"chart_version": "chart_version"}}
+
     install: DevicePluginInstall = DevicePluginInstall.AUTO
     """When to install it. Default ``auto``."""
-    chart_version: str = "0.20.0"
-    """Pinned chart version. Default ``0.20.0``."""
+    chart_version: str | None = None
+    """Pinned chart version."""

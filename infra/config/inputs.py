@@ -18,6 +18,8 @@ from typing import Any
 
 from components.common import Cloud, Problems
 
+from .base import effective
+
 DNS_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$")
 POOL_NAME = re.compile(r"^[a-z]([a-z0-9-]{0,28}[a-z0-9])?$")
@@ -95,15 +97,15 @@ def check_quantities(p: Problems, owner: Any, kinds: tuple[str, ...] = ("cpu", "
         values = {}
         for end in ("request", "limit"):
             key = f"{kind}_{end}"
-            text = getattr(owner, key)
+            text = effective(owner, key)
             values[end] = quantity(text)
             p.check(values[end] is not None and values[end] > 0, key, f"must be a Kubernetes quantity {example}", text)
         low, high = values["request"], values["limit"]
         if low is not None and high is not None and low > high:
             p.add(
                 f"{kind}_request",
-                f"must be <= {kind}_limit ({getattr(owner, f'{kind}_limit')!r})",
-                owner.__dict__[f"{kind}_request"],
+                f"must be <= {kind}_limit ({effective(owner, f'{kind}_limit')!r})",
+                effective(owner, f"{kind}_request"),
             )
 
 
@@ -258,15 +260,15 @@ def cluster_problems(cfg: Any) -> list[str]:
     p = Problems()
     check_region(p, cfg.cloud, cfg.region)
     c = p.at("cluster")
-    for i, cidr in enumerate(cfg.cluster.public_access_cidrs):
+    for i, cidr in enumerate(cfg.cluster.public_access_cidrs or ()):
         check_cidr(c, f"public_access_cidrs[{i}]", cidr, "203.0.113.0/24")
     for name, pool in cfg.gpu_pools.items():
         at = p.at(f"gpu_pools.{name}")
         if pool.accelerator_count is not None:
             at.check(pool.accelerator_count >= 1, "accelerator_count", "must be >= 1", pool.accelerator_count)
-        _labels(at, "labels", pool.labels)
+        _labels(at, "labels", pool.labels or {})
     if cfg.cloud == Cloud.GCP:
-        _labels(p, "tags", cfg.tags, Cloud.GCP)
+        _labels(p, "tags", cfg.tags or {}, Cloud.GCP)
     return pool_name_problems(cfg) + p.items + kubeconfig_problems(cfg)
 
 
@@ -277,7 +279,7 @@ def mlflow_problems(cfg: Any) -> list[str]:
         return []
     check_dns_label(p, "namespace", m.namespace)
     check_quantities(p, m)
-    for i, host in enumerate(m.allowed_hosts):
+    for i, host in enumerate(m.allowed_hosts or ()):
         check_hostname(p, f"allowed_hosts[{i}]", host, port_ok=True)
     if m.bucket_name is not None:
         {Cloud.AWS: check_s3_bucket, Cloud.GCP: check_gcs_bucket}.get(cfg.cloud, check_s3_bucket)(
@@ -296,7 +298,7 @@ def serving_problems(cfg: Any) -> list[str]:
     check_object_name(platform, "tls_secret_name", s.platform.tls_secret_name)
     if s.platform.gateway_hostname is not None:
         check_hostname(platform, "gateway_hostname", s.platform.gateway_hostname)
-    address = s.platform.prometheus_address
+    address = effective(s.platform, "prometheus_address")
     platform.check(
         re.match(r"^https?://[^/\s:]+(:\d+)?(/\S*)?$", address) is not None,
         "prometheus_address",
@@ -317,7 +319,7 @@ def serving_problems(cfg: Any) -> list[str]:
         served.setdefault(model, name)
         check_quantities(at, e)
         check_object_name(at, "auth.api_key_secret", e.auth.api_key_secret)
-        for i, host in enumerate(e.hostnames):
+        for i, host in enumerate(e.hostnames or ()):
             check_hostname(at, f"hostnames[{i}]", host)
         for vname, v in e.versions.items():
             check_uri(at, f"versions.{vname}.storage_uri", v.storage_uri)
@@ -347,7 +349,6 @@ def problems(cfg: Any) -> list[str]:
 # What a component reports under its own field name, as the stack file's key (or None: the same mistake is
 # already reported under the user's key, because the component's value is derived from it).
 _INTERNAL_KEYS = (
-    (re.compile(r"^serving\.platform\.serving_namespace: "), "serving.platform.namespace: "),
     (re.compile(r"^serving\.endpoints\.[^.]+\.namespace: "), None),
     (re.compile(r"^device_plugin\.sharing_modes\[\d+\]\."), None),
     (re.compile(r"^observability\.pool_hourly_prices_usd\."), None),

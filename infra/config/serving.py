@@ -2,37 +2,66 @@
 
 Shape and types are checked here; the rules (weights sum to 100, critical endpoints never at zero, auth settings
 complete...) are the components' own validation, run by ``infra/serving.py`` with these key paths as prefixes.
+Keys that feed a component argument are None unless set: the component's default applies (see :mod:`.base`).
 """
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pydantic
 
-from components.serving import AuthMode, RateLimitUnit, ReleaseMode, ScalingMetric, Weekday
+from components.serving import (
+    AuthMode,
+    ModelEndpointArgs,
+    ModelVersion,
+    RateLimitUnit,
+    ReleaseMode,
+    ScalingMetric,
+    ServingPlatformArgs,
+    Weekday,
+)
 
-from .base import Model
+from .base import Environment, EnvironmentDefaults, Feeds, Model
 
 
 class PlatformConfig(Model):
     """``serving.platform``: the shared serving platform (charts, Gateway, runtime image)."""
 
-    namespace: str = "ml-serving"
-    """Namespace of the endpoints and of the HTTP add-on interceptor. Default ``ml-serving``."""
+    feeds: ClassVar[Feeds] = {
+        ServingPlatformArgs: {
+            k: k
+            for k in (
+                "namespace",
+                "gateway_hostname",
+                "tls_secret_name",
+                "mlserver_image",
+                "interceptor_min_replicas",
+                "envoy_gateway_replicas",
+                "model_cache_job_annotations",
+            )
+        },
+        ModelEndpointArgs: {"prometheus_address": "prometheus_address"},
+    }
+    environment_defaults: ClassVar[EnvironmentDefaults] = {Environment.PROD: {"envoy_gateway_replicas": 2}}
+
+    namespace: str | None = None
+    """Namespace of the endpoints and of the HTTP add-on interceptor."""
     gateway_hostname: str | None = None
     """Hostname the Gateway accepts (``models.example.com``). Default any."""
     tls_secret_name: str | None = None
     """Secret in ``envoy-gateway-system`` with the HTTPS certificate; unset: HTTP only. Default unset."""
     mlserver_image: str | None = None
-    """MLServer runtime image (pinned tag). Default ``docker.io/seldonio/mlserver:1.7.1``."""
-    interceptor_min_replicas: int = 2
-    """Fewest HTTP add-on interceptor replicas. Default 2."""
+    """MLServer runtime image (pinned tag)."""
+    interceptor_min_replicas: int | None = None
+    """Fewest HTTP add-on interceptor replicas; the most is raised to match when this is higher."""
     envoy_gateway_replicas: int | None = None
-    """Envoy Gateway controller replicas. Default 2 in prod, 1 elsewhere."""
-    prometheus_address: str = "http://kube-prometheus-stack-prometheus.monitoring:9090"
-    """Prometheus the scaling queries read. Default the kube-prometheus-stack service in ``monitoring``."""
+    """Envoy Gateway controller replicas."""
+    prometheus_address: str | None = None
+    """Prometheus the scaling queries read (the kube-prometheus-stack service in ``monitoring``)."""
     model_cache_job_annotations: dict[str, str] | None = None
     """Annotations giving KServe's model download Jobs their bucket identity (``eks.amazonaws.com/role-arn``,
-    ``iam.gke.io/gcp-service-account``). Default none."""
+    ``iam.gke.io/gcp-service-account``)."""
     release_controller_image: str | None = None
     """Release controller image (``images/release-controller``, pinned). Required when an endpoint has ``release``."""
 
@@ -40,38 +69,80 @@ class PlatformConfig(Model):
 class VersionConfig(Model):
     """``serving.endpoints.<name>.versions.<version>``."""
 
+    feeds: ClassVar[Feeds] = {ModelVersion: {k: k for k in ("storage_uri", "weight", "model_format", "runtime")}}
+
     storage_uri: str
     """Model location; ``{artifact_root}`` is replaced by the MLflow layer's artifact root. Required."""
     weight: int
     """Share of traffic, 0-100; an endpoint's weights sum to 100. Required."""
-    model_format: str = "mlflow"
-    """KServe model format. Default ``mlflow``."""
+    model_format: str | None = None
+    """KServe model format."""
     runtime: str | None = None
-    """Serving runtime. Default the platform's MLServer runtime (``ml-platform-mlserver``)."""
+    """Serving runtime (the platform's MLServer runtime)."""
 
 
 class AuthConfig(Model):
     """``serving.endpoints.<name>.auth``."""
 
-    mode: AuthMode = AuthMode.API_KEY
-    """``api-key`` or ``jwt``. Default ``api-key``."""
+    feeds: ClassVar[Feeds] = {
+        ModelEndpointArgs: {
+            "mode": "auth_mode",
+            "api_key_secret": "api_key_secret",
+            "jwt_issuer": "jwt_issuer",
+            "jwt_jwks_uri": "jwt_jwks_uri",
+            "jwt_audiences": "jwt_audiences",
+        }
+    }
+
+    mode: AuthMode | None = None
+    """``api-key`` or ``jwt``."""
     api_key_secret: str | None = None
     """Secret of client id -> API key (api-key). Default ``<endpoint>-api-keys``."""
     jwt_issuer: str | None = None
     """JWT issuer (jwt). Required for jwt."""
     jwt_jwks_uri: str | None = None
     """JWKS HTTPS URI (jwt). Required for jwt."""
-    jwt_audiences: list[str] = pydantic.Field(default_factory=list)
-    """Accepted audiences (jwt). Default any."""
+    jwt_audiences: list[str] | None = None
+    """Accepted audiences (jwt); none accepts any."""
 
 
 class RateLimitConfig(Model):
     """``serving.endpoints.<name>.rate_limit``."""
 
-    requests: int = 100
-    """Requests per unit. Default 100."""
-    unit: RateLimitUnit = RateLimitUnit.MINUTE
-    """``Second``, ``Minute`` or ``Hour``. Default ``Minute``."""
+    feeds: ClassVar[Feeds] = {ModelEndpointArgs: {"requests": "rate_limit_requests", "unit": "rate_limit_unit"}}
+
+    requests: int | None = None
+    """Requests per unit."""
+    unit: RateLimitUnit | None = None
+    """``Second``, ``Minute`` or ``Hour``."""
+
+
+_ENDPOINT_KEYS = (
+    "model_name",
+    "critical",
+    "min_replicas",
+    "max_replicas",
+    "scaling_metric",
+    "scaling_target",
+    "cpu_request",
+    "memory_request",
+    "cpu_limit",
+    "memory_limit",
+    "gpu_count",
+    "gpu_pool",
+    "model_load_timeout_seconds",
+    "request_timeout_seconds",
+    "scale_down_delay_seconds",
+    "hostnames",
+    "concurrency_limit",
+    "max_batch_size",
+    "max_batch_time_ms",
+    "warmup_request",
+    "warmup_timeout_seconds",
+    "warm_timezone",
+    "model_cache_gib",
+    "priority_class",
+)
 
 
 class WarmWindowConfig(Model):
@@ -131,6 +202,8 @@ class ReleaseConfig(Model):
 class EndpointConfig(Model):
     """``serving.endpoints.<name>``: one model endpoint (see ``ModelEndpointArgs`` for the rules)."""
 
+    feeds: ClassVar[Feeds] = {ModelEndpointArgs: {k: k for k in _ENDPOINT_KEYS}}
+
     model_name: str | None = None
     """Model name in the path ``/v2/models/<model_name>/infer``. Default the endpoint name."""
     versions: dict[str, VersionConfig] = pydantic.Field(default_factory=dict)
@@ -139,56 +212,56 @@ class EndpointConfig(Model):
     """Follow the registry, not listed versions: ``<registered model>@champion``. Needs ``release``. Default unset."""
     release: ReleaseConfig | None = None
     """Releases by the release controller (gate, canary, promotion or rollback). Default none."""
-    critical: bool = False
-    """Never scale to zero; >= 2 replicas and a PodDisruptionBudget. Default False."""
-    min_replicas: int = 1
-    """Fewest replicas per version (0: scale to zero, non-critical only). Default 1."""
-    max_replicas: int = 3
-    """Most replicas per version. Default 3."""
-    scaling_metric: ScalingMetric = ScalingMetric.CONCURRENCY
-    """``concurrency`` or ``queue-depth``. Default ``concurrency``."""
-    scaling_target: int = 4
-    """Target per replica. Default 4."""
-    cpu_request: str = "1"
-    """Default ``1``."""
-    memory_request: str = "2Gi"
-    """Default ``2Gi``."""
-    cpu_limit: str = "2"
-    """Default ``2``."""
-    memory_limit: str = "4Gi"
-    """Default ``4Gi``."""
-    gpu_count: int = 0
-    """GPUs per replica. Default 0."""
+    critical: bool | None = None
+    """Never scale to zero; >= 2 replicas and a PodDisruptionBudget."""
+    min_replicas: int | None = None
+    """Fewest replicas per version (0: scale to zero, non-critical only)."""
+    max_replicas: int | None = None
+    """Most replicas per version."""
+    scaling_metric: ScalingMetric | None = None
+    """``concurrency`` or ``queue-depth``."""
+    scaling_target: int | None = None
+    """Target per replica."""
+    cpu_request: str | None = None
+    """CPU request of the model server."""
+    memory_request: str | None = None
+    """Memory request of the model server."""
+    cpu_limit: str | None = None
+    """CPU limit of the model server."""
+    memory_limit: str | None = None
+    """Memory limit of the model server."""
+    gpu_count: int | None = None
+    """GPUs per replica."""
     gpu_pool: str | None = None
     """GPU pool (a key of ``gpu_pools``). Default any GPU node."""
-    model_load_timeout_seconds: int = 600
-    """Longest model load (startup probe, cold start wait). Default 600."""
-    request_timeout_seconds: int = 60
-    """Gateway timeout of a warm request. Default 60."""
-    scale_down_delay_seconds: int = 300
-    """Idle time before scaling down. Default 300."""
-    hostnames: list[str] = pydantic.Field(default_factory=list)
+    model_load_timeout_seconds: int | None = None
+    """Longest model load (startup probe, cold start wait)."""
+    request_timeout_seconds: int | None = None
+    """Gateway timeout of a warm request."""
+    scale_down_delay_seconds: int | None = None
+    """Idle time before scaling down."""
+    hostnames: list[str] | None = None
     """Hostnames of the route. Default the Gateway's."""
     auth: AuthConfig = pydantic.Field(default_factory=AuthConfig)
     """Authentication. Default API keys from ``<endpoint>-api-keys``."""
     rate_limit: RateLimitConfig = pydantic.Field(default_factory=RateLimitConfig)
-    """Rate limit. Default 100 per minute."""
+    """Rate limit."""
     concurrency_limit: int | None = None
-    """Inferences one replica runs at once (MLServer parallel workers); the rest queue. Default 1."""
+    """Inferences one replica runs at once (MLServer parallel workers); the rest queue."""
     max_batch_size: int | None = None
-    """Adaptive batching: most requests joined into one inference. Default 1 (off)."""
+    """Adaptive batching: most requests joined into one inference (1: off)."""
     max_batch_time_ms: int | None = None
-    """Adaptive batching: longest wait for a batch to fill, ms; > 0 exactly when batching. Default 0."""
+    """Adaptive batching: longest wait for a batch to fill, ms; > 0 exactly when batching."""
     warmup_request: str | None = None
     """v2 inference request (JSON) each new replica answers before taking traffic. Default none (model ready only)."""
     warmup_timeout_seconds: int | None = None
-    """Longest warm-up inference. Default 30."""
+    """Longest warm-up inference."""
     warm_windows: list[WarmWindowConfig] | None = None
     """Scheduled warm standby: hours of expected traffic (KEDA cron triggers). Default none."""
     warm_timezone: str | None = None
-    """IANA time zone of ``warm_windows``. Default ``UTC``."""
+    """IANA time zone of ``warm_windows``."""
     model_cache_gib: int | None = None
-    """Cache the model on the nodes of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``). Default 0."""
+    """Cache the model on the nodes of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``)."""
     priority_class: str | None = None
     """PriorityClass of the pods. Default by criticality (``ml-platform-critical-inference`` / ``-inference``)."""
 

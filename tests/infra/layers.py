@@ -38,5 +38,6 @@ def serving_layer(*endpoints: ServingEndpoint) -> ServingLayer:
         gateway_name="ml-gateway",
         gateway_namespace="envoy-gateway-system",
         keda_namespace="keda",
+        interceptor_namespace="ml-serving",
         endpoints=list(endpoints),
     )

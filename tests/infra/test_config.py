@@ -6,7 +6,9 @@ import json
 
 import pytest
 
+from components.cluster import EksClusterArgs, NvidiaDevicePluginArgs
 from components.common import Capacity, Cloud, GpuSharing
+from infra.cluster import device_plugin_args, eks_args, pool_args
 from infra.config import ConfigError, Environment, inputs, parse, parse_partial
 
 BASE = {"ml-platform:environment": "dev", "ml-platform:cloud": "aws", "aws:region": "us-west-2"}
@@ -18,14 +20,15 @@ def problems(raw: dict) -> list[str]:
     return err.value.problems
 
 
-def test_minimal_config_gets_documented_defaults() -> None:
+def test_minimal_config_leaves_the_components_defaults() -> None:
     cfg = parse("s", BASE)
     assert cfg.environment == Environment.DEV and cfg.cloud == Cloud.AWS and cfg.region == "us-west-2"
     assert cfg.cluster_name == "mlp-s"
-    assert cfg.cluster.kubernetes_version == "1.35"
-    assert cfg.cluster.system_nodes.min_size == 2 and cfg.cluster.system_nodes.max_size == 4
+    assert cfg.cluster.kubernetes_version is None and cfg.cluster.system_nodes.min_size is None
+    assert eks_args(cfg) == EksClusterArgs()  # every cluster setting is the component's default
     assert cfg.gpu_pools == {}
-    assert cfg.device_plugin.install.value == "auto" and cfg.device_plugin.chart_version == "0.20.0"
+    assert cfg.device_plugin.install.value == "auto"
+    assert device_plugin_args(cfg, cfg.device_plugin) == NvidiaDevicePluginArgs()
 
 
 def test_structured_values_arrive_as_json_text_like_the_cli_passes_them() -> None:
@@ -33,8 +36,10 @@ def test_structured_values_arrive_as_json_text_like_the_cli_passes_them() -> Non
         "s", {**BASE, "ml-platform:gpu_pools": json.dumps({"a": {"instance_type": "g5.xlarge", "capacity": "spot"}})}
     )
     pool = cfg.gpu_pools["a"]
-    assert (pool.min_size, pool.max_size, pool.capacity, pool.disk_size_gib) == (0, 1, Capacity.SPOT, 100)
-    assert pool.sharing.mode == GpuSharing.NONE and pool.sharing.replicas == 4
+    assert (pool.instance_type, pool.capacity, pool.min_size) == ("g5.xlarge", Capacity.SPOT, None)
+    args = pool_args(cfg, pool, cluster_name="c")
+    assert (args.min_size, args.max_size, args.capacity, args.disk_size_gib) == (0, 1, Capacity.SPOT, 100)
+    assert args.sharing_mode == GpuSharing.NONE and args.sharing_replicas == 4
 
 
 def test_unknown_keys_at_every_level() -> None:

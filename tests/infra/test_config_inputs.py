@@ -54,7 +54,7 @@ def test_user_facing_rewrites_internal_keys_and_keeps_one_problem_per_key() -> N
     assert inputs.user_facing(
         [
             "serving.platform.namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'A'",
-            "serving.platform.serving_namespace: must be a DNS label, got 'A'",
+            "serving.platform.namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'A'",
             "serving.endpoints.iris.namespace: must be a DNS label, got 'A'",
             "device_plugin.sharing_modes[0].replicas: must be >= 2, got 0",
             "observability.pool_hourly_prices_usd.inference: must be >= 0, got -1.0",

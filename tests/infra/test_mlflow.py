@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from components.common import Problems
+from components.mlflow import MlflowArgs
 from infra import mlflow
-from infra.config import parse
-from infra.config.base import Environment
+from infra.config import component_default, parse
 from infra.config.mlflow import MlflowConfig
 from offline import render, runner
 from tests.conftest import by_type, one
@@ -18,8 +18,14 @@ from tests.conftest import by_type, one
 AWS = {"ml-platform:environment": "prod", "ml-platform:cloud": "aws", "aws:region": "us-east-1"}
 
 
+def _args(environment: str, **settings: object) -> MlflowArgs:
+    """The component's arguments for an AWS stack of this environment class with these mlflow settings."""
+    raw = {**AWS, "ml-platform:environment": environment, "ml-platform:mlflow": settings}
+    return mlflow.mlflow_args(parse("s", raw))
+
+
 def test_prod_defaults_are_the_safe_ones() -> None:
-    prod, dev = MlflowConfig().resolved(Environment.PROD), MlflowConfig().resolved(Environment.DEV)
+    prod, dev = _args("prod"), _args("dev")
     assert (
         prod.replicas,
         prod.backup_retention_days,
@@ -34,7 +40,14 @@ def test_prod_defaults_are_the_safe_ones() -> None:
         dev.high_availability,
         dev.basic_auth,
     ) == (1, 3, False, False, False)
-    assert MlflowConfig(replicas=3).resolved(Environment.PROD).replicas == 3  # a set value wins
+    assert _args("prod", replicas=3).replicas == 3  # a set value wins
+
+
+def test_environments_state_only_departures_from_the_component() -> None:
+    for environment, departures in MlflowConfig.environment_defaults.items():
+        for key, value in departures.items():
+            assert value != component_default(MlflowArgs, key), (environment, key)
+    assert _args("dev").replicas == component_default(MlflowArgs, "replicas")
 
 
 def test_prod_stack_differs_from_dev_in_backups_protection_ha_and_replicas(stack_run) -> None:

@@ -89,7 +89,8 @@ def test_peers_reads_the_other_layers_or_nothing() -> None:
 
 
 def test_sizes_follow_the_environment() -> None:
-    assert cfg({}).observability.sized(cfg({}).environment) == (7, 20, 1)
+    dev = observability.stack_args(cfg({}))
+    assert (dev.retention_days, dev.storage_gib, dev.prometheus_replicas) == (7, 20, 1)  # the component's
     prod = parse("s", {**BASE, "ml-platform:environment": "prod", "ml-platform:observability": {"enabled": True}})
     args = observability.stack_args(prod)
     assert (args.retention_days, args.storage_gib, args.prometheus_replicas) == (30, 200, 2)

@@ -141,6 +141,18 @@ def test_gpu_pool_rules_name_the_key_path() -> None:
     ]
 
 
+def test_nested_keys_are_named_as_the_stack_file_writes_them() -> None:
+    cfg = serving_config("dev")
+    cfg["endpoints"]["iris"]["auth"] = {"mode": "jwt", "jwt_jwks_uri": "http://issuer/jwks"}
+    cfg["endpoints"]["iris"]["rate_limit"] = {"requests": 0}
+    assert stack_problems("dev", cfg) == [
+        "serving.endpoints.iris.auth.jwt_issuer: is required with auth jwt, got None",
+        "serving.endpoints.iris.auth.jwt_jwks_uri: is required with auth jwt and must be https://, "
+        "got 'http://issuer/jwks'",
+        "serving.endpoints.iris.rate_limit.requests: must be >= 1 (every route is rate limited), got 0",
+    ]
+
+
 def test_artifact_root_placeholder_needs_the_mlflow_layer_and_is_filled_from_it() -> None:
     cfg = with_literal_iris(serving_config("dev"))
     cfg["endpoints"]["iris"]["versions"]["v1"]["storage_uri"] = "{artifact_root}/1/models/m-1/artifacts"

@@ -17,7 +17,7 @@ def test_defaults() -> None:
         3,
         False,
     )
-    assert (a.system_instance_type, a.system_min_size, a.system_max_size) == ("m6i.large", 2, 4)
+    assert (a.system_nodes_instance_type, a.system_nodes_min_size, a.system_nodes_max_size) == ("m6i.large", 2, 4)
 
 
 def test_subnets_do_not_overlap() -> None:
@@ -75,14 +75,14 @@ def test_validation_messages() -> None:
     EksClusterArgs(
         vpc_cidr="10.0.0.0/8",
         availability_zone_count=5,
-        system_min_size=3,
-        system_max_size=2,
+        system_nodes_min_size=3,
+        system_nodes_max_size=2,
         kubernetes_version="latest",
     ).validate(p)
     assert p.items == [
         "cluster.vpc_cidr: must be a /16 to /20 network, got '10.0.0.0/8'",
         "cluster.availability_zone_count: must be 2 or 3, got 5",
-        "cluster.system_nodes.max_size: must be >= min_size (3), got 2",
+        "cluster.system_nodes_max_size: must be >= min_size (3), got 2",
         "cluster.kubernetes_version: must look like 1.35, got 'latest'",
     ]
 

@@ -12,7 +12,7 @@ from tests.conftest import by_type, one
 def test_defaults() -> None:
     a = GkeClusterArgs(project="p", region="us-central1")
     assert a.release_channel == ReleaseChannel.REGULAR and a.deletion_protection is False
-    assert (a.system_machine_type, a.system_min_size, a.system_max_size) == ("e2-standard-4", 1, 3)
+    assert (a.system_nodes_instance_type, a.system_nodes_min_size, a.system_nodes_max_size) == ("e2-standard-4", 1, 3)
 
 
 def test_cluster(mocked) -> None:
@@ -40,11 +40,11 @@ def test_cluster(mocked) -> None:
 
 def test_validation_messages() -> None:
     p = Problems(prefix="cluster")
-    GkeClusterArgs(project="", region="r", master_cidr="172.16.0.0/24", system_min_size=0).validate(p)
+    GkeClusterArgs(project="", region="r", master_cidr="172.16.0.0/24", system_nodes_min_size=0).validate(p)
     assert p.items == [
         "cluster.project: is required (set gcp:project), got ''",
         "cluster.master_cidr: must be a /28, got '172.16.0.0/24'",
-        "cluster.system_nodes.min_size: must be >= 1, got 0",
+        "cluster.system_nodes_min_size: must be >= 1, got 0",
     ]
 
 

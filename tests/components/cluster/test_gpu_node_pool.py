@@ -32,7 +32,7 @@ def problems_of(args: GpuNodePoolArgs) -> list[str]:
 def test_defaults_scale_from_zero_on_demand_one_node() -> None:
     args = aws_args()
     assert (args.min_size, args.max_size, args.capacity, args.disk_size_gib) == (0, 1, Capacity.ON_DEMAND, 100)
-    assert args.sharing == GpuSharing.NONE and args.node_image == NodeImage.AL2023_NVIDIA
+    assert args.sharing_mode == GpuSharing.NONE and args.node_image == NodeImage.AL2023_NVIDIA
     assert problems_of(args) == []
 
 
@@ -51,7 +51,7 @@ def test_eks_node_group_is_tainted_labelled_and_scales_from_zero(mocked) -> None
 
 def test_eks_pool_tags_its_asg_with_the_node_template_for_scale_from_zero(mocked) -> None:
     regs = mocked.run(
-        lambda: GpuNodePool("inference", aws_args(sharing=GpuSharing.TIME_SLICING, time_slicing_replicas=4))
+        lambda: GpuNodePool("inference", aws_args(sharing_mode=GpuSharing.TIME_SLICING, sharing_replicas=4))
     )
     tags = {r.inputs["tag"]["key"]: r.inputs["tag"]["value"] for r in by_type(regs, "aws:autoscaling/tag:Tag")}
     prefix = "k8s.io/cluster-autoscaler/node-template"
@@ -72,7 +72,7 @@ def test_every_child_has_the_pool_as_parent(mocked) -> None:
 def test_gke_pool_time_sharing(mocked) -> None:
     regs = mocked.run(
         lambda: GpuNodePool(
-            "shared", gcp_args(sharing=GpuSharing.TIME_SLICING, time_slicing_replicas=4, capacity=Capacity.SPOT)
+            "shared", gcp_args(sharing_mode=GpuSharing.TIME_SLICING, sharing_replicas=4, capacity=Capacity.SPOT)
         )
     )
     pool = one(regs, "gcp:container/nodePool:NodePool").inputs
@@ -89,7 +89,7 @@ def test_gke_pool_time_sharing(mocked) -> None:
 def test_gke_pool_mig_partition(mocked) -> None:
     regs = mocked.run(
         lambda: GpuNodePool(
-            "mig", gcp_args(instance_type="a2-highgpu-1g", sharing=GpuSharing.MIG, mig_profile="1g.5gb")
+            "mig", gcp_args(instance_type="a2-highgpu-1g", sharing_mode=GpuSharing.MIG, sharing_profile="1g.5gb")
         )
     )
     acc = one(regs, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["guestAccelerators"][0]
@@ -118,29 +118,31 @@ def test_unknown_instance_type_names_the_value() -> None:
 
 
 def test_mig_on_a_gpu_without_mig_is_refused() -> None:
-    assert problems_of(gcp_args(sharing=GpuSharing.MIG, mig_profile="1g.5gb")) == [
-        "gpu_pools.inference.sharing.mode: MIG needs an A100 or H100; g2-standard-8 has nvidia-l4, got 'mig'"
+    assert problems_of(gcp_args(sharing_mode=GpuSharing.MIG, sharing_profile="1g.5gb")) == [
+        "gpu_pools.inference.sharing_mode: MIG needs an A100 or H100; g2-standard-8 has nvidia-l4, got 'mig'"
     ]
 
 
 def test_wrong_mig_profile_for_the_gpu() -> None:
-    assert problems_of(gcp_args(instance_type="a2-highgpu-1g", sharing=GpuSharing.MIG, mig_profile="1g.10gb")) == [
-        "gpu_pools.inference.sharing.profile: must be one of 1g.5gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb "
+    assert problems_of(
+        gcp_args(instance_type="a2-highgpu-1g", sharing_mode=GpuSharing.MIG, sharing_profile="1g.10gb")
+    ) == [
+        "gpu_pools.inference.sharing_profile: must be one of 1g.5gb, 2g.10gb, 3g.20gb, 4g.20gb, 7g.40gb "
         "for nvidia-tesla-a100, got '1g.10gb'"
     ]
 
 
 def test_mig_on_eks_is_refused_until_a_mig_manager_applies_it() -> None:
     for instance in ("p4d.24xlarge", "g5.xlarge"):
-        assert problems_of(aws_args(instance_type=instance, sharing=GpuSharing.MIG, mig_profile="1g.5gb")) == [
-            "gpu_pools.inference.sharing.mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the "
+        assert problems_of(aws_args(instance_type=instance, sharing_mode=GpuSharing.MIG, sharing_profile="1g.5gb")) == [
+            "gpu_pools.inference.sharing_mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the "
             "platform does not install; use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself), got 'mig'"
         ]
 
 
 def test_bottlerocket_with_sharing_is_refused() -> None:
-    assert problems_of(aws_args(node_image=NodeImage.BOTTLEROCKET_NVIDIA, sharing=GpuSharing.TIME_SLICING)) == [
-        "gpu_pools.inference.sharing.mode: is only supported with node_image al2023-nvidia on EKS, got 'time-slicing'"
+    assert problems_of(aws_args(node_image=NodeImage.BOTTLEROCKET_NVIDIA, sharing_mode=GpuSharing.TIME_SLICING)) == [
+        "gpu_pools.inference.sharing_mode: is only supported with node_image al2023-nvidia on EKS, got 'time-slicing'"
     ]
 
 

@@ -29,6 +29,21 @@ def test_problems_collect_under_nested_paths_and_raise_together() -> None:
     assert str(err.value).splitlines()[0] == "GpuNodePool 'inference':"
 
 
+def test_problems_speak_the_callers_key_paths() -> None:
+    p = Problems()
+    at = p.at("gpu_pools.inference", names={"sharing_replicas": "sharing.replicas", "versions": "versions"})
+    at.add("sharing_replicas", "must be between 2 and 48", 1)
+    at.add("max_size", "must be >= 1", 0)  # not renamed: the caller spells it the same
+    at.at("versions.v1").add("weight", "must be between 0 and 100", 120)  # renames apply to one level only
+    at.at("sharing_replicas_extra").add("x", "is a different name", 0)
+    assert p.items == [
+        "gpu_pools.inference.sharing.replicas: must be between 2 and 48, got 1",
+        "gpu_pools.inference.max_size: must be >= 1, got 0",
+        "gpu_pools.inference.versions.v1.weight: must be between 0 and 100, got 120",
+        "gpu_pools.inference.sharing_replicas_extra.x: is a different name, got 0",
+    ]
+
+
 def test_gpu_contract() -> None:
     assert gpu_toleration() == {"key": "nvidia.com/gpu", "operator": "Exists", "effect": "NoSchedule"}
     assert gpu_node_selector() == {"nvidia.com/gpu.present": "true"}

@@ -27,7 +27,7 @@ needs_promtool = pytest.mark.skipif(
 ARGS = AlertRulesArgs(
     mlflow_job="mlflow",
     pool_hourly_prices_usd={"inference": 1.006, "batch": 0.322},
-    latency_slo_seconds_by_model={"ranker": 0.5},
+    latency_slo_ms_by_model={"ranker": 500},
 )
 
 POD = {"namespace": "models", "endpoint": "fraud", "model": "fraud"}
@@ -148,10 +148,10 @@ def test_thresholds_reach_the_rule_text() -> None:
     text = yaml.safe_dump(
         rule_file(
             AlertRulesArgs(
-                latency_slo_seconds=0.35,
-                error_ratio=0.02,
-                canary_latency_ratio=1.5,
-                gpu_memory_ratio=0.9,
+                latency_slo_ms=350,
+                error_rate_percent=2,
+                canary_latency_margin_percent=50,
+                gpu_memory_percent=90,
                 scale_from_zero_budget_seconds=240,
             )
         )
@@ -163,12 +163,13 @@ def test_thresholds_reach_the_rule_text() -> None:
 def test_invalid_thresholds_are_reported_together() -> None:
     with pytest.raises(ArgsError) as err:
         AlertRules(
-            "r", AlertRulesArgs(error_ratio=1.5, canary_latency_ratio=0.9, latency_slo_seconds_by_model={"m": 0})
+            "r",
+            AlertRulesArgs(error_rate_percent=150, canary_latency_margin_percent=-10, latency_slo_ms_by_model={"m": 0}),
         )
     assert err.value.problems == [
-        "r.latency_slo_seconds_by_model.m: must be > 0, got 0",
-        "r.error_ratio: must be between 0 and 1, got 1.5",
-        "r.canary_latency_ratio: must be > 1, got 0.9",
+        "r.latency_slo_ms_by_model.m: must be > 0, got 0",
+        "r.error_rate_percent: must be between 0 and 100, got 150",
+        "r.canary_latency_margin_percent: must be > 0, got -10",
     ]
 
 

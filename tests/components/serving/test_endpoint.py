@@ -64,7 +64,7 @@ VARIANTS = {
     "gpu-jwt": make(
         gpu_count=1,
         gpu_pool="batch",
-        auth=AuthMode.JWT,
+        auth_mode=AuthMode.JWT,
         api_key_secret=None,
         jwt_issuer="https://auth.example.com/",
         jwt_jwks_uri="https://auth.example.com/jwks.json",
@@ -291,7 +291,7 @@ def test_auth_settings_must_be_complete_and_limits_positive() -> None:
         "iris.api_key_secret: is required with auth api-key (a Secret of client id -> key), got None",
         "iris.rate_limit_requests: must be >= 1 (every route is rate limited), got 0",
     ]
-    assert problems_of(make(auth=AuthMode.JWT, jwt_issuer="https://a/", jwt_jwks_uri="http://a/jwks")) == [
+    assert problems_of(make(auth_mode=AuthMode.JWT, jwt_issuer="https://a/", jwt_jwks_uri="http://a/jwks")) == [
         "iris.jwt_jwks_uri: is required with auth jwt and must be https://, got 'http://a/jwks'",
     ]
 

@@ -111,12 +111,10 @@ def test_bad_arguments_are_reported_together() -> None:
     with pytest.raises(ArgsError) as err:
         ServingPlatform(
             "serving",
-            ServingPlatformArgs(
-                serving_namespace="ML", interceptor_min_replicas=0, mlserver_image="seldonio/mlserver:latest"
-            ),
+            ServingPlatformArgs(namespace="ML", interceptor_min_replicas=0, mlserver_image="seldonio/mlserver:latest"),
         )
     assert err.value.problems == [
-        "serving.serving_namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'ML'",
+        "serving.namespace: must be a DNS label (lowercase letters, digits, '-', <= 63), got 'ML'",
         "serving.interceptor_min_replicas: must be >= 1, got 0",
         "serving.mlserver_image: must carry a pinned tag (not latest), got 'seldonio/mlserver:latest'",
     ]
