@@ -9,7 +9,8 @@ against the API's rules, not against our idea of them. So the double
 * implements ``resourceVersion`` (409 on a stale update), ``generation`` (bumped when ``spec`` changes) and JSON
   merge patch (RFC 7386);
 * validates every object it stores against the upstream schemas (HTTPRoute and InferenceService CRDs from
-  the committed trimmed copies in ``tests/schemas/``, ConfigMap and Event with ``kubernetes-validate``), answering 422 otherwise.
+  the committed trimmed copies in ``tests/schemas/``, ConfigMap and Event with ``kubernetes-validate``), answering
+  422 otherwise.
 
 It records every request, so a test can compare what the controller did with the Role and ``release.kube.CALLS``.
 """
