@@ -495,6 +495,38 @@ def test_a_controller_killed_mid_canary_resumes_and_decides_once(env: Env) -> No
     }
 
 
+def cli(env: Env, *args: str) -> str:
+    """``python -m release ...`` as a person or CI runs it: same settings, same Role, its own process."""
+    environ = {
+        **os.environ,
+        "RELEASE_CONFIG": str(env.work / "settings.json"),
+        "KUBECONFIG": str(env.work / "kubeconfig"),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "release", *args], cwd=ROOT, env=environ, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_a_person_rolls_back_the_last_promotion_by_hand(env: Env) -> None:
+    promoted, previous = env.versions["resumed"], env.versions["better"]
+    assert env.champion() == promoted and env.weights() == {"blue": 100, "green": 0}
+    asked = time.time()
+    assert cli(env, "rollback", ENDPOINT, "--reason", "complaints from the fraud team").strip() == "ok"
+    deadline = time.monotonic() + 30
+    while env.champion() != previous:
+        assert time.monotonic() < deadline, env.log_tail()
+        time.sleep(0.3)
+    assert env.weights() == {"blue": 0, "green": 100}  # the previous champion was still loaded in green
+    assert served(env, "green") > 0
+    status = json.loads(cli(env, "status", ENDPOINT))
+    assert status["history"][0]["decision"] == "reverted" and status["champion_version"] == previous
+    reverted = [e for e in env.events() if e["reason"] == "ReleaseReverted"]
+    assert len(reverted) == 1 and "complaints from the fraud team" in reverted[0]["message"]
+    REPORT["rolled_back_by_hand"] = {"request_to_champion_moved_seconds": round(time.time() - asked, 1)}
+
+
 def test_the_controller_used_exactly_the_roles_verbs_on_schema_valid_objects(env: Env) -> None:
     from release.kube import CALLS
 
