@@ -212,8 +212,8 @@ class PreviewMocks(pulumi_mocks.Mocks):
     """Deterministic stand-ins for what the clouds would compute."""
 
     def __init__(self, region: str | None = None, project: str | None = None) -> None:
-        self.region = region
-        self.project = project
+        self.region: str | None = region
+        self.project: str | None = project
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> Any:
         answer = INVOKES.get(args.token)

@@ -86,7 +86,8 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: repr(value)}.get(type(value), type(value).__name__ if value is not None else "null")
+    names: dict[type, str] = {list: "a list", str: repr(value)}
+    return names.get(type(value), type(value).__name__ if value is not None else "null")
 
 
 def load(path: Path) -> dict[str, Any]:
