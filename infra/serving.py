@@ -37,8 +37,6 @@ from .config.serving import EndpointConfig, PlatformConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 CHAMPION = "champion"
-MONITORING_RELEASE = "kube-prometheus-stack"
-"""The monitoring chart's release name: the label its Prometheus selects PodMonitors by."""
 
 
 @dataclass

@@ -22,7 +22,7 @@ class _Loader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys instead of keeping the last one."""
 
 
-def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     seen: dict[Any, yaml.Node] = {}
     out: dict[Any, Any] = {}

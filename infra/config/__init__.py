@@ -124,10 +124,6 @@ class StackConfig(Model):
     def cluster_name(self) -> str:
         return self.cluster.name or f"mlp-{self.stack}"
 
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == Environment.PROD
-
 
 def _decode(value: Any) -> Any:
     """Pulumi hands structured config to programs as JSON text; plain strings stay strings."""

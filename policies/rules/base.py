@@ -76,10 +76,6 @@ class Facts:
     cost: Mapping[str, Any] = field(default_factory=dict)
     """``ml-platform:cost`` (budget, price overrides)."""
 
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
-
 
 def _decode(value: Any) -> Any:
     if isinstance(value, str) and value[:1] in "{[":
