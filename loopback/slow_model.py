@@ -7,7 +7,7 @@ one-off initialisation (an SVD), as models with lazy initialisation, JIT compila
 
 Run as its own process (it imports MLflow without the Pulumi SDKs the test process has loaded):
 
-    python -m tests.integration.slow_model log OUT.json     # MLFLOW_TRACKING_URI names the server
+    python -m loopback.slow_model log OUT.json     # MLFLOW_TRACKING_URI names the server
 """
 
 from __future__ import annotations
