@@ -21,6 +21,7 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
 
 SIZE = 6144
 """Rows and columns of the weight matrix."""
@@ -31,7 +32,7 @@ SCRATCH_MB = 64
 MODEL_NAME = "slow"
 
 
-class SlowModel(mlflow.pyfunc.PythonModel):
+class SlowModel(PythonModel):
     def load_context(self, context: Any) -> None:
         self.weights = np.load(context.artifacts["weights"])
         self.basis: np.ndarray | None = None
