@@ -13,8 +13,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
 
 from . import audit, traffic
 from .kube import Kube
@@ -64,6 +66,28 @@ class Controller:
             except Conflict:
                 continue
 
+    def poll(self, e: EndpointRelease) -> str | None:
+        """What the registry says now, besides the webhook: a ``challenger`` that was never released starts its
+        release (a delivery lost while the controller restarted, or after MLflow's retries). A version that already
+        carries a decision tag, is the champion, or was released before is left alone."""
+        try:
+            version = self.client.get_model_version_by_alias(e.registered_model, CHALLENGER)
+        except MlflowException as exc:
+            # MLflow answers a missing alias with INVALID_PARAMETER_VALUE and a missing model with
+            # RESOURCE_DOES_NOT_EXIST: either way there is nothing to release.
+            if exc.error_code not in ("INVALID_PARAMETER_VALUE", "RESOURCE_DOES_NOT_EXIST"):
+                raise
+            return None
+        number = str(version.version)
+        state, _ = self.store.read(e.namespace, e.state_configmap)
+        decided = f"{audit.TAG_PREFIX}decision" in (version.tags or {})
+        known = state.knows(number) or any(h.get("version") == number for h in state.history)
+        if decided or known or number == state.champion_version:
+            return None
+        outcome = self.request(e, number, "registry")
+        log.info("%s: registry names challenger v%s -> %s", e.endpoint, number, outcome)
+        return outcome
+
     def mark(self, e: EndpointRelease, field: str, value: str) -> EndpointState:
         """Set ``approved_by`` / ``abort_reason`` on the current release, or ``revert_requested`` on the endpoint."""
         while True:
@@ -84,15 +108,26 @@ class Controller:
 
     def run(self, stop: threading.Event) -> None:
         tick = max(0.2, min(10.0, min((e.interval_seconds for e in self.settings.endpoints.values()), default=10) / 4))
+        polled = 0.0
         while not stop.is_set():
+            poll = (
+                self.settings.registry_poll_seconds > 0
+                and time.monotonic() - polled >= self.settings.registry_poll_seconds
+            )
+            polled = time.monotonic() if poll else polled
             for e in self.settings.endpoints.values():
-                try:
-                    self.step(e)
-                except Conflict:
-                    log.info("%s: state changed under us; re-reading", e.endpoint)
-                except Exception:  # one endpoint's failure must not stop the others; the phase retries next tick
-                    log.exception("%s: step failed", e.endpoint)
+                if poll:
+                    self._guarded(self.poll, e)
+                self._guarded(self.step, e)
             stop.wait(tick)
+
+    def _guarded(self, action: Callable[[EndpointRelease], object], e: EndpointRelease) -> None:
+        try:
+            action(e)
+        except Conflict:
+            log.info("%s: state changed under us; re-reading", e.endpoint)
+        except Exception:  # one endpoint's failure must not stop the others; the phase retries next tick
+            log.exception("%s: %s failed", e.endpoint, action.__name__)
 
     def step(self, e: EndpointRelease) -> None:
         """Advance the endpoint's release as far as it can go now."""

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import audit, gate
+from .queries import VersionNumbers
 from .settings import EndpointRelease
 from .state import EndpointState, Release
 
@@ -102,43 +103,56 @@ def _pct(ratio: float | None) -> str:
     return "-" if ratio is None else f"{ratio:.2%}"
 
 
-def _check(c: Any, e: EndpointRelease, r: Release) -> dict[str, Any]:
-    canary = c.prometheus.version(e.namespace, e.endpoint, r.candidate_slot, e.window_seconds)
-    stable = c.prometheus.version(e.namespace, e.endpoint, r.stable_slot, e.window_seconds)
-    check: dict[str, Any] = {
-        "at": time.time(),
-        "canary": {"p95_seconds": canary.p95_seconds, "error_ratio": canary.error_ratio, "requests": canary.requests},
-        "stable": {"p95_seconds": stable.p95_seconds, "error_ratio": stable.error_ratio, "requests": stable.requests},
-        "queries": {"canary": canary.queries, "stable": stable.queries},
-    }
+def judge(e: EndpointRelease, canary: VersionNumbers, stable: VersionNumbers, elapsed: float) -> dict[str, Any]:
+    """The verdict on one window: a breach (error rate as soon as the canary has ``min_requests``; p95 when both
+    versions have), whether it holds enough requests, whether it spans the full ``window_seconds``, and whether it
+    counts as healthy towards promotion (full, enough, no breach)."""
     enough = canary.requests >= e.min_requests and stable.requests >= e.min_requests
-    # Latency is judged on windows that lie wholly in the canary: an earlier window still holds the gate's warm-up
-    # and load-test requests (a fresh server's first answers are slow), which are not what users would see.
-    full = time.time() - (r.canary_started or r.phase_since) >= e.window_seconds
+    full = elapsed >= e.window_seconds
     breach = None
     if canary.requests >= e.min_requests and (canary.error_ratio or 0.0) > e.max_error_rate:
         breach = f"canary error rate {canary.error_ratio:.2%} > {e.max_error_rate:.2%} ({canary.requests:.0f} requests)"
-    elif full and enough and canary.p95_seconds is not None and stable.p95_seconds is not None:
+    elif enough and canary.p95_seconds is not None and stable.p95_seconds is not None:
         limit = stable.p95_seconds * (1 + e.max_p95_increase)
         if canary.p95_seconds > limit:
             breach = (
                 f"canary p95 {canary.p95_seconds * 1000:.1f} ms > {1 + e.max_p95_increase:g} x stable p95 "
                 f"{stable.p95_seconds * 1000:.1f} ms"
             )
-    check["enough"], check["full"], check["breach"] = enough, full, breach
+    healthy = full and enough and breach is None and canary.p95_seconds is not None
+    return {"enough": enough, "full": full, "breach": breach, "healthy": healthy}
+
+
+def _check(c: Any, e: EndpointRelease, r: Release) -> dict[str, Any]:
+    # A slot's series also hold what it served before the canary began: the gate's warm-up and load test (a fresh
+    # server's first answers are slow) and, after an earlier release, the previous candidate it held. Every window
+    # is therefore cut at the canary's start, so only the canary's own requests are judged; promotion counts only
+    # windows of the full length.
+    elapsed = time.time() - (r.canary_started or r.phase_since)
+    window = min(e.window_seconds, elapsed)
+    canary = c.prometheus.version(e.namespace, e.endpoint, r.candidate_slot, window)
+    stable = c.prometheus.version(e.namespace, e.endpoint, r.stable_slot, window)
+    check: dict[str, Any] = {
+        "at": time.time(),
+        "window_seconds": round(window, 1),
+        "canary": {"p95_seconds": canary.p95_seconds, "error_ratio": canary.error_ratio, "requests": canary.requests},
+        "stable": {"p95_seconds": stable.p95_seconds, "error_ratio": stable.error_ratio, "requests": stable.requests},
+        "queries": {"canary": canary.queries, "stable": stable.queries},
+        **judge(e, canary, stable, elapsed),
+    }
     log.info(
-        "%s v%s window: canary p95 %s err %s n=%.0f | stable p95 %s err %s n=%.0f%s",
+        "%s v%s window %.0fs: canary p95 %s err %s n=%.0f | stable p95 %s err %s n=%.0f%s",
         e.endpoint,
         r.version,
+        window,
         _ms(canary.p95_seconds),
         _pct(canary.error_ratio),
         canary.requests,
         _ms(stable.p95_seconds),
         _pct(stable.error_ratio),
         stable.requests,
-        f" BREACH: {breach}" if breach else "",
+        f" BREACH: {check['breach']}" if check["breach"] else "",
     )
-    check["healthy"] = full and enough and breach is None and canary.p95_seconds is not None
     return check
 
 

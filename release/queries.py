@@ -86,6 +86,7 @@ class Prometheus:
 
     def version(self, namespace: str, endpoint: str, model_version: str, window_seconds: float) -> VersionNumbers:
         window = promql_range(window_seconds)
+        seconds = float(window[:-1])
         sel = version_selector(namespace, endpoint, model_version)
         queries = {
             "p95_seconds": latency_p95(window, sel),
@@ -96,6 +97,6 @@ class Prometheus:
         return VersionNumbers(
             p95_seconds=self.scalar(queries["p95_seconds"]),
             error_ratio=self.scalar(queries["error_ratio"]),
-            requests=rate * window_seconds,
+            requests=rate * seconds,
             queries=queries,
         )

@@ -158,6 +158,9 @@ class Settings:
     """What ``mlflow-artifacts:/`` stands for (the server's ``--artifacts-destination``). Default none."""
     experiment: str = "releases"
     """MLflow experiment of the audit runs. Default ``releases``."""
+    registry_poll_seconds: float = 60
+    """How often each endpoint's ``challenger`` alias is also read (a lost webhook still starts its release); 0:
+    never. Default 60."""
     endpoints: dict[str, EndpointRelease] = field(default_factory=dict)
     """Released endpoints by name."""
 
@@ -166,6 +169,9 @@ class Settings:
         for key in ("tracking_uri", "prometheus_url", "gateway_url"):
             if not str(getattr(self, key)).startswith(("http://", "https://")):
                 out.append(f"{key}: must be an http(s) URL, got {getattr(self, key)!r}")
+        poll = self.registry_poll_seconds
+        if isinstance(poll, bool) or not isinstance(poll, (int, float)) or not math.isfinite(poll) or poll < 0:
+            out.append(f"registry_poll_seconds: must be a number >= 0 (0: off), got {poll!r}")
         for name, e in self.endpoints.items():
             out += e.problems(f"endpoints.{name}")
         return out

@@ -157,6 +157,9 @@ class ReleaseControllerArgs:
     Default ``release-controller-api-key``."""
     experiment: str = "releases"
     """MLflow experiment of the audit runs. Default ``releases``."""
+    registry_poll_seconds: float = 60
+    """How often the controller also reads each endpoint's ``challenger`` alias, so that a release starts even
+    when a webhook delivery is lost (controller restarting, MLflow's retries spent). 0 turns it off. Default 60."""
     pod_monitor: bool = False
     """Create a PodMonitor for the controller's metrics (needs the Prometheus operator). Default False."""
     pod_monitor_labels: dict[str, str] = field(default_factory=dict)
@@ -183,6 +186,12 @@ class ReleaseControllerArgs:
         for e in self.endpoints:
             e.validate(p.at(f"endpoints.{e.endpoint}"))
         p.check(is_dns_label(self.namespace), "namespace", "must be a DNS label", self.namespace)
+        p.check(
+            self.registry_poll_seconds >= 0,
+            "registry_poll_seconds",
+            "must be >= 0 (0: off)",
+            self.registry_poll_seconds,
+        )
 
     @property
     def gateway_service(self) -> str:
@@ -201,6 +210,7 @@ def settings_document(args: ReleaseControllerArgs, artifact_destination: str) ->
         "gateway_url": args.gateway_url,
         "artifact_destination": artifact_destination,
         "experiment": args.experiment,
+        "registry_poll_seconds": args.registry_poll_seconds,
         "endpoints": {e.endpoint: e.settings(args.namespace) for e in args.endpoints},
     }
 

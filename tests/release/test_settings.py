@@ -48,3 +48,12 @@ def test_an_unknown_setting_is_refused() -> None:
     with pytest.raises(SettingsError) as err:
         Settings.from_dict(document(canary_percent=10))
     assert err.value.problems == ["endpoints.iris.canary_percent: unknown setting, got 10"]
+
+
+def test_the_registry_poll_defaults_to_a_minute_and_refuses_a_negative_period() -> None:
+    assert Settings.from_dict(document()).registry_poll_seconds == 60
+    doc = document()
+    doc["registry_poll_seconds"] = -5
+    with pytest.raises(SettingsError) as err:
+        Settings.from_dict(doc)
+    assert err.value.problems == ["registry_poll_seconds: must be a number >= 0 (0: off), got -5"]

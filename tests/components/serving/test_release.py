@@ -78,10 +78,12 @@ def test_bad_arguments_are_reported_together() -> None:
     bad = args(image="release-controller:latest")
     bad.endpoints[0].canary_weight = 0
     bad.endpoints[1].max_p95_increase = -1
+    bad.registry_poll_seconds = -1
     with pytest.raises(ArgsError) as err:
         ReleaseController("release", bad)
     assert err.value.problems == [
         "release.image: must be pinned (name:tag or name@sha256:...), got 'release-controller:latest'",
         "release.endpoints.iris.canary_weight: must be an integer between 1 and 50, got 0",
         "release.endpoints.fraud.max_p95_increase: must be > 0 (0.3 means 30% slower), got -1",
+        "release.registry_poll_seconds: must be >= 0 (0: off), got -1",
     ]
