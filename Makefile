@@ -57,7 +57,7 @@ finops: $(VENV)/.installed
 # Cold start with and without the node cache, latency and memory with and without the concurrency cap, and the
 # warm-up gate, on real MLflow, S3 API (moto) and MLServer processes on loopback; prints JSON (several minutes).
 bench-serving: $(VENV)/.installed
-	$(PY) -m tests.integration.serving_load
+	$(PY) -m bench.serving
 
 clean:
 	rm -rf build .pytest_cache

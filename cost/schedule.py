@@ -60,8 +60,9 @@ def days_of(field: str) -> set[int] | None:
     return out
 
 
-def window_hours_per_week(start: str, end: str) -> float | None:
-    """Hours a week between a cron start and end of the form ``M H * * DAYS`` on the same days, or None."""
+def window_hours_per_week(start: object, end: object) -> float | None:
+    """Hours a week between a cron start and end of the form ``M H * * DAYS`` on the same days, or None (also when
+    either is missing or not a string, as a resource's metadata may give)."""
     a, b = _CRON.match(str(start).strip()), _CRON.match(str(end).strip())
     if not a or not b or days_of(a.group(3)) != days_of(b.group(3)) or days_of(a.group(3)) is None:
         return None

@@ -9,6 +9,7 @@ to int8 with ONNX Runtime's dynamic quantization, is the CPU-optimised substitut
 
 from __future__ import annotations
 
+import functools
 import logging
 import statistics
 import time
@@ -131,7 +132,7 @@ def train_and_log(work: Path) -> tuple[str, list[Logged]]:
                 model, name=key, input_example=sample, skops_trusted_types=trusted, pip_requirements=pins
             )
             local = Path(mlflow.artifacts.download_artifacts(info.model_uri, dst_path=str(work / "sizes" / key)))
-            ms = compute_ms(lambda m=model: m.predict(rows))
+            ms = compute_ms(functools.partial(model.predict, rows))
             register(key, title, info, float(model.score(x_test, y_test)), "FP64", local, ms)
         for key, title, path in (
             ("mlp-onnx", "the same MLP in ONNX (float32)", fp32_path),

@@ -100,10 +100,10 @@ def inventory(prices: PriceTable | None = None) -> tuple[list[NodeType], list[En
 
         system = cfg.cluster.system_nodes.instance_type or DEFAULT_SYSTEM[cloud]
         _add(nodes, (cloud, region, stack), system, None, 0, CPU_VCPUS[system])
-        for pool in cfg.gpu_pools.values():
-            machine = lookup_machine(cloud, pool.instance_type)
+        for gpu_pool in cfg.gpu_pools.values():
+            machine = lookup_machine(cloud, gpu_pool.instance_type)
             assert machine is not None and machine.gpu is not None
-            _add(nodes, (cloud, region, stack), pool.instance_type, machine.gpu.name, machine.gpus, machine.vcpus)
+            _add(nodes, (cloud, region, stack), gpu_pool.instance_type, machine.gpu.name, machine.gpus, machine.vcpus)
         for name, ep in cfg.serving.endpoints.items() if cfg.serving.enabled else ():
             gpu_count = effective(ep, "gpu_count")
             pool = cfg.gpu_pools.get(ep.gpu_pool or "") if gpu_count else None
@@ -125,7 +125,7 @@ def inventory(prices: PriceTable | None = None) -> tuple[list[NodeType], list[En
                     versions=len(ep.versions) or (2 if ep.release is not None else 0),
                     min_replicas=effective(ep, "min_replicas"),
                     critical=effective(ep, "critical"),
-                    cpu_request=_cpu(ep.cpu_request) if getattr(ep, "cpu_request", None) else default_cpu,
+                    cpu_request=_cpu(ep.cpu_request) if ep.cpu_request else default_cpu,
                     gpu_count=gpu_count,
                     node=node,
                     spot=spot,

@@ -64,7 +64,9 @@ def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pul
         return uri
     if isinstance(artifact_root, str):
         return uri.replace(ARTIFACT_ROOT, artifact_root.rstrip("/"))
-    return pulumi.Output.from_input(artifact_root).apply(lambda root: uri.replace(ARTIFACT_ROOT, root.rstrip("/")))
+    # pulumi's from_input overloads (Output[U] | Input[U]) reject the narrowed union Awaitable[str] | Output[str].
+    root = pulumi.Output.from_input(artifact_root)  # type: ignore[arg-type]
+    return root.apply(lambda r: uri.replace(ARTIFACT_ROOT, r.rstrip("/")))
 
 
 def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = None, **cloud_inputs: Any) -> MlflowArgs:
@@ -117,14 +119,14 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         password = "x" * 12  # reported above with its config key; not again by the component
     placeholder = "-"
     cloud_inputs: dict[str, Any] = {
-        Cloud.AWS: dict(
+        Cloud.AWS: dict[str, Any](
             vpc_id=placeholder,
             private_subnet_ids=[],
             cluster_security_group_id=placeholder,
             oidc_provider_arn=placeholder,
             oidc_issuer=placeholder,
         ),
-        Cloud.GCP: dict(network_id=placeholder, workload_pool=placeholder),
+        Cloud.GCP: dict[str, Any](network_id=placeholder, workload_pool=placeholder),
     }.get(cfg.cloud, {})
     args = mlflow_args(cfg, admin_password=password if m.basic_auth else None, **cloud_inputs)
     args.validate(problems.at("mlflow", key_paths(MlflowConfig, MlflowArgs)))

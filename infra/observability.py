@@ -9,6 +9,7 @@ Node-pool prices for the cost rules come from the cost model (``cost/prices.yaml
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pulumi
 
@@ -172,11 +173,12 @@ PROMETHEUS_MEMORY_GIB = {Environment.LOCAL: 1, Environment.PROD: 4}
 def stack_args(cfg: StackConfig, password: pulumi.Input[str] | None = None) -> MonitoringStackArgs:
     o = cfg.observability.for_environment(cfg.environment)
     memory = PROMETHEUS_MEMORY_GIB.get(cfg.environment)
+    departures: dict[str, Any] = {"prometheus_memory_gib": memory} if memory is not None else {}
     return MonitoringStackArgs(
         grafana_admin_password=password,
         dcgm_exporter=dcgm_wanted(cfg),
         cluster_dns=ClusterDns.KUBE_DNS if cfg.cloud == Cloud.GCP else ClusterDns.COREDNS,
-        **({"prometheus_memory_gib": memory} if memory is not None else {}),
+        **departures,
         **args_kwargs(o, MonitoringStackArgs, nested=False),
     )
 

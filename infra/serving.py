@@ -37,8 +37,6 @@ from .config.serving import EndpointConfig, PlatformConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 
 CHAMPION = "champion"
-MONITORING_RELEASE = "kube-prometheus-stack"
-"""The monitoring chart's release name: the label its Prometheus selects PodMonitors by."""
 
 
 @dataclass
@@ -159,7 +157,7 @@ def release_policy(name: str, e: EndpointConfig) -> ReleasePolicy | None:
 
 def release_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> ReleaseControllerArgs | None:
     """The release controller's arguments, or None when no endpoint is released."""
-    policies = [p for name, e in cfg.serving.endpoints.items() if (p := release_policy(name, e)) is not None]
+    policies = [rp for name, e in cfg.serving.endpoints.items() if (rp := release_policy(name, e)) is not None]
     if not policies:
         return None
     p = cfg.serving.platform
@@ -240,12 +238,12 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                     v.storage_uri,
                 )
         if e.gpu_pool is not None:
-            pool = cfg.gpu_pools.get(e.gpu_pool)
-            if pool is None:
+            target = cfg.gpu_pools.get(e.gpu_pool)
+            if target is None:
                 at.add(
                     "gpu_pool", f"must name a GPU pool of this stack ({', '.join(cfg.gpu_pools) or 'none'})", e.gpu_pool
                 )
-            elif pool.sharing.mode == GpuSharing.TIME_SLICING and args.gpu_count != 1:
+            elif target.sharing.mode == GpuSharing.TIME_SLICING and args.gpu_count != 1:
                 at.add(
                     "gpu_count",
                     f"must be 1 on time-sliced pool {e.gpu_pool!r} (a pod gets one slice of one GPU)",

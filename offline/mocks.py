@@ -35,10 +35,12 @@ GCP_PROJECT_NUMBER = "100000000001"
 
 
 def engine_form(value: Any, mask: bool = True) -> Any:
-    """Turn a value from the wire (dict form of a protobuf Struct) into plain JSON.
+    """Turn a value from the wire (dict form of a protobuf Struct) into plain JSON, keys sorted.
 
     Secrets become ``"[secret]"`` (or their value when ``mask`` is False), resource references become
-    ``{"$ref": urn}``, unknowns ``"[unknown]"``.
+    ``{"$ref": urn}``, unknowns ``"[unknown]"``. Keys are sorted because a Struct keeps no order of its own: the
+    order it gives back depends on protobuf's backend and on how the map was built (the same keys inserted in
+    another order, or copied, come back in another order), so only a sorted plan is the same on every machine.
     """
     if isinstance(value, dict):
         sig = value.get(SIG_KEY)
@@ -48,7 +50,7 @@ def engine_form(value: Any, mask: bool = True) -> Any:
             return {"$ref": value.get("urn", "")}
         if sig in ASSET_SIGS:
             return {"$asset": value.get("path") or value.get("uri") or "text"}
-        return {k: engine_form(v, mask) for k, v in value.items()}
+        return {k: engine_form(value[k], mask) for k in sorted(value)}
     if isinstance(value, list):
         return [engine_form(v, mask) for v in value]
     if value == UNKNOWN:
@@ -212,8 +214,8 @@ class PreviewMocks(pulumi_mocks.Mocks):
     """Deterministic stand-ins for what the clouds would compute."""
 
     def __init__(self, region: str | None = None, project: str | None = None) -> None:
-        self.region = region
-        self.project = project
+        self.region: str | None = region
+        self.project: str | None = project
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> Any:
         answer = INVOKES.get(args.token)

@@ -212,7 +212,7 @@ def policy_diff(base: dict[str, Any], head: dict[str, Any]) -> PolicyDiff | None
     head_v = list(hp.get("violations") or [])
     base_keys = {_violation_key(v) for v in (bp or {}).get("violations") or []}
     head_keys = {_violation_key(v) for v in head_v}
-    level_order = {"mandatory": 0, "remediate": 1, "advisory": 2}
+    level_order: dict[object, int] = {"mandatory": 0, "remediate": 1, "advisory": 2}
 
     def ordered(vs: list[dict[str, Any]]) -> list[dict[str, Any]]:
         return sorted(vs, key=lambda v: (level_order.get(v.get("level"), 3), str(v.get("policy")), str(v.get("name"))))

@@ -20,7 +20,10 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import grpc  # imported when a pack starts, not with this module
 
 ROOT = Path(__file__).resolve().parents[1]
 PACK_DIR = ROOT / "policies"
@@ -182,6 +185,7 @@ class Analyzer:
         self.stack_config = dict(stack_config)
         self.pack_dir = pack_dir
         self.process: subprocess.Popen[bytes] | None = None
+        self.channel: grpc.Channel | None = None
 
     def __enter__(self) -> Analyzer:
         import grpc
@@ -224,7 +228,7 @@ class Analyzer:
         self.close()
 
     def close(self) -> None:
-        if getattr(self, "channel", None) is not None:
+        if self.channel is not None:
             self.channel.close()
             self.channel = None
         if self.process is not None:
@@ -251,7 +255,7 @@ class Analyzer:
         for name, (level, props) in build_policy_config(document, policies).items():
             config = analyzer_pb2.PolicyConfig(properties=_struct(props))
             if level is not None:
-                config.enforcementLevel = level
+                config.enforcementLevel = analyzer_pb2.EnforcementLevel.ValueType(level)
             request.policyConfig[name].CopyFrom(config)
         self.stub.Configure(request, timeout=CALL_TIMEOUT_SECONDS)
         self.stub.ConfigureStack(

@@ -56,12 +56,14 @@ def main(argv: list[str] | None = None) -> int:
         started = None
         if not args.skip_policies and document_error is None:
             started = pack.enter_context(policy_run.PolicyRun(args.stack, config, document))
-        result = runner.run(args.stack, stack_file=args.stack_file, on_register=started and started.analyze)
+        result = runner.run(
+            args.stack, stack_file=args.stack_file, on_register=started.analyze if started is not None else None
+        )
         if result.error:
             print(f"error: {stack_file}: {result.error}", file=sys.stderr)
             return 1
         out_dir = Path(args.out) / args.stack
-        if document_error is not None:
+        if document_error is not None and config_file is not None:
             print(f"error: {_shown(config_file)}: {document_error}", file=sys.stderr)
             return 1
         try:

@@ -120,9 +120,7 @@ def run(
             env_before = os.environ.get("PULUMI_CONFIG")
             os.environ.pop("PULUMI_CONFIG", None)
             try:
-                _sync_await(
-                    run_pulumi_func(lambda: runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__"))
-                )
+                _sync_await(run_pulumi_func(_program))
             except pulumi.RunError as exc:
                 error = str(exc)
             finally:
@@ -135,6 +133,10 @@ def run(
             return RunResult(stack, config, secret_keys, list(monitor.registrations), engine_form(outputs), error)
     finally:
         runtime_config.set_all_config({}, [])
+
+
+def _program() -> None:
+    runpy.run_path(str(ROOT / "infra" / "__main__.py"), run_name="__main__")
 
 
 def _resolve(value: Any) -> Any:

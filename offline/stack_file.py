@@ -22,7 +22,7 @@ class _Loader(yaml.SafeLoader):
     """A safe loader that refuses duplicate keys instead of keeping the last one."""
 
 
-def _mapping(loader: _Loader, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+def _mapping(loader: _Loader, node: yaml.MappingNode) -> dict[Any, Any]:
     loader.flatten_mapping(node)
     seen: dict[Any, yaml.Node] = {}
     out: dict[Any, Any] = {}
@@ -86,7 +86,8 @@ def _yaml_error(exc: yaml.YAMLError) -> str:
 
 
 def _kind(value: Any) -> str:
-    return {list: "a list", str: repr(value)}.get(type(value), type(value).__name__ if value is not None else "null")
+    names: dict[type, str] = {list: "a list", str: repr(value)}
+    return names.get(type(value), type(value).__name__ if value is not None else "null")
 
 
 def load(path: Path) -> dict[str, Any]:

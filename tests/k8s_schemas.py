@@ -20,14 +20,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 SCHEMAS = ROOT / "tests" / "schemas"
-REFERENCE = SCHEMAS
 """The folder of CRD schemas (``crds/``) and chart values (``charts/<chart>/``) the checks read."""
-SKIP_REASON = "the trimmed upstream schemas are missing from tests/schemas (run scripts/trim_schemas.py)"
-
-
-def reference_available() -> bool:
-    """Whether the schema copies are there; they are committed, so a guard on this never skips in a clone."""
-    return (SCHEMAS / "crds").is_dir()
 
 
 @functools.lru_cache(maxsize=1)

@@ -14,7 +14,19 @@ from pathlib import Path
 import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
-PACKAGES = ("components", "infra", "offline", "cost", "policies", "drift", "smoke", "finops", "release")
+PACKAGES = (
+    "components",
+    "infra",
+    "offline",
+    "cost",
+    "policies",
+    "drift",
+    "smoke",
+    "finops",
+    "release",
+    "loopback",
+    "bench",
+)
 MAX_FUNCTION_LINES = 80
 MAX_MODULE_LINES = 450
 

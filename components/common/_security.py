@@ -15,6 +15,16 @@ from typing import Any
 RUNTIME_DEFAULT_SECCOMP = {"type": "RuntimeDefault"}
 
 
+def _non_root(run_as_user: int | None, run_as_group: int | None) -> dict[str, Any]:
+    """``runAsNonRoot`` with the UID and GID where set: the part pod and container contexts share."""
+    context: dict[str, Any] = {"runAsNonRoot": True}
+    if run_as_user is not None:
+        context["runAsUser"] = run_as_user
+    if run_as_group is not None:
+        context["runAsGroup"] = run_as_group
+    return context
+
+
 @dataclass(frozen=True)
 class ContainerSecurity:
     """A container's ``securityContext``: non-root, no privilege escalation, no capabilities, read-only root.
@@ -30,11 +40,7 @@ class ContainerSecurity:
 
     def render(self) -> dict[str, Any]:
         """Kubernetes API form."""
-        context: dict[str, Any] = {"runAsNonRoot": True}
-        if self.run_as_user is not None:
-            context["runAsUser"] = self.run_as_user
-        if self.run_as_group is not None:
-            context["runAsGroup"] = self.run_as_group
+        context = _non_root(self.run_as_user, self.run_as_group)
         context.update(
             {
                 "allowPrivilegeEscalation": False,
@@ -60,11 +66,7 @@ class PodSecurity:
 
     def render(self) -> dict[str, Any]:
         """Kubernetes API form."""
-        context: dict[str, Any] = {"runAsNonRoot": True}
-        if self.run_as_user is not None:
-            context["runAsUser"] = self.run_as_user
-        if self.run_as_group is not None:
-            context["runAsGroup"] = self.run_as_group
+        context = _non_root(self.run_as_user, self.run_as_group)
         if self.fs_group is not None:
             context["fsGroup"] = self.fs_group
         context["seccompProfile"] = dict(RUNTIME_DEFAULT_SECCOMP)

@@ -7,8 +7,8 @@ This module is the domain's public surface; the underscored modules beside it ar
 from ._bucket import (
     ArtifactBucket,
     ArtifactBucketArgs,
-    s3_policy,
 )
+from ._identity import s3_policy
 from ._mlflow import (
     Mlflow,
     MlflowArgs,

@@ -27,9 +27,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, aws, gcp, irsa_trust_policy, merge_labels
+from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, aws, gcp, merge_labels
 from . import _seaweedfs as seaweedfs
-from ._reader import gcs_reader, s3_reader
+from ._identity import Oidc, gcs_account, reader_grant, s3_role, writer_grant
 
 
 @dataclass(kw_only=True)
@@ -113,27 +113,6 @@ class ArtifactBucketArgs:
             )
 
 
-def s3_policy(bucket_arn: str) -> dict[str, Any]:
-    """Least privilege for an MLflow artifact store: list that bucket, read/write/delete its objects. Nothing else."""
-    return {
-        "Version": "2012-10-17",
-        "Statement": [
-            {
-                "Sid": "ListTheBucket",
-                "Effect": "Allow",
-                "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                "Resource": bucket_arn,
-            },
-            {
-                "Sid": "ObjectsInTheBucket",
-                "Effect": "Allow",
-                "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload"],
-                "Resource": f"{bucket_arn}/*",
-            },
-        ],
-    }
-
-
 def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
     """Bucket policy refusing every request that does not come over TLS."""
     return {
@@ -185,23 +164,23 @@ class ArtifactBucket(PlatformComponent):
         """The bucket, locked down, and the IRSA role that alone may use it."""
         tags = merge_labels({"ml-platform.io/bucket": name}, args.tags)
         bucket = self._s3_bucket(name, args, tags)
-        child = pulumi.ResourceOptions(parent=self)
-        role = aws.iam.Role(
-            f"{name}-irsa",
-            assume_role_policy=pulumi.Output.all(args.oidc_provider_arn, args.oidc_issuer).apply(
-                lambda a: irsa_trust_policy(a[0], a[1], args.service_account_namespace, args.service_account_name)
-            ),
-            tags=tags,
-            opts=child,
-        )
-        aws.iam.RolePolicy(
-            f"{name}-irsa", role=role.id, policy=bucket.arn.apply(lambda arn: json.dumps(s3_policy(arn))), opts=child
-        )
+        oidc = Oidc(args.oidc_provider_arn, args.oidc_issuer)
+        writer = f"{args.service_account_namespace}/{args.service_account_name}"
+        role = s3_role(f"{name}-irsa", oidc, writer, bucket.arn, write=True, tags=tags, parent=self)
         self.bucket_name, self.role_arn = bucket.bucket, role.arn
         self.url = bucket.bucket.apply(lambda b: f"s3://{b}")
         self.service_account_annotations = {"eks.amazonaws.com/role-arn": role.arn}
         if args.reader_service_account:
-            self.reader_annotations = s3_reader(name, args, bucket.arn, tags, parent=self)
+            reader = s3_role(
+                f"{name}-reader-irsa",
+                oidc,
+                args.reader_service_account,
+                bucket.arn,
+                write=False,
+                tags=tags,
+                parent=self,
+            )
+            self.reader_annotations = {"eks.amazonaws.com/role-arn": reader.arn}
 
     def _s3_bucket(self, name: str, args: ArtifactBucketArgs, tags: dict[str, str]) -> aws.s3.Bucket:
         """Owner-enforced, never public, KMS-encrypted, versioned (old versions expire), reachable over TLS only."""
@@ -302,36 +281,16 @@ class ArtifactBucket(PlatformComponent):
             labels=args.tags or None,
             opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
         )
-        account = gcp.serviceaccount.Account(
-            f"{name}-wi",
-            project=args.project,
-            account_id=f"{name[:22]}-wi",
-            display_name=f"Workload identity of {name}",
-            opts=child,
-        )
-        gcp.storage.BucketIAMMember(
-            f"{name}-object-user",
-            bucket=bucket.name,
-            role="roles/storage.objectUser",
-            member=account.email.apply(lambda e: f"serviceAccount:{e}"),
-            opts=child,
-        )
-        gcp.serviceaccount.IAMMember(
-            f"{name}-workload-identity",
-            service_account_id=account.name,
-            role="roles/iam.workloadIdentityUser",
-            member=pulumi.Output.concat(
-                "serviceAccount:",
-                args.workload_pool or "",
-                f"[{args.service_account_namespace}/{args.service_account_name}]",
-            ),
-            opts=child,
-        )
+        writer = f"{args.service_account_namespace}/{args.service_account_name}"
+        account = gcs_account(writer_grant(name), args.project, args.workload_pool, writer, bucket.name, parent=self)
         self.bucket_name = bucket.name
         self.url = bucket.name.apply(lambda b: f"gs://{b}")
         self.service_account_annotations = {"iam.gke.io/gcp-service-account": account.email}
         if args.reader_service_account:
-            self.reader_annotations = gcs_reader(name, args, bucket.name, parent=self)
+            reader = gcs_account(
+                reader_grant(name), args.project, args.workload_pool, args.reader_service_account, bucket.name, self
+            )
+            self.reader_annotations = {"iam.gke.io/gcp-service-account": reader.email}
 
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
         """SeaweedFS in the cluster: generated keys in a Secret, the server, its Service, the bucket Job."""

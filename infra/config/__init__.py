@@ -124,10 +124,6 @@ class StackConfig(Model):
     def cluster_name(self) -> str:
         return self.cluster.name or f"mlp-{self.stack}"
 
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == Environment.PROD
-
 
 def _decode(value: Any) -> Any:
     """Pulumi hands structured config to programs as JSON text; plain strings stay strings."""
@@ -187,7 +183,7 @@ def parse_partial(stack: str, raw: Mapping[str, Any]) -> tuple[StackConfig | Non
         if loc[0] == "gpu_pools" and len(loc) > 1 and isinstance(pruned.get("gpu_pools"), dict):
             pruned["gpu_pools"] = {k: v for k, v in pruned["gpu_pools"].items() if k != loc[1]}
         else:
-            pruned.pop(loc[0], None)
+            pruned.pop(str(loc[0]), None)
     try:
         return StackConfig.model_validate(pruned), problems
     except pydantic.ValidationError:

@@ -136,7 +136,7 @@ def _show(value: Any) -> str:
     return str(value)
 
 
-def describe(error: dict[str, Any], prefix: tuple[Any, ...] = ()) -> str:
+def describe(error: Mapping[str, Any], prefix: tuple[Any, ...] = ()) -> str:
     """One pydantic error as ``path: message, got value``."""
     loc = prefix + tuple(error.get("loc", ()))
     kind = error.get("type", "")

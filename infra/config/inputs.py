@@ -35,7 +35,7 @@ STORAGE_SCHEMES = ("s3", "gs", "https", "http", "pvc", "hf", "oci")
 PLACEHOLDER = "{artifact_root}"
 OBJECT_NAME = "must be a Kubernetes object name (lowercase letters, digits, '-' and '.', <= 253)"
 DNS_LABEL_TEXT = "must be a DNS label (lowercase letters, digits, '-', <= 63)"
-SUFFIXES = {
+SUFFIXES: dict[str, int | Decimal] = {
     "Ki": 2**10,
     "Mi": 2**20,
     "Gi": 2**30,
@@ -94,12 +94,12 @@ def check_quantities(p: Problems, owner: Any, kinds: tuple[str, ...] = ("cpu", "
     """``<kind>_request`` and ``<kind>_limit`` of ``owner`` parse and the request is not above the limit."""
     for kind in kinds:
         example = "(e.g. 500m, 2)" if kind == "cpu" else "(e.g. 512Mi, 2Gi)"
-        values = {}
+        values: dict[str, Decimal | None] = {}
         for end in ("request", "limit"):
             key = f"{kind}_{end}"
             text = effective(owner, key)
-            values[end] = quantity(text)
-            p.check(values[end] is not None and values[end] > 0, key, f"must be a Kubernetes quantity {example}", text)
+            value = values[end] = quantity(text)
+            p.check(value is not None and value > 0, key, f"must be a Kubernetes quantity {example}", text)
         low, high = values["request"], values["limit"]
         if low is not None and high is not None and low > high:
             p.add(

@@ -11,7 +11,7 @@ chart brings and the ones it needs. Each model follows the chart's templates at 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from ._render import Claim, Obj, Pod, Render, Res, Webhook
@@ -81,7 +81,7 @@ class _Chart:
         self,
         name: str,
         selector: dict[str, str],
-        ports: list[tuple[str, int, int | str]],
+        ports: Sequence[tuple[str, int, int | str]],
         labels: dict[str, str] | None = None,
         ns: str | None = None,
     ) -> Obj:

@@ -121,23 +121,19 @@ def _inference_service(render: Render, o: Obj) -> None:
         pod.reads.append(uri)
     render.pods.append(pod)
     target = ports[0].get("containerPort", KSERVE_DEFAULT_PORT)
-    render.objects.append(
-        Obj(
-            "Service",
-            "v1",
-            o.namespace,
-            name,
-            {
-                "metadata": {"name": name, "namespace": o.namespace, "labels": labels},
-                "spec": {
-                    "selector": {"app": f"isvc.{name}"},
-                    "ports": [{"name": "http", "port": 80, "targetPort": target}],
-                },
-            },
-            f"controller {o.kind}",
-            o.urn,
-        )
-    )
+    http = [{"name": "http", "port": 80, "targetPort": target}]
+    render.objects.append(_service(o, name, labels, {"app": f"isvc.{name}"}, http))
+
+
+def _service(
+    owner: Obj, name: str, labels: dict[str, str], selector: dict[str, str], ports: list[dict[str, Any]]
+) -> Obj:
+    """A Service the controller of ``owner`` creates beside it."""
+    body = {
+        "metadata": {"name": name, "namespace": owner.namespace, "labels": labels},
+        "spec": {"selector": selector, "ports": ports},
+    }
+    return Obj("Service", "v1", owner.namespace, name, body, f"controller {owner.kind}", owner.urn)
 
 
 def envoy_port(port: int) -> int:
@@ -182,18 +178,5 @@ def _cnpg_cluster(render: Render, o: Obj) -> None:
     render.claims.append(Claim(f"{o.ref} instance volumes", storage.get("storageClass"), o.urn))
     # The operator's Services: read-write (primary), read-only (replicas) and any instance.
     for suffix in ("rw", "ro", "r"):
-        name = f"{o.name}-{suffix}"
-        render.objects.append(
-            Obj(
-                "Service",
-                "v1",
-                o.namespace,
-                name,
-                {
-                    "metadata": {"name": name, "namespace": o.namespace, "labels": {"cnpg.io/cluster": o.name}},
-                    "spec": {"selector": labels, "ports": [{"name": "postgres", "port": 5432, "targetPort": 5432}]},
-                },
-                f"controller {o.kind}",
-                o.urn,
-            )
-        )
+        postgres = [{"name": "postgres", "port": 5432, "targetPort": 5432}]
+        render.objects.append(_service(o, f"{o.name}-{suffix}", {"cnpg.io/cluster": o.name}, labels, postgres))

@@ -29,11 +29,11 @@ class Flow:
     why: str
 
 
-def _service(render: Render, ns: str | None, name: str) -> Obj | None:
+def _service(render: Render, ns: str | None, name: str | None) -> Obj | None:
     return next((s for s in render.of_kind("Service") if s.namespace == ns and s.name == name), None)
 
 
-def _to_service(render: Render, src: Pod, ns: str | None, name: str, port: int | None, why: str) -> list[Flow]:
+def _to_service(render: Render, src: Pod, ns: str | None, name: str | None, port: int | None, why: str) -> list[Flow]:
     svc = _service(render, ns, name)
     if svc is None or not svc.spec.get("selector"):
         return []

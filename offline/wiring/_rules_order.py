@@ -197,7 +197,8 @@ def _opened(render: Render, network: Any, master: str) -> set[int] | None:
         if i.get("network") != network or i.get("direction", "INGRESS") != "INGRESS" or i.get("disabled"):
             continue
         sources = [ipaddress.ip_network(s, strict=False) for s in i.get("sourceRanges") or []]
-        if not any(ipaddress.ip_network(master).subnet_of(s) for s in sources if s.version == 4):
+        control_plane = ipaddress.IPv4Network(master)  # masterIpv4CidrBlock
+        if not any(control_plane.subnet_of(s) for s in sources if isinstance(s, ipaddress.IPv4Network)):
             continue
         for allow in i.get("allows") or []:
             ports = _ports(allow)

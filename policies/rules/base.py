@@ -18,7 +18,7 @@ import json
 import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 PROJECT = "ml-platform"
 UNKNOWN = "[unknown]"
@@ -75,10 +75,6 @@ class Facts:
     """``aws:region`` or ``gcp:region``."""
     cost: Mapping[str, Any] = field(default_factory=dict)
     """``ml-platform:cost`` (budget, price overrides)."""
-
-    @property
-    def is_prod(self) -> bool:
-        return self.environment == "prod"
 
 
 def _decode(value: Any) -> Any:
@@ -140,10 +136,11 @@ class Rule:
         """Apply the rule; ``(message, urn)`` pairs. What the adapter and the tests both call."""
         cfg = self.config(overrides)
         facts = facts or Facts()
-        if self.stack:
-            return list(self.check(list(target), cfg, facts))  # type: ignore[arg-type]
+        if self.stack:  # the flag says which of the two signatures ``check`` has
+            assert not isinstance(target, Res)
+            return list(cast(StackCheck, self.check)(list(target), cfg, facts))
         assert isinstance(target, Res)
-        return [(message, target.urn or None) for message in self.check(target, cfg, facts)]  # type: ignore[arg-type]
+        return [(message, target.urn or None) for message in cast(ResourceCheck, self.check)(target, cfg, facts)]
 
 
 # --- from the analyzer's view to plain values ----------------------------------------------------------------
@@ -251,6 +248,6 @@ def kubernetes_group_kind(res: Res) -> tuple[str, str]:
     return group_version.rsplit("/", 1)[0], res.kind
 
 
-def schema(type_: str, default: Any, description: str, **extra: Any) -> dict[str, Any]:
+def schema(type_: str | list[str], default: Any, description: str, **extra: Any) -> dict[str, Any]:
     """One config schema property."""
     return {"type": type_, "default": default, "description": description, **extra}

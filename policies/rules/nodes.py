@@ -49,7 +49,7 @@ def max_nodes(res: Res) -> int | None:
     """A pool's most nodes in total (GKE per-zone counts times the zones), or None when unknown."""
     try:
         if res.type == EKS_NODE_GROUP:
-            return int(_dict(res.props.get("scalingConfig")).get("maxSize"))
+            return int(_dict(res.props.get("scalingConfig"))["maxSize"])
         auto = _dict(res.props.get("autoscaling"))
         if "totalMaxNodeCount" in auto:
             return int(auto["totalMaxNodeCount"])
@@ -57,7 +57,7 @@ def max_nodes(res: Res) -> int | None:
         zones = len(res.props.get("nodeLocations") or []) or (ZONES_PER_REGION if location.count("-") == 1 else 1)
         per_zone = auto.get("maxNodeCount", res.props.get("nodeCount", res.props.get("initialNodeCount", 1)))
         return int(per_zone) * zones
-    except (TypeError, ValueError):
+    except (KeyError, TypeError, ValueError):
         return None
 
 

@@ -37,7 +37,6 @@ from components.serving import (
     role_rules,
     settings_document,
 )
-from tests import k8s_schemas
 from tests.integration.kube_double import KubeDouble
 from tests.integration.local_services import (
     Postgres,
@@ -87,8 +86,6 @@ class Env:
         self.work = workspace()
 
     def start(self) -> Env:
-        if not k8s_schemas.reference_available():
-            pytest.skip(k8s_schemas.SKIP_REASON)  # the API double validates against the upstream CRDs
         pg_bin = skip_without_postgres()
         if not shutil.which("prometheus"):
             pytest.skip("Prometheus is not installed; run `make system` (Debian's prometheus package)")

@@ -1,6 +1,6 @@
 """Serving under pressure on real processes: the warm-up gate, the concurrency cap's queue, the node-cached copy.
 
-The slow model (``slow_model.py``) is logged to a real ``mlflow server`` whose artifacts live in an S3 API on
+The slow model (``loopback/slow_model.py``) is logged to a real ``mlflow server`` whose artifacts live in an S3 API on
 loopback (moto) and pulled back through it, as a pod without the node cache would; MLServer then runs with the
 exact container environment and startup probe the platform renders. Behaviour only, no timing: the numbers come
 from ``make bench-serving`` and are quoted in docs/serving.md.
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from loopback.serving import SAMPLE, Registry, endpoint_args, serving, startup_probe
+
 from .local_services import workspace
-from .serving_load import SAMPLE, Registry, endpoint_args, serving, startup_probe
 
 pytestmark = pytest.mark.integration
 

@@ -9,10 +9,7 @@ from release.controller import Controller
 from release.kube import Kube
 from release.settings import EndpointRelease, Settings
 from release.state import Conflict, EndpointState, Release, StateStore
-from tests import k8s_schemas
 from tests.integration.kube_double import KubeDouble
-
-pytestmark = pytest.mark.skipif(not k8s_schemas.reference_available(), reason=k8s_schemas.SKIP_REASON)
 
 
 @pytest.fixture

@@ -11,8 +11,6 @@ import pytest
 from offline import runner, wiring
 from tests.offline.wiring.conftest import find, resources_of
 
-KSERVE_RESOURCES = "kubernetes:helm.sh/v3:Release"
-
 
 @pytest.mark.parametrize("stack", runner.stack_names())
 def test_every_shipped_stack_passes_every_rule(stack_run, stack) -> None:
@@ -23,10 +21,6 @@ def test_every_shipped_stack_passes_every_rule(stack_run, stack) -> None:
 def test_every_rule_is_documented() -> None:
     doc = (runner.ROOT / "docs" / "wiring.md").read_text()
     assert [name for name in wiring.RULES if f"`{name}`" not in doc] == []
-
-
-def rules_of(findings: list[wiring.Finding]) -> set[str]:
-    return {f.rule for f in findings}
 
 
 # --- scraping ----------------------------------------------------------------------------------------------------

@@ -4,8 +4,8 @@ closed-loop load generator.
 
 Why real processes: cold start, queueing behind a concurrency cap and the warm-up gate are timing and memory
 behaviour of MLflow and MLServer themselves; a double would only repeat what we assumed. The benchmark
-(``python -m tests.integration.serving_load``, or ``make bench-serving``) prints the numbers docs/serving.md quotes;
-the integration tests (``test_serving_pressure.py``) check the behaviour, never a timing.
+(``python -m bench.serving``, or ``make bench-serving``) prints the numbers docs/serving.md quotes; the
+integration tests (``tests/integration/test_serving_pressure.py``) check the behaviour, never a timing.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ import http.client
 import json
 import os
 import signal
-import statistics
 import subprocess
 import sys
 import threading
@@ -35,9 +34,9 @@ from components.serving import (
     mlserver_runtime_spec,
 )
 
-from .local_services import S3Endpoint, free_port, kill_group, wait_for_http, workspace
+from .services import S3Endpoint, free_port, kill_group, wait_for_http
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
 SAMPLE = {"inputs": [{"name": "input-0", "shape": [1, 4], "datatype": "FP32", "data": [5.1, 3.5, 1.4, 0.2]}]}
 BUCKET = "mlflow-artifacts"
@@ -125,7 +124,7 @@ class Registry:
     def log_slow_model(self) -> dict[str, str]:
         out = self.root / "logged.json"
         subprocess.run(
-            [sys.executable, "-m", "tests.integration.slow_model", "log", str(out)],
+            [sys.executable, "-m", "loopback.slow_model", "log", str(out)],
             env=self.env(),
             cwd=ROOT,
             check=True,
@@ -357,82 +356,3 @@ def closed_loop(server: Server, concurrency: int, per_client: int) -> LoadResult
     return LoadResult(
         concurrency, latencies, errors[0], seconds, peak[0], queue_sum / queue_count if queue_count else 0.0
     )
-
-
-# --- the benchmark ------------------------------------------------------------------------------------------
-
-
-def bench_cold_start(registry: Registry, model_uri: str, root: Path, runs: int) -> dict[str, Any]:
-    """Start to first warm answer: pulled from MLflow (no cache) vs already on the node's disk (cache)."""
-    args = endpoint_args(warmup_request=json.dumps(SAMPLE))
-    cached = root / "node-cache" / "slow"
-    registry.download(model_uri, cached)
-    out: dict[str, list[float]] = {"pull_s": [], "no_cache_s": [], "cache_s": []}
-    for i in range(runs):
-        for mode in ("no_cache", "cache"):
-            start = time.monotonic()
-            model_dir = cached
-            if mode == "no_cache":
-                model_dir = root / f"pulled-{i}"
-                out["pull_s"].append(registry.download(model_uri, model_dir))
-            with serving(args, model_dir, root / f"{mode}-{i}") as server:
-                server.started = start
-                server.wait_until(lambda s=server: s.gate().returncode == 0)
-                out[f"{mode}_s"].append(time.monotonic() - start)
-    return {k: {"median": round(statistics.median(v), 2), "runs": [round(x, 2) for x in v]} for k, v in out.items()}
-
-
-def bench_cap(
-    model_dir: Path, root: Path, levels: list[int], per_client: int, uncapped_workers: int, record: Any
-) -> None:
-    """Latency and memory at rising concurrency: capped at the machine's cores vs a worker per request."""
-    for label, workers in (("cap", os.cpu_count() or 2), ("no_cap", uncapped_workers)):
-        args = endpoint_args(concurrency_limit=workers, warmup_request=json.dumps(SAMPLE))
-        with serving(args, model_dir, root / f"load-{label}") as server:
-            server.wait_until(lambda s=server: s.gate().returncode == 0)
-            out = {"workers": workers, "idle_rss_mb": round(server.rss_mb())}
-            out["levels"] = [closed_loop(server, c, per_client).row() for c in levels]
-            record(f"concurrency_{label}", out)
-
-
-def bench_warmup(model_dir: Path, root: Path) -> dict[str, Any]:
-    """When traffic could arrive with a process-level readiness check vs the platform's warm-up gate."""
-    args = endpoint_args(warmup_request=json.dumps(SAMPLE))
-    out: dict[str, Any] = {}
-    with serving(args, model_dir, root / "warm-process") as server:
-        out["process_ready_s"] = round(server.wait_until(lambda: server.status("/v2/health/ready") == 200), 2)
-        status, seconds = server.infer()
-        out["first_request_at_process_ready_s"] = round(seconds, 3) if status == 200 else f"HTTP {status}"
-    with serving(args, model_dir, root / "warm-gate") as server:
-        out["gate_passed_s"] = round(server.wait_until(lambda: server.gate().returncode == 0), 2)
-        out["inferences_before_traffic"] = server.metric("model_infer_request_success_total")
-        status, seconds = server.infer()
-        out["first_request_after_gate_s"] = round(seconds, 3) if status == 200 else f"HTTP {status}"
-    return out
-
-
-def main() -> None:
-    root = workspace()
-    results: dict[str, Any] = {"machine": {"cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()}}
-
-    def record(key: str, value: Any) -> None:
-        results[key] = value
-        (root / "results.json").write_text(json.dumps(results, indent=2))  # partial results survive a failure
-        print(f"{key}: {json.dumps(value)}", file=sys.stderr, flush=True)
-
-    model_dir = Path(sys.argv[2]) if sys.argv[1:2] == ["concurrency"] else root / "node-cache" / "slow"
-    if sys.argv[1:2] != ["concurrency"]:  # `concurrency MODEL_DIR` measures only the cap, on a model already pulled
-        registry = Registry(root).start()
-        try:
-            logged = registry.log_slow_model()
-            record("cold_start", bench_cold_start(registry, logged["registered"], root, runs=2))
-        finally:
-            registry.stop()
-        record("warmup", bench_warmup(model_dir, root))
-    bench_cap(model_dir, root, levels=[1, 2, 4, 6], per_client=3, uncapped_workers=6, record=record)
-    results["machine"]["load_avg_at_end"] = os.getloadavg()
-    print(json.dumps(results, indent=2))
-
-
-if __name__ == "__main__":
-    main()

@@ -7,7 +7,7 @@ one-off initialisation (an SVD), as models with lazy initialisation, JIT compila
 
 Run as its own process (it imports MLflow without the Pulumi SDKs the test process has loaded):
 
-    python -m tests.integration.slow_model log OUT.json     # MLFLOW_TRACKING_URI names the server
+    python -m loopback.slow_model log OUT.json     # MLFLOW_TRACKING_URI names the server
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from typing import Any
 import mlflow.pyfunc
 import numpy as np
 from mlflow.models import infer_signature
+from mlflow.pyfunc.model import PythonModel
 
 SIZE = 6144
 """Rows and columns of the weight matrix."""
@@ -31,7 +32,7 @@ SCRATCH_MB = 64
 MODEL_NAME = "slow"
 
 
-class SlowModel(mlflow.pyfunc.PythonModel):
+class SlowModel(PythonModel):
     def load_context(self, context: Any) -> None:
         self.weights = np.load(context.artifacts["weights"])
         self.basis: np.ndarray | None = None

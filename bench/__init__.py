@@ -1,0 +1,1 @@
+"""Benchmarks that start real services on loopback and print what they measure (see each module)."""
