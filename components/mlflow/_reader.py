@@ -41,12 +41,14 @@ def s3_read_policy(bucket_arn: str, prefixes: list[str] | None = None) -> dict[s
         "Version": "2012-10-17",
         "Statement": [
             {
-                # A download lists its prefix first, with or without the trailing slash.
+                # A download lists its prefix, with or without the trailing slash. KServe's storage initializer
+                # first calls HeadBucket, which S3 authorises as ListBucket with no prefix: a listing without a
+                # prefix is admitted too (object names only; reading stays held to the prefixes below).
                 "Sid": "ListThePrefixes",
                 "Effect": "Allow",
                 "Action": ["s3:ListBucket"],
                 "Resource": bucket_arn,
-                "Condition": {"StringLike": {"s3:prefix": [*keys, *(f"{k}/*" for k in keys)]}},
+                "Condition": {"StringLikeIfExists": {"s3:prefix": [*keys, *(f"{k}/*" for k in keys)]}},
             },
             {
                 "Sid": "ReadThePrefixes",

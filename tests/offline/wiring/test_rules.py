@@ -180,6 +180,52 @@ def test_storage_prefix_catches_models_read_outside_mlflows_artifacts_destinatio
     assert "outside what its producer writes" in f.message and "Deployment mlflow/mlflow" in f.objects
 
 
+def test_storage_identity_catches_a_cache_identity_scoped_to_another_prefix(broken) -> None:
+    def cut(res):
+        policy = find(res, ":RolePolicy", "mlflow-artifacts-cache-reader-irsa")["inputs"]
+        policy["policy"] = policy["policy"].replace("m-embeddings-v1", "m-embeddings-v0")
+
+    [f] = broken("prod", "storage-identity", cut)
+    assert f.objects == ("DaemonSet ml-platform-model-cache/model-cache-batch",)
+    assert "role mlflow-artifacts-cache-reader-irsa does not allow s3:GetObject on s3://" in f.message
+
+
+def test_model_cache_catches_each_broken_link(broken) -> None:
+    def unlisted(res):
+        find(res, ":DaemonSet", "model-cache-batch")["inputs"]["spec"]["template"]["spec"]["containers"][0]["args"] = []
+
+    [f] = broken("prod", "model-cache", unlisted)
+    assert f.objects == ("InferenceService ml-serving/embeddings-v1",)
+    assert f.message.startswith("no prefetcher on pool 'batch' lists the model it mounts (copy ")
+
+    def intolerant(res):
+        find(res, ":DaemonSet", "model-cache-batch")["inputs"]["spec"]["template"]["spec"]["tolerations"] = []
+
+    [f] = broken("prod", "model-cache", intolerant)
+    assert f.message == (
+        "prefetcher DaemonSet ml-platform-model-cache/model-cache-batch does not tolerate taint nvidia.com/gpu of "
+        "pool 'batch'"
+    )
+
+    def other_pool(res):
+        predictor = find(res, ":InferenceService", "embeddings-inferenceservice-embeddings-v1")["inputs"]["spec"][
+            "predictor"
+        ]
+        predictor["nodeSelector"]["ml-platform.io/pool"] = "inference"
+
+    [f] = broken("prod", "model-cache", other_pool)
+    assert (
+        f.message
+        == "its pods run on pool 'inference', not on the pool(s) volume ml-serving-model-cache-batch lies on (['batch'])"
+    )
+
+    def no_claim(res):
+        res.remove(find(res, ":PersistentVolumeClaim", "model-cache-batch-claim"))
+
+    [f] = broken("prod", "model-cache", no_claim)
+    assert f.message == "mounts claim model-cache-batch, which the stack does not create in ml-serving"
+
+
 def test_storage_class_catches_eks_without_a_default_class(broken) -> None:
     def cut(res):
         res.remove(find(res, ":StorageClass", "mlp-dev-gp3"))
