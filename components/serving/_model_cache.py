@@ -130,7 +130,7 @@ def cached_storage_uri(pool: str, uri: pulumi.Input[str]) -> pulumi.Input[str]:
     """``pvc://<claim>/<key>``: what a cached version's InferenceService names instead of its bucket URI."""
     if isinstance(uri, str):
         return f"pvc://{cache_claim_name(pool)}/{cache_key(uri)}"
-    return pulumi.Output.from_input(uri).apply(lambda u: f"pvc://{cache_claim_name(pool)}/{cache_key(u)}")
+    return pulumi.Output.all(uri).apply(lambda u: f"pvc://{cache_claim_name(pool)}/{cache_key(u[0])}")
 
 
 @dataclass(kw_only=True)

@@ -161,7 +161,7 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
                 },
             }
         ]
-    annotations = {
+    annotations: dict[str, Any] = {
         "serving.kserve.io/deploymentMode": "Standard",
         # KEDA owns the replica count through our ScaledObject; KServe creates no HPA and keeps its hands off.
         "serving.kserve.io/autoscalerClass": "external",

@@ -215,8 +215,8 @@ def test_model_cache_catches_each_broken_link(broken) -> None:
 
     [f] = broken("prod", "model-cache", other_pool)
     assert (
-        f.message
-        == "its pods run on pool 'inference', not on the pool(s) volume ml-serving-model-cache-batch lies on (['batch'])"
+        f.message == "its pods run on pool 'inference', not on the pool(s) volume ml-serving-model-cache-batch lies on "
+        "(['batch'])"
     )
 
     def no_claim(res):
