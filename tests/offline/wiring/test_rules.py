@@ -6,6 +6,8 @@ Each broken render is a shipped stack's own render with one connection cut the w
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from offline import runner, wiring
@@ -313,3 +315,22 @@ def test_serving_isolated_catches_a_namespace_without_default_deny(broken) -> No
 
     [f] = broken("dev", "serving-isolated", cut)
     assert f.message == "namespace ml-serving has no default-deny ingress NetworkPolicy"
+
+
+def test_a_cached_endpoint_on_gke_is_wired_and_its_conditioned_identity_is_checked() -> None:
+    """gke-dev with its demo endpoint cached on the time-shared L4 pool: the whole chain holds; a condition on
+    another prefix is a finding."""
+    config, _ = runner.read_stack_file("gke-dev")
+    serving = json.loads(config["ml-platform:serving"])
+    serving["endpoints"]["iris"].update(gpu_count=1, gpu_pool="l4-shared", model_cache_gib=5)
+    pools = json.loads(config["ml-platform:gpu_pools"])
+    pools["l4-shared"]["model_cache_gib"] = 5
+    result = runner.run("gke-dev", {"ml-platform:serving": serving, "ml-platform:gpu_pools": pools})
+    resources = resources_of(result)
+    assert [f.line() for f in wiring.check(resources, result.config)] == []
+    viewer = find(resources, ":BucketIAMMember", "mlflow-artifacts-cache-reader-object-viewer")
+    assert "/objects/mlflow/1/models/m-iris-v1/artifacts/" in viewer["inputs"]["condition"]["expression"]
+    viewer["inputs"]["condition"]["expression"] = viewer["inputs"]["condition"]["expression"].replace("m-iris-v1", "x")
+    [f] = wiring.check(resources, result.config, only=["storage-identity"])
+    assert f.objects == ("DaemonSet ml-platform-model-cache/model-cache-l4-shared",)
+    assert f.message.endswith("has no read role on bucket " + f.message.split("gs://", 1)[1].split("/", 1)[0])
