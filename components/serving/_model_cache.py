@@ -61,6 +61,7 @@ root = os.environ["ML_PLATFORM_CACHE_ROOT"]
 downloader = json.loads(os.environ["ML_PLATFORM_CACHE_DOWNLOADER"])
 resync = int(os.environ.get("ML_PLATFORM_CACHE_RESYNC_SECONDS", "300"))
 ready = os.environ.get("ML_PLATFORM_CACHE_READY_FILE", "/tmp/ready")
+limit = int(os.environ.get("ML_PLATFORM_CACHE_DOWNLOAD_TIMEOUT_SECONDS", "7200"))
 marker = ".ml-platform-cache.json"
 wanted = {hashlib.sha256(u.encode()).hexdigest()[:16]: u for u in sys.argv[1:]}
 
@@ -71,7 +72,11 @@ def fetch(key, uri):
     shutil.rmtree(tmp, ignore_errors=True)
     os.makedirs(tmp)
     started = time.time()
-    if subprocess.run([*downloader, uri, tmp]).returncode != 0:
+    try:
+        failed = subprocess.run([*downloader, uri, tmp], timeout=limit).returncode != 0
+    except subprocess.TimeoutExpired:
+        failed = True
+    if failed:
         print(f"download of {uri} failed; next try in {resync} s", flush=True)
         shutil.rmtree(tmp, ignore_errors=True)
         return False
@@ -153,6 +158,8 @@ class ModelCacheArgs:
     ``docker.io/kserve/storage-initializer:v0.20.0``."""
     resync_seconds: int = 300
     """Seconds between two passes of the prefetcher (a failed download is retried then). Default 300."""
+    download_timeout_seconds: int = 7200
+    """Longest one model's download may take before it counts as failed (and is retried). Default 7200."""
     service_account_annotations: dict[str, pulumi.Input[str]] = field(default_factory=dict)
     """Annotations of the prefetcher's ServiceAccount: its cloud identity on the model bucket (IRSA role, Google
     service account). Default none."""
@@ -193,6 +200,12 @@ class ModelCacheArgs:
             self.image,
         )
         p.check(self.resync_seconds >= 30, "resync_seconds", "must be >= 30", self.resync_seconds)
+        p.check(
+            self.download_timeout_seconds >= 60,
+            "download_timeout_seconds",
+            "must be >= 60",
+            self.download_timeout_seconds,
+        )
 
 
 def _pod_labels(pool: str) -> dict[str, str]:
@@ -216,6 +229,7 @@ def prefetch_daemon_set(args: ModelCacheArgs, pool: str, uris: list[pulumi.Input
             {"name": "ML_PLATFORM_CACHE_ROOT", "value": CACHE_MOUNT},
             {"name": "ML_PLATFORM_CACHE_DOWNLOADER", "value": '["' + STORAGE_INITIALIZER_ENTRYPOINT[0] + '"]'},
             {"name": "ML_PLATFORM_CACHE_RESYNC_SECONDS", "value": str(args.resync_seconds)},
+            {"name": "ML_PLATFORM_CACHE_DOWNLOAD_TIMEOUT_SECONDS", "value": str(args.download_timeout_seconds)},
             {"name": "ML_PLATFORM_CACHE_READY_FILE", "value": f"{SCRATCH.path}/ready"},
             {"name": "HOME", "value": SCRATCH.path},
         ],

@@ -112,6 +112,7 @@ def test_bad_arguments_are_refused_together() -> None:
         host_path="/var/lib",
         image="docker.io/kserve/storage-initializer:latest",
         resync_seconds=5,
+        download_timeout_seconds=10,
     )
     with pytest.raises(ArgsError) as err:
         ModelCache("model-cache", bad)
@@ -123,6 +124,7 @@ def test_bad_arguments_are_refused_together() -> None:
         "model-cache.host_path: must be an absolute folder of its own (not /, /var, /var/lib or /tmp), got '/var/lib'",
         "model-cache.image: must carry a pinned tag (not latest), got 'docker.io/kserve/storage-initializer:latest'",
         "model-cache.resync_seconds: must be >= 30, got 5",
+        "model-cache.download_timeout_seconds: must be >= 60, got 10",
     ]
 
 
@@ -132,9 +134,10 @@ COPY = "import shutil, sys; shutil.copytree(sys.argv[1].removeprefix('file://'),
 """A downloader with the storage initializer's interface (``<uri> <folder>``) for ``file://`` URIs."""
 
 
-def prefetch(root: Path, uris: list[str], downloader: list[str]) -> subprocess.CompletedProcess[str]:
+def prefetch(root: Path, uris: list[str], downloader: list[str], **extra: str) -> subprocess.CompletedProcess[str]:
     env = {
         **os.environ,
+        **extra,
         "ML_PLATFORM_CACHE_ROOT": str(root),
         "ML_PLATFORM_CACHE_DOWNLOADER": json.dumps(downloader),
         "ML_PLATFORM_CACHE_READY_FILE": str(root.parent / "ready"),
@@ -176,3 +179,13 @@ def test_the_prefetcher_places_each_model_atomically_skips_what_is_there_and_rem
     assert failed.returncode == 1 and "download of" in failed.stdout
     assert sorted(p.name for p in root.iterdir()) == [key]
     assert not (tmp_path / "ready").exists()
+
+    # a download that outlasts its limit counts as failed, and leaves nothing either
+    hung = prefetch(
+        root,
+        [uri, missing],
+        [sys.executable, "-c", "import time; time.sleep(30)"],
+        ML_PLATFORM_CACHE_DOWNLOAD_TIMEOUT_SECONDS="1",
+    )
+    assert hung.returncode == 1 and f"download of {missing} failed" in hung.stdout
+    assert sorted(p.name for p in root.iterdir()) == [key]
