@@ -312,17 +312,17 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg, tracking), opts=opts)
     artifact_root = tracking.artifact_root if tracking is not None else None
-    after = list(platform.dependencies)
     cached = cache_args(cfg, tracking, artifact_root)
-    if cached is not None:
-        # The prefetchers run at the platform's priority and the endpoints mount the cache's claims.
-        after.append(
-            ModelCache(
-                "model-cache",
-                cached,
-                opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
-            )
+    # The prefetchers run at the platform's priority; a cached endpoint mounts the cache's claim.
+    cache = (
+        ModelCache(
+            "model-cache",
+            cached,
+            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
         )
+        if cached is not None
+        else None
+    )
     out = ServingLayer(
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,
@@ -334,7 +334,10 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
         endpoint = ModelEndpoint(
             name,
             endpoint_args(cfg, name, e, artifact_root),
-            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=after),
+            opts=pulumi.ResourceOptions(
+                provider=layer.provider,
+                depends_on=[*platform.dependencies, *([cache] if cache and e.model_cache_gib else [])],
+            ),
         )
         out.endpoints.append(
             ServingEndpoint(
