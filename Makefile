@@ -4,6 +4,7 @@ VENV   ?= .venv
 STACK  ?= dev
 PY     := $(VENV)/bin/python
 CHECKOV_VENV ?= .venv-checkov
+STORAGE_VENV ?= .venv-storage
 
 .PHONY: setup system preview preview-all lint test test-unit test-e2e bench bench-serving finops clean
 
@@ -18,7 +19,14 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed
+# KServe's storage code, which the node model cache's prefetcher runs: its pins (protobuf, huggingface-hub) would
+# move the platform's, so it lives apart, for tests/integration/test_model_cache_prefetch.py.
+$(STORAGE_VENV)/.installed: requirements-storage.txt
+	test -x $(STORAGE_VENV)/bin/python || $(PYTHON) -m venv $(STORAGE_VENV)
+	$(STORAGE_VENV)/bin/python -m pip install -q -r requirements-storage.txt
+	touch $@
+
+setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(STORAGE_VENV)/.installed
 
 system:
 	./scripts/setup-system.sh

@@ -54,6 +54,8 @@ from .observability import (
 )
 from .serving import (
     AuthMode,
+    ModelCache,
+    ModelCacheArgs,
     ModelEndpoint,
     ModelEndpointArgs,
     ModelVersion,
@@ -96,6 +98,8 @@ __all__ = [
     "MlflowArgs",
     "MlflowServer",
     "MlflowServerArgs",
+    "ModelCache",
+    "ModelCacheArgs",
     "ModelEndpoint",
     "ModelEndpointArgs",
     "ModelVersion",

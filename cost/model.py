@@ -291,7 +291,9 @@ class _Pricer:
             self.flat(r, self.cloud, service, "load balancer (Service type LoadBalancer)")
         elif r.type == GATEWAY:
             self.flat(r, self.cloud, service, "load balancer (Gateway)")
-        elif r.type == K8S_PVC:
+        elif r.type == K8S_PVC and not (r.props.get("spec") or {}).get("volumeName"):
+            # A claim pre-bound to a named volume provisions no disk (the node model cache's claim names a local
+            # volume on the nodes' own disks, priced with the node pool).
             self.volume(r, r.props.get("spec") or {}, what="persistent volume claim")
         elif r.type == K8S_STATEFULSET:
             spec = r.props.get("spec") or {}

@@ -19,7 +19,7 @@ import pulumi
 
 from components.common import Cloud, Problems
 from components.mlflow import Mlflow, MlflowArgs
-from components.serving import MODEL_SERVICE_ACCOUNT
+from components.serving import MODEL_CACHE_NAMESPACE, MODEL_CACHE_SERVICE_ACCOUNT, MODEL_SERVICE_ACCOUNT
 
 from .cluster import ClusterLayer
 from .config import StackConfig, args_kwargs, key_paths
@@ -55,6 +55,8 @@ class MlflowLayer:
     """On ``existing`` clusters: Secret (in ``namespace``) with ``AWS_ACCESS_KEY_ID`` / ``AWS_SECRET_ACCESS_KEY``."""
     model_reader_annotations: dict[str, Any] = field(default_factory=dict)
     """Annotations for the model servers' ServiceAccount: read-only cloud identity on the artifact bucket."""
+    model_cache_annotations: dict[str, Any] = field(default_factory=dict)
+    """Annotations for the node model cache's ServiceAccount: read-only under the cached versions' prefixes."""
 
 
 def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pulumi.Input[str]:
@@ -69,6 +71,16 @@ def with_artifact_root(uri: str, artifact_root: pulumi.Input[str] | None) -> pul
     return root.apply(lambda r: uri.replace(ARTIFACT_ROOT, r.rstrip("/")))
 
 
+def model_cache_paths(cfg: StackConfig) -> list[str]:
+    """Paths under the artifact root of the versions the node model cache keeps (``{artifact_root}/...`` ones; the
+    serving layer refuses a cached version elsewhere)."""
+    if not cfg.serving.enabled:
+        return []
+    prefix = ARTIFACT_ROOT + "/"
+    uris = [u for uris in cfg.serving.cached_versions().values() for u in uris]
+    return sorted({u[len(prefix) :].strip("/") for u in uris if u.startswith(prefix) and u[len(prefix) :].strip("/")})
+
+
 def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = None, **cloud_inputs: Any) -> MlflowArgs:
     """The component's arguments for this stack: what the stack file sets, the environment's departures from the
     component's defaults, and the component's defaults for the rest."""
@@ -78,6 +90,10 @@ def mlflow_args(cfg: StackConfig, admin_password: pulumi.Input[str] | None = Non
         model_reader_service_account=(
             f"{effective(cfg.serving.platform, 'namespace')}/{MODEL_SERVICE_ACCOUNT}" if cfg.serving.enabled else None
         ),
+        model_cache_service_account=(
+            f"{MODEL_CACHE_NAMESPACE}/{MODEL_CACHE_SERVICE_ACCOUNT}" if model_cache_paths(cfg) else None
+        ),
+        model_cache_paths=model_cache_paths(cfg),
         client_namespaces=[
             ns
             for ns, on in (
@@ -172,4 +188,5 @@ def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
         s3_endpoint_url=mlflow.bucket.endpoint_url,
         s3_credentials_secret=mlflow.bucket.credentials_secret,
         model_reader_annotations=dict(mlflow.model_reader_annotations),
+        model_cache_annotations=dict(mlflow.model_cache_annotations),
     )

@@ -18,6 +18,8 @@ from components.serving import (
     MLSERVER_METRICS_PORT,
     MODEL_SERVICE_ACCOUNT,
     SLOTS,
+    ModelCache,
+    ModelCacheArgs,
     ModelEndpoint,
     ModelEndpointArgs,
     ModelVersion,
@@ -81,8 +83,28 @@ def platform_args(cfg: StackConfig, tracking: MlflowLayer | None = None) -> Serv
         model_service_account_annotations=dict(tracking.model_reader_annotations) if tracking is not None else {},
         metrics_namespace=effective(cfg.observability, "namespace") if cfg.observability.enabled else None,
         labels={"environment": cfg.environment.value},
-        model_cache_pools={n: pool.model_cache_gib for n, pool in cfg.gpu_pools.items() if pool.model_cache_gib},
         **kwargs,
+    )
+
+
+def cache_args(
+    cfg: StackConfig, tracking: MlflowLayer | None = None, artifact_root: pulumi.Input[str] | None = None
+) -> ModelCacheArgs | None:
+    """The node model cache's arguments: the pools that cache, the versions each keeps, the MLflow layer's
+    prefix-scoped reader identity; None when no pool caches."""
+    pools = {n: pool.model_cache_gib for n, pool in cfg.gpu_pools.items() if pool.model_cache_gib}
+    if not pools or not cfg.serving.enabled:
+        return None
+    return ModelCacheArgs(
+        pools=pools,
+        models={
+            pool: [with_artifact_root(u, artifact_root) for u in uris]
+            for pool, uris in cfg.serving.cached_versions().items()
+            if pool in pools
+        },
+        serving_namespace=platform_args(cfg).namespace,
+        service_account_annotations=dict(tracking.model_cache_annotations) if tracking is not None else {},
+        labels={"environment": cfg.environment.value},
     )
 
 
@@ -204,6 +226,25 @@ def _validate_release(cfg: StackConfig, name: str, e: EndpointConfig, at: Proble
             at.add("release", "needs serving.platform.release_controller_image (build images/release-controller)", None)
 
 
+def _validate_cache(e: EndpointConfig, at: Problems) -> None:
+    """A cached version is fetched by the cache's own identity, which may read only under the artifact root."""
+    if not e.model_cache_gib:
+        return
+    if e.model is not None:
+        at.add(
+            "model_cache_gib",
+            "cannot cache a released endpoint (the release controller changes its versions' models at run time)",
+            e.model_cache_gib,
+        )
+    for vname, v in e.versions.items():
+        at.check(
+            v.storage_uri.startswith(ARTIFACT_ROOT + "/"),
+            f"versions.{vname}.storage_uri",
+            "must lie under {artifact_root} when the endpoint is cached (the cache's identity reads only there)",
+            v.storage_uri,
+        )
+
+
 def validate(cfg: StackConfig, problems: Problems) -> None:
     """Append every problem with ``cfg.serving`` to ``problems`` (key paths start with ``serving.``)."""
     s = cfg.serving
@@ -214,15 +255,9 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
             )
         return
     platform_args(cfg).validate(problems.at("serving.platform", key_paths(PlatformConfig, ServingPlatformArgs)))
-    if cfg.cloud.value in ("aws", "gcp"):
-        for pool_name, pool in cfg.gpu_pools.items():
-            if pool.model_cache_gib:
-                problems.add(
-                    f"gpu_pools.{pool_name}.model_cache_gib",
-                    "cannot fill on EKS or GKE yet: KServe v0.20's model download Jobs carry no toleration for the "
-                    "GPU taint (see docs/serving.md, node-level model cache)",
-                    pool.model_cache_gib,
-                )
+    cache = cache_args(cfg)
+    if cache is not None:
+        cache.validate(problems.at("", {"pools": "gpu_pools", "models": "gpu_pools"}))
     mlflow_enabled = cfg.mlflow.enabled
     for name, e in s.endpoints.items():
         at = problems.at(f"serving.endpoints.{name}", key_paths(EndpointConfig, ModelEndpointArgs))
@@ -261,6 +296,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
                 f"gpu_pools.{e.gpu_pool}.model_cache_gib to at least that (it is {pool_cache})",
                 e.model_cache_gib,
             )
+        _validate_cache(e, at)
         if args.gpu_count and not cfg.gpu_pools and cfg.cloud.value != "existing":
             at.add("gpu_count", "needs a GPU pool in gpu_pools", args.gpu_count)
 
@@ -273,6 +309,18 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
     if layer.device_plugin is not None:
         opts = pulumi.ResourceOptions.merge(opts, pulumi.ResourceOptions(depends_on=[layer.device_plugin]))
     platform = ServingPlatform("serving", platform_args(cfg, tracking), opts=opts)
+    artifact_root = tracking.artifact_root if tracking is not None else None
+    cached = cache_args(cfg, tracking, artifact_root)
+    # The prefetchers run at the platform's priority; a cached endpoint mounts the cache's claim.
+    cache = (
+        ModelCache(
+            "model-cache",
+            cached,
+            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
+        )
+        if cached is not None
+        else None
+    )
     out = ServingLayer(
         namespace=platform.serving_namespace,
         gateway_name=platform.gateway_name,
@@ -280,12 +328,14 @@ def deploy(cfg: StackConfig, layer: ClusterLayer, tracking: MlflowLayer | None =
         keda_namespace=platform.keda_namespace,
         interceptor_namespace=platform.serving_namespace,
     )
-    artifact_root = tracking.artifact_root if tracking is not None else None
     for name, e in cfg.serving.endpoints.items():
         endpoint = ModelEndpoint(
             name,
             endpoint_args(cfg, name, e, artifact_root),
-            opts=pulumi.ResourceOptions(provider=layer.provider, depends_on=platform.dependencies),
+            opts=pulumi.ResourceOptions(
+                provider=layer.provider,
+                depends_on=[*platform.dependencies, *([cache] if cache and e.model_cache_gib else [])],
+            ),
         )
         out.endpoints.append(
             ServingEndpoint(

@@ -87,8 +87,8 @@ class GpuNodePoolArgs:
     disk_size_gib: int = 100
     """Root disk per node in GiB; model images are large. Default 100, at least 50."""
     model_cache_gib: int = 0
-    """Disk per node kept for the node-level model cache (KServe's local model cache folder), in GiB, added to
-    ``disk_size_gib``. Default 0 (no cache)."""
+    """Disk per node kept for the node-level model cache (the serving layer's prefetcher keeps cached models in a
+    host folder), in GiB, added to ``disk_size_gib``. Default 0 (no cache)."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra node labels; the GPU, pool and accelerator labels are always added. Default none."""
     sharing_mode: GpuSharing = GpuSharing.NONE

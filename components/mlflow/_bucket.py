@@ -29,7 +29,7 @@ import pulumi_random as random
 
 from ..common import MANAGED_BY_LABELS, Cloud, PlatformComponent, Problems, aws, gcp, merge_labels
 from . import _seaweedfs as seaweedfs
-from ._identity import Oidc, gcs_account, reader_grant, s3_role, writer_grant
+from ._identity import Oidc, cache_reader_grant, gcs_account, reader_grant, s3_role, writer_grant
 
 
 @dataclass(kw_only=True)
@@ -45,6 +45,12 @@ class ArtifactBucketArgs:
     reader_service_account: str | None = None
     """``namespace/name`` of a Kubernetes service account that may only read the bucket (model servers and their
     storage initializer), through its own cloud identity (AWS, GCP). Default none."""
+    cache_reader_service_account: str | None = None
+    """``namespace/name`` of a Kubernetes service account that may only read under ``cache_reader_prefixes`` (the
+    node model cache's prefetcher), through its own cloud identity (AWS, GCP). Default none."""
+    cache_reader_prefixes: list[str] = field(default_factory=list)
+    """Object prefixes (``mlflow/9/models/m-abc/artifacts``) ``cache_reader_service_account`` may list and read.
+    Default none."""
     bucket_name: str | None = None
     """Bucket name. Default generated and unique (``existing``: ``mlflow``)."""
     force_destroy: bool = False
@@ -75,13 +81,17 @@ class ArtifactBucketArgs:
 
     def validate(self, problems: Problems) -> None:
         p = problems
-        if self.reader_service_account is not None:
-            ns, _, sa = self.reader_service_account.partition("/")
+        for key in ("reader_service_account", "cache_reader_service_account"):
+            value = getattr(self, key)
+            if value is not None:
+                ns, _, sa = value.partition("/")
+                p.check(bool(ns) and bool(sa) and "/" not in sa, key, "must be namespace/name", value)
+        if self.cache_reader_service_account is not None:
             p.check(
-                bool(ns) and bool(sa) and "/" not in sa,
-                "reader_service_account",
-                "must be namespace/name",
-                self.reader_service_account,
+                bool(self.cache_reader_prefixes) and all(x.strip("/") for x in self.cache_reader_prefixes),
+                "cache_reader_prefixes",
+                "must name at least one non-empty prefix (the cache reads only there)",
+                self.cache_reader_prefixes,
             )
         name = self.bucket_name
         if name is not None:
@@ -147,11 +157,14 @@ class ArtifactBucket(PlatformComponent):
     """AWS: the IRSA role."""
     reader_annotations: dict[str, pulumi.Output[str]]
     """Annotations that give ``reader_service_account`` its read-only cloud identity (empty when none)."""
+    cache_reader_annotations: dict[str, pulumi.Output[str]]
+    """Annotations that give ``cache_reader_service_account`` its prefix-scoped read-only identity (empty when
+    none)."""
 
     def __init__(self, name: str, args: ArtifactBucketArgs, opts: pulumi.ResourceOptions | None = None) -> None:
         super().__init__("ml-platform:artifact_bucket:ArtifactBucket", name, args, opts)
         self.endpoint_url, self.credentials_secret = None, None
-        self.reader_annotations = {}
+        self.reader_annotations, self.cache_reader_annotations = {}, {}
         if args.cloud == Cloud.AWS:
             self._s3(name, args)
         elif args.cloud == Cloud.GCP:
@@ -181,6 +194,18 @@ class ArtifactBucket(PlatformComponent):
                 parent=self,
             )
             self.reader_annotations = {"eks.amazonaws.com/role-arn": reader.arn}
+        if args.cache_reader_service_account:
+            cache_reader = s3_role(
+                f"{name}-cache-reader-irsa",
+                oidc,
+                args.cache_reader_service_account,
+                bucket.arn,
+                write=False,
+                tags=tags,
+                parent=self,
+                prefixes=args.cache_reader_prefixes,
+            )
+            self.cache_reader_annotations = {"eks.amazonaws.com/role-arn": cache_reader.arn}
 
     def _s3_bucket(self, name: str, args: ArtifactBucketArgs, tags: dict[str, str]) -> aws.s3.Bucket:
         """Owner-enforced, never public, KMS-encrypted, versioned (old versions expire), reachable over TLS only."""
@@ -291,6 +316,17 @@ class ArtifactBucket(PlatformComponent):
                 reader_grant(name), args.project, args.workload_pool, args.reader_service_account, bucket.name, self
             )
             self.reader_annotations = {"iam.gke.io/gcp-service-account": reader.email}
+        if args.cache_reader_service_account:
+            cache_reader = gcs_account(
+                cache_reader_grant(name),
+                args.project,
+                args.workload_pool,
+                args.cache_reader_service_account,
+                bucket.name,
+                self,
+                prefixes=args.cache_reader_prefixes,
+            )
+            self.cache_reader_annotations = {"iam.gke.io/gcp-service-account": cache_reader.email}
 
     def _seaweedfs(self, name: str, args: ArtifactBucketArgs) -> None:
         """SeaweedFS in the cluster: generated keys in a Secret, the server, its Service, the bucket Job."""

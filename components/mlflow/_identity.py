@@ -1,9 +1,10 @@
-"""The cloud identities allowed to use the artifact bucket: MLflow's, which reads and writes, and the model
-servers', which only reads.
+"""The cloud identities allowed to use the artifact bucket: MLflow's, which reads and writes, the model servers',
+which only reads, and the node model cache's, which reads only under the prefixes of the versions it caches.
 
 Why a second identity rather than trusting the model servers with MLflow's: a model server (and KServe's storage
 initializer in its pod) only ever reads models, so its role or service account may only read, and a compromised
-model pod cannot overwrite or delete what MLflow stores.
+model pod cannot overwrite or delete what MLflow stores. The node model cache's prefetcher runs on every node of a
+caching GPU pool with a host folder mounted; its identity is narrower still.
 
 Why both are built here by the same code: they differ only in what they may do with the bucket's objects, so the
 S3 policy, the IRSA role and the Google service account are each written once, scoped to that one bucket, and the
@@ -24,9 +25,54 @@ S3_READ_ACTIONS = ("s3:GetObject",)
 S3_WRITE_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:DeleteObject", "s3:AbortMultipartUpload")
 
 
-def s3_bucket_policy(bucket_arn: str, *, write: bool) -> dict[str, Any]:
+def _keys(prefixes: list[str]) -> list[str]:
+    return sorted({p.strip("/") for p in prefixes if p.strip("/")})
+
+
+def s3_prefix_read_policy(bucket_arn: str, prefixes: list[str]) -> dict[str, Any]:
+    """Read-only access under ``prefixes`` of one bucket: list them, read their objects. Nothing else."""
+    keys = _keys(prefixes)
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                # A download lists its prefix, with or without the trailing slash. KServe's storage initializer
+                # first calls HeadBucket, which S3 authorises as ListBucket with no prefix: a listing without a
+                # prefix is admitted too (object names only; reading stays held to the prefixes below).
+                "Sid": "ListThePrefixes",
+                "Effect": "Allow",
+                "Action": ["s3:ListBucket"],
+                "Resource": bucket_arn,
+                "Condition": {"StringLikeIfExists": {"s3:prefix": [*keys, *(f"{k}/*" for k in keys)]}},
+            },
+            {
+                "Sid": "ReadThePrefixes",
+                "Effect": "Allow",
+                "Action": ["s3:GetObject"],
+                "Resource": [f"{bucket_arn}/{k}/*" for k in keys],
+            },
+        ],
+    }
+
+
+def gcs_read_condition(bucket: str, prefixes: list[str]) -> dict[str, str]:
+    """An IAM condition that admits reading objects under ``prefixes`` and listing only those prefixes."""
+    clauses = []
+    for k in _keys(prefixes):
+        clauses.append(f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/{k}/")')
+        clauses.append(f'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("{k}")')
+    return {
+        "title": "model-cache-prefixes",
+        "description": "Read and list only the cached model versions' prefixes.",
+        "expression": " || ".join(clauses),
+    }
+
+
+def s3_bucket_policy(bucket_arn: str, *, write: bool, prefixes: list[str] | None = None) -> dict[str, Any]:
     """Least privilege on one bucket: list it and read its objects, and with ``write`` also write and delete them
-    (and abort multipart uploads). Nothing else."""
+    (and abort multipart uploads); read-only with ``prefixes``: only under those. Nothing else."""
+    if prefixes and not write:
+        return s3_prefix_read_policy(bucket_arn, prefixes)
     sid, actions = ("ObjectsInTheBucket", S3_WRITE_ACTIONS) if write else ("ReadObjects", S3_READ_ACTIONS)
     return {
         "Version": "2012-10-17",
@@ -65,9 +111,10 @@ def s3_role(
     write: bool,
     tags: dict[str, str],
     parent: pulumi.Resource,
+    prefixes: list[str] | None = None,
 ) -> aws.iam.Role:
     """An IRSA role that ``service_account`` (``namespace/name``) alone may assume, with an inline policy on the
-    bucket only (:func:`s3_bucket_policy`)."""
+    bucket only (:func:`s3_bucket_policy`; read-only under ``prefixes`` when given)."""
     child = pulumi.ResourceOptions(parent=parent)
     namespace, _, name = service_account.partition("/")
     role = aws.iam.Role(
@@ -81,7 +128,7 @@ def s3_role(
     aws.iam.RolePolicy(
         resource_name,
         role=role.id,
-        policy=bucket_arn.apply(lambda arn: json.dumps(s3_bucket_policy(arn, write=write))),
+        policy=bucket_arn.apply(lambda arn: json.dumps(s3_bucket_policy(arn, write=write, prefixes=prefixes))),
         opts=child,
     )
     return role
@@ -129,6 +176,18 @@ def reader_grant(name: str) -> GcsGrant:
     )
 
 
+def cache_reader_grant(name: str) -> GcsGrant:
+    """The node model cache's read-only grant (held to its prefixes by an IAM condition)."""
+    return GcsGrant(
+        account=f"{name}-cache-reader",
+        account_id=f"{name[:22]}-mc",
+        display_name=f"Read-only workload identity of {name} (node model cache)",
+        role="roles/storage.objectViewer",
+        bucket_member=f"{name}-cache-reader-object-viewer",
+        workload_identity=f"{name}-cache-reader-workload-identity",
+    )
+
+
 def gcs_account(
     grant: GcsGrant,
     project: str | None,
@@ -136,9 +195,11 @@ def gcs_account(
     service_account: str,
     bucket_name: pulumi.Output[str],
     parent: pulumi.Resource,
+    prefixes: list[str] | None = None,
 ) -> gcp.serviceaccount.Account:
-    """A Google service account with ``grant.role`` on the bucket only, bound to the Kubernetes service account
-    ``service_account`` (``namespace/name``) through Workload Identity."""
+    """A Google service account with ``grant.role`` on the bucket only (only under ``prefixes``, through an IAM
+    condition, when given), bound to the Kubernetes service account ``service_account`` (``namespace/name``)
+    through Workload Identity."""
     child = pulumi.ResourceOptions(parent=parent)
     account = gcp.serviceaccount.Account(
         grant.account, project=project, account_id=grant.account_id, display_name=grant.display_name, opts=child
@@ -148,6 +209,7 @@ def gcs_account(
         bucket=bucket_name,
         role=grant.role,
         member=account.email.apply(lambda e: f"serviceAccount:{e}"),
+        condition=bucket_name.apply(lambda b: gcs_read_condition(b, prefixes)) if prefixes else None,
         opts=child,
     )
     gcp.serviceaccount.IAMMember(

@@ -102,6 +102,12 @@ class MlflowArgs:
     model_reader_service_account: str | None = None
     """``namespace/name`` of the ServiceAccount model servers run as: it gets read-only access to the artifact
     bucket through its own cloud identity (AWS, GCP). Default none."""
+    model_cache_service_account: str | None = None
+    """``namespace/name`` of the ServiceAccount of the node model cache's prefetcher: it gets a cloud identity (AWS,
+    GCP) that may read only under ``model_cache_paths``. Default none."""
+    model_cache_paths: list[str] = field(default_factory=list)
+    """Paths under the artifact root (``9/models/m-abc/artifacts``) of the model versions the node cache keeps.
+    Default none."""
     client_namespaces: list[str] = field(default_factory=list)
     """Namespaces whose pods may call the server (serving, monitoring); with the namespaces labelled
     ``ml-platform.io/mlflow-client: "true"`` (a release controller, CI runners), the only callers its
@@ -160,6 +166,8 @@ class MlflowArgs:
             storage_gib=self.object_store_storage_gib,
             storage_class=self.storage_class,
             reader_service_account=self.model_reader_service_account,
+            cache_reader_service_account=self.model_cache_service_account,
+            cache_reader_prefixes=[f"{ARTIFACTS_PREFIX}/{p.strip('/')}" for p in self.model_cache_paths],
             tags=dict(self.tags),
         )
 
@@ -220,6 +228,8 @@ class Mlflow(PlatformComponent):
     """Secret of the server (``admin-username`` / ``admin-password`` with basic auth)."""
     model_reader_annotations: dict[str, pulumi.Output[str]]
     """Annotations for ``model_reader_service_account`` (its read-only cloud identity on the bucket)."""
+    model_cache_annotations: dict[str, pulumi.Output[str]]
+    """Annotations for ``model_cache_service_account`` (read-only under ``model_cache_paths``)."""
     database: PostgresDatabase
     """The backend store."""
     bucket: ArtifactBucket
@@ -267,6 +277,7 @@ class Mlflow(PlatformComponent):
             artifacts_destination,
         )
         self.model_reader_annotations = dict(self.bucket.reader_annotations)
+        self.model_cache_annotations = dict(self.bucket.cache_reader_annotations)
         network_policies(args, server.pod_labels, server.port, parent=self, depends_on=namespace)
         self.register_outputs({"tracking_uri": self.tracking_uri, "artifact_root": self.artifact_root})
 

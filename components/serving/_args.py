@@ -212,8 +212,9 @@ class ModelEndpointArgs:
     warm_timezone: str = "UTC"
     """IANA time zone of ``warm_windows`` (``Europe/Berlin``). Default ``UTC``."""
     model_cache_gib: int = 0
-    """Node-level model cache: disk the model takes on each node of ``gpu_pool`` (KServe LocalModelCache); new
-    replicas load it from the node's disk, not the bucket. 0: no cache. Default 0."""
+    """Node-level model cache: disk the model takes on each node of ``gpu_pool``; the versions mount the copy the
+    pool's prefetcher (:class:`ModelCache`) keeps on the node instead of pulling from the bucket. 0: no cache.
+    Default 0."""
     priority_class: str | None = None
     """PriorityClass of the version's pods. Default by criticality: ``ml-platform-critical-inference`` for critical
     endpoints, ``ml-platform-inference`` otherwise."""

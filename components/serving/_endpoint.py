@@ -76,7 +76,6 @@ class ModelEndpoint(PlatformComponent):
         self.route_name = built.route_name
         self.versions = built.versions
 
-        cache: pulumi.Resource | None = None
         for obj in built.objects:
             resource_name = f"{name}-{obj['kind'].lower()}-{obj['metadata']['name']}"
             ignored = released_fields(obj) if args.release_managed else []
@@ -88,19 +87,14 @@ class ModelEndpoint(PlatformComponent):
             if obj["kind"] == "PodDisruptionBudget":
                 k8s.policy.v1.PodDisruptionBudget(resource_name, metadata=obj["metadata"], spec=obj["spec"], opts=child)
                 continue
-            opts = opts_
-            if obj["kind"] == "InferenceService" and cache is not None:
-                # KServe's webhook looks for a matching LocalModelCache when the InferenceService is admitted.
-                opts = pulumi.ResourceOptions.merge(opts_, pulumi.ResourceOptions(depends_on=[cache]))
-            made = k8s.apiextensions.CustomResource(
+            k8s.apiextensions.CustomResource(
                 resource_name,
                 api_version=obj["apiVersion"],
                 kind=obj["kind"],
                 metadata=obj["metadata"],
                 spec=obj["spec"],
-                opts=opts,
+                opts=opts_,
             )
-            cache = made if obj["kind"] == "LocalModelCache" else None
         self.register_outputs(
             {
                 "model_name": self.model_name,

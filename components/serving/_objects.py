@@ -25,7 +25,8 @@ from ..common import (
     merge_labels,
 )
 from ._args import ModelEndpointArgs, ModelVersion
-from ._pressure import cron_triggers, gated_probes, local_model_cache, mlserver_env, priority_class_name
+from ._model_cache import SOURCE_ANNOTATION, cached_storage_uri
+from ._pressure import cron_triggers, gated_probes, mlserver_env, priority_class_name
 
 VERSION_HEADER = "x-model-version"
 """Request header that pins a request to one version (``x-model-version: v2``), whatever the weights."""
@@ -89,8 +90,6 @@ def build_objects(endpoint: str, args: ModelEndpointArgs) -> Built:
         labels = merge_labels(base, {MODEL_VERSION_LABEL: v.name})
         info = VersionInfo(v.name, isvc, f"{isvc}-predictor", f"{isvc}-predictor", labels, v.weight, cold)
         versions.append(info)
-        if args.model_cache_gib > 0:
-            objects.append(local_model_cache(args, v, endpoint))
         objects.append(inference_service(args, v, info))
         if cold:
             objects.append(interceptor_route(args, info))
@@ -113,11 +112,13 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
     if args.gpu_count:
         limits[GPU_RESOURCE] = str(args.gpu_count)
         requests[GPU_RESOURCE] = str(args.gpu_count)
+    cached = args.model_cache_gib > 0 and args.gpu_pool is not None
     model: dict[str, Any] = {
         "modelFormat": {"name": v.model_format},
         "protocolVersion": v.protocol_version,
         "runtime": v.runtime,
-        "storageUri": v.storage_uri,
+        # A cached version mounts its pool's node copy (read-only, at /mnt/models) instead of downloading it.
+        "storageUri": cached_storage_uri(args.gpu_pool, v.storage_uri) if cached and args.gpu_pool else v.storage_uri,
         "resources": {"requests": requests, "limits": limits},
         # One public model name for every version (the path does not change with the split); the response's
         # model_version says which version answered.
@@ -160,14 +161,13 @@ def inference_service(args: ModelEndpointArgs, v: ModelVersion, info: VersionInf
                 },
             }
         ]
-    annotations = {
+    annotations: dict[str, Any] = {
         "serving.kserve.io/deploymentMode": "Standard",
         # KEDA owns the replica count through our ScaledObject; KServe creates no HPA and keeps its hands off.
         "serving.kserve.io/autoscalerClass": "external",
     }
-    if args.model_cache_gib > 0 and args.gpu_pool:
-        # KServe mounts the copy cached on this node group (the GPU pool the version runs on).
-        annotations["serving.kserve.io/nodegroup"] = args.gpu_pool
+    if cached:
+        annotations[SOURCE_ANNOTATION] = v.storage_uri
     return {
         "apiVersion": "serving.kserve.io/v1beta1",
         "kind": "InferenceService",

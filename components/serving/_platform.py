@@ -18,7 +18,6 @@ first ``pulumi up`` never creates a custom resource before its definition exists
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -34,7 +33,7 @@ from ..common import (
     chart_release,
     merge_labels,
 )
-from ._capacity import capacity_resources, check_cache_pools, kserve_localmodel_values
+from ._capacity import capacity_resources
 from ._network import (
     EXTERNAL_SCALER_PORT,
     GATEWAY_ACCESS_LABEL,
@@ -119,10 +118,6 @@ class ServingPlatformArgs:
     the serving namespace's NetworkPolicies. Default None."""
     labels: dict[str, str] = field(default_factory=dict)
     """Extra labels on the objects created here. Default none."""
-    model_cache_pools: dict[str, int] = field(default_factory=dict)
-    """GPU pools caching models on their nodes -> cache GiB (KServe's local model cache). Default none."""
-    model_cache_job_annotations: dict[str, str] = field(default_factory=dict)
-    """Bucket identity annotations for KServe's model download Jobs' ServiceAccount. Default none."""
 
     def validate(self, problems: Problems) -> None:
         for name in (
@@ -152,7 +147,6 @@ class ServingPlatformArgs:
         problems.check(
             self.envoy_gateway_replicas >= 1, "envoy_gateway_replicas", "must be >= 1", self.envoy_gateway_replicas
         )
-        check_cache_pools(self.model_cache_pools, problems)
         problems.check(
             ":" in self.mlserver_image.rsplit("/", 1)[-1] and not self.mlserver_image.endswith(":latest"),
             "mlserver_image",
@@ -183,7 +177,6 @@ def kserve_values(args: ServingPlatformArgs) -> dict[str, Any]:
                 # its Gateway API mode (which watches Gateway API kinds) is not needed.
                 "gateway": {"disableIngressCreation": True},
             },
-            **kserve_localmodel_values(args.model_cache_pools),
         }
     }
 
@@ -320,9 +313,7 @@ class ServingPlatform(PlatformComponent):
             *isolation(name, args, labels, MODEL_SERVICE_ACCOUNT, self._after(serving_ns)),
         ]
         self.dependencies = [serving_ns, *self.releases.values(), self.gateway, runtime, *extra]
-        release = functools.partial(self._release, name)
-        child = pulumi.ResourceOptions(parent=self)
-        self.dependencies += capacity_resources(name, args, labels, child, release, kserve_crd, self.releases)
+        self.dependencies += capacity_resources(name, labels, pulumi.ResourceOptions(parent=self))
         self.register_outputs(
             {
                 "serving_namespace": self.serving_namespace,

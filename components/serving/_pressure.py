@@ -16,8 +16,8 @@ Why these and not bigger machinery:
 * **Warm windows are KEDA cron triggers** beside the reactive trigger on the same ScaledObject; KEDA takes the
   highest, so inside a window the version holds at least the window's replicas and outside it scales as before
   (to zero, where it may).
-* **The node cache is KServe's own** LocalModelCache: KServe's webhook swaps the storage initializer's download
-  for a mount of the node's copy (details and limits in ``docs/serving.md``).
+* **The node cache mounts the node's copy**: a cached version names ``pvc://<pool's claim>/<key>``, which KServe
+  mounts read-only where its storage initializer would have downloaded (``_model_cache.py``, ``docs/serving.md``).
 * **PriorityClasses** rank critical inference above inference above batch and training, so the scheduler
   preempts batch work, never a critical endpoint, when a GPU pool is full.
 """
@@ -27,8 +27,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from ..common import MANAGED_BY_LABELS, merge_labels
-from ._args import ModelEndpointArgs, ModelVersion
+from ._args import ModelEndpointArgs
 from ._capacity import CRITICAL_INFERENCE_PRIORITY, INFERENCE_PRIORITY
 from ._platform import MLSERVER_HTTP_PORT
 
@@ -130,24 +129,3 @@ def cron_triggers(args: ModelEndpointArgs) -> list[dict[str, Any]]:
             }
         )
     return triggers
-
-
-def model_cache_name(args: ModelEndpointArgs, version: ModelVersion, endpoint: str) -> str:
-    return f"{args.namespace}-{endpoint}-{version.name}"
-
-
-def local_model_cache(args: ModelEndpointArgs, version: ModelVersion, endpoint: str) -> dict[str, Any]:
-    """KServe's LocalModelCache (cluster-scoped): the version's model kept on every node of its GPU pool."""
-    return {
-        "apiVersion": "serving.kserve.io/v1alpha1",
-        "kind": "LocalModelCache",
-        "metadata": {
-            "name": model_cache_name(args, version, endpoint),
-            "labels": merge_labels(MANAGED_BY_LABELS, args.labels),
-        },
-        "spec": {
-            "sourceModelUri": version.storage_uri,
-            "modelSize": f"{args.model_cache_gib}Gi",
-            "nodeGroups": [args.gpu_pool],
-        },
-    }

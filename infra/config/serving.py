@@ -38,7 +38,6 @@ class PlatformConfig(Model):
                 "mlserver_image",
                 "interceptor_min_replicas",
                 "envoy_gateway_replicas",
-                "model_cache_job_annotations",
             )
         },
         ModelEndpointArgs: {"prometheus_address": "prometheus_address"},
@@ -59,9 +58,6 @@ class PlatformConfig(Model):
     """Envoy Gateway controller replicas."""
     prometheus_address: str | None = None
     """Prometheus the scaling queries read (the kube-prometheus-stack service in ``monitoring``)."""
-    model_cache_job_annotations: dict[str, str] | None = None
-    """Annotations giving KServe's model download Jobs their bucket identity (``eks.amazonaws.com/role-arn``,
-    ``iam.gke.io/gcp-service-account``)."""
     release_controller_image: str | None = None
     """Release controller image (``images/release-controller``, pinned). Required when an endpoint has ``release``."""
 
@@ -261,7 +257,8 @@ class EndpointConfig(Model):
     warm_timezone: str | None = None
     """IANA time zone of ``warm_windows``."""
     model_cache_gib: int | None = None
-    """Cache the model on the nodes of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``)."""
+    """Keep the model on the disk of every node of ``gpu_pool`` (its size, GiB; the pool needs ``model_cache_gib``).
+    Needs versions under ``{artifact_root}``."""
     priority_class: str | None = None
     """PriorityClass of the pods. Default by criticality (``ml-platform-critical-inference`` / ``-inference``)."""
 
@@ -275,3 +272,11 @@ class ServingConfig(Model):
     """The shared serving platform."""
     endpoints: dict[str, EndpointConfig] = pydantic.Field(default_factory=dict)
     """Model endpoints by name. Default none."""
+
+    def cached_versions(self) -> dict[str, list[str]]:
+        """GPU pool -> ``storage_uri`` (as written, ``{artifact_root}`` unresolved) of every version it caches."""
+        out: dict[str, list[str]] = {}
+        for e in self.endpoints.values():
+            if e.model_cache_gib and e.gpu_pool:
+                out.setdefault(e.gpu_pool, []).extend(v.storage_uri for v in e.versions.values())
+        return out

@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from . import _rules_network, _rules_order, _rules_routes, _rules_scrape, _rules_storage  # noqa: F401 - registers rules
+from . import (  # noqa: F401 - registers rules
+    _rules_cache,
+    _rules_network,
+    _rules_order,
+    _rules_routes,
+    _rules_scrape,
+    _rules_storage,
+)
 from ._base import RULES, Finding, Rule
 from ._build import build
 from ._render import Render

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import fnmatch
 import json
+import re
 from typing import Any
 
 from ._base import Finding, rule
@@ -106,7 +107,9 @@ def _aws_problem(render: Render, pod: Pod, sa: Any, uri: str, action: str) -> st
     if not _trusts(role, pod.namespace, pod.service_account):
         return f"role {role.name} does not trust system:serviceaccount:{pod.namespace}:{pod.service_account}"
     _, bucket, key = _split(uri)
-    if not _grants_s3(render, role, action, bucket, key or "x"):
+    # A URI names an object or a folder: a grant on the object itself or on the objects under it will do.
+    under = f"{key.rstrip('/')}/x" if key else "x"
+    if not (_grants_s3(render, role, action, bucket, key or "x") or _grants_s3(render, role, action, bucket, under)):
         return f"role {role.name} does not allow {action} on {uri}"
     return None
 
@@ -131,16 +134,29 @@ def _gcp_problem(render: Render, pod: Pod, sa: Any, uri: str, write: bool) -> st
     ]
     if not any(str(b.inputs.get("member", "")).endswith(f"[{pod.namespace}/{pod.service_account}]") for b in bindings):
         return f"no Workload Identity binding lets {pod.namespace}/{pod.service_account} act as {email}"
-    _, bucket, _ = _split(uri)
+    _, bucket, key = _split(uri)
     roles = GCS_WRITE_ROLES if write else GCS_READ_ROLES
     if not any(
         b.inputs.get("bucket") == bucket
         and b.inputs.get("member") == f"serviceAccount:{email}"
         and b.inputs.get("role") in roles
+        and _condition_admits(b.inputs.get("condition"), bucket, key)
         for b in render.of_type("gcp:storage/bucketIAMMember:BucketIAMMember")
     ):
         return f"{email} has no {'write' if write else 'read'} role on bucket {bucket}"
     return None
+
+
+def _condition_admits(condition: Any, bucket: str, key: str) -> bool:
+    """Whether a binding's IAM condition admits the objects under ``key``: no condition admits all; otherwise one
+    of its ``resource.name.startsWith("projects/_/buckets/<bucket>/objects/<prefix>")`` clauses must cover them."""
+    if not condition:
+        return True
+    expression = str((condition or {}).get("expression", "")) if isinstance(condition, dict) else ""
+    base = f"projects/_/buckets/{bucket}/objects/"
+    target = base + key.rstrip("/") + "/"
+    prefixes = re.findall(r'resource\.name\.startsWith\("([^"]*)"\)', expression)
+    return any(target.startswith(p) for p in prefixes if p.startswith(base))
 
 
 @rule(

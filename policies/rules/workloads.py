@@ -340,6 +340,23 @@ PRIVILEGED_EXCEPTIONS = [
 manager. Matched (shell globs) against the workload's and the container's names."""
 
 
+HOST_FOLDER_OWNERS = ["model-cache-*"]
+"""Workloads that run as user 0 only to own a host folder the kubelet creates as root (the node model cache's
+prefetchers, ``model-cache-<pool>``): root is allowed to them with every capability dropped, unprivileged and
+without privilege escalation; everything else of the rule still applies."""
+
+
+def _owns_host_folder(res: Res, c: Container, ctx: Mapping[str, Any]) -> bool:
+    caps = _dict(ctx.get("capabilities"))
+    return (
+        matches_any([*_names(res), c.name], HOST_FOLDER_OWNERS)
+        and "ALL" in (caps.get("drop") or [])
+        and not caps.get("add")
+        and ctx.get("privileged") is False
+        and ctx.get("allowPrivilegeEscalation") is False
+    )
+
+
 def check_security(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[str]:
     for pod in pod_specs(res):
         pod_ctx = _dict(pod.spec.get("securityContext"))
@@ -349,8 +366,8 @@ def check_security(res: Res, cfg: Mapping[str, Any], facts: Facts) -> Iterator[s
             ctx = _dict(c.spec.get("securityContext"))
             non_root = ctx.get("runAsNonRoot", pod_ctx.get("runAsNonRoot"))
             uid = ctx.get("runAsUser", pod_ctx.get("runAsUser"))
-            if UNKNOWN in (non_root, uid):
-                pass  # decided at deployment; not a violation during preview
+            if UNKNOWN in (non_root, uid) or _owns_host_folder(res, c, ctx):
+                pass  # decided at deployment; or root without any capability, to own a host folder
             elif non_root is not True and not (isinstance(uid, (int, float)) and uid > 0):
                 yield f"{res.label}: {c.label} may run as root (set securityContext.runAsNonRoot: true)"
             elif isinstance(uid, (int, float)) and uid == 0:
@@ -368,7 +385,8 @@ CONTAINER_SECURITY = Rule(
     name="container-security",
     description="Containers run as non-root, unprivileged, without privilege escalation. Named exceptions: the "
     "NVIDIA device plugin, the DCGM exporter, GPU feature discovery and the MIG manager "
-    f"({', '.join(PRIVILEGED_EXCEPTIONS)}).",
+    f"({', '.join(PRIVILEGED_EXCEPTIONS)}); the node model cache's prefetchers ({', '.join(HOST_FOLDER_OWNERS)}) "
+    "may run as user 0 with every capability dropped.",
     enforcement_level=MANDATORY,
     config_schema={
         "exceptions": schema(

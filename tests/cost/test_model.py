@@ -83,6 +83,13 @@ def test_kubernetes_load_balancers_and_volumes_on_a_cloud_only() -> None:
     report = estimate([lb, pvc], cloud="aws")
     assert [round(i.monthly_full, 2) for i in report.items] == [round(0.0225 * M, 2), 4.0]
     assert estimate([lb, pvc]).items == []  # an existing cluster: its owner pays
+    # a claim pre-bound to a named volume (the node model cache's local volume) provisions no disk of its own
+    bound = r(
+        "kubernetes:core/v1:PersistentVolumeClaim",
+        "model-cache-batch",
+        {"spec": {"volumeName": "ml-serving-model-cache-batch", "resources": {"requests": {"storage": "20Gi"}}}},
+    )
+    assert estimate([bound], cloud="aws").items == []
 
 
 def test_unknown_prices_are_reported_not_zero() -> None:
@@ -122,7 +129,7 @@ def test_shipped_prod_stack_cost(stack_run) -> None:
     assert report.problems == []
     system = 3 * (0.192 * M + 50 * 0.08), 6 * (0.192 * M + 50 * 0.08)
     inference = 1 * (1.212 * M + 200 * 0.08), 4 * (1.212 * M + 200 * 0.08)
-    batch = 0, 4 * (0.322 * M + 100 * 0.08)
+    batch = 0, 4 * (0.322 * M + (100 + 20) * 0.08)  # + the node model cache's 20 GiB per node
     fixed = 0.10 * M + 3 * (0.045 + 0.005) * M + 0.0014 * M  # EKS, 3 NAT gateways and their IPs, KMS key
     fixed += 0.0225 * M  # the serving platform's Gateway (its Envoy Service is a load balancer)
     fixed += 100 * 0.023  # MLflow's artifact bucket (priced at the model's default 100 GiB)

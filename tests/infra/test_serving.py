@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from components.common import POOL_LABEL, Problems
+from components.serving import cache_key
 from infra import serving
 from infra.config import parse
 from infra.mlflow import with_artifact_root
@@ -259,14 +260,47 @@ def test_stack_settings_under_pressure_are_checked_with_their_key_paths() -> Non
         },
     }
     assert stack_problems("prod", cfg, **{"ml-platform:gpu_pools": pools}) == [
-        "gpu_pools.batch.model_cache_gib: cannot fill on EKS or GKE yet: KServe v0.20's model download Jobs carry no "
-        "toleration for the GPU taint (see docs/serving.md, node-level model cache), got 20",
         "serving.endpoints.embeddings.max_batch_time_ms: must be > 0 exactly when max_batch_size > 1 (it is 8), got 0",
         "serving.endpoints.embeddings.warm_timezone: must be an IANA time zone, got 'America/Nowhere'",
         "serving.endpoints.embeddings.warm_windows[0].end: must be later than start (18:00); a window cannot cross "
         "midnight, split it in two, got '08:00'",
         "serving.endpoints.embeddings.model_cache_gib: the cached models on pool 'batch' need 30 GiB; set "
         "gpu_pools.batch.model_cache_gib to at least that (it is 20), got 30",
+    ]
+
+
+def test_prod_embeddings_mounts_the_copy_its_pools_prefetcher_keeps(stack_run) -> None:
+    result = stack_run("prod")
+    embeddings = next(m for m in manifests(result, ISVC) if m["metadata"]["name"] == "embeddings-v1")
+    source = embeddings["metadata"]["annotations"]["ml-platform.io/model-cache-source"]
+    assert source.startswith("s3://") and source.endswith("/mlflow/9/models/m-embeddings-v1/artifacts")
+    assert embeddings["spec"]["predictor"]["model"]["storageUri"] == f"pvc://model-cache-batch/{cache_key(source)}"
+    (ds,) = manifests(result, "kubernetes:apps/v1:DaemonSet")
+    assert ds["spec"]["template"]["spec"]["nodeSelector"] == {POOL_LABEL: "batch"}
+    assert ds["spec"]["template"]["spec"]["containers"][0]["args"] == [source]
+    # its identity: an IRSA role that may read only under that version's prefix
+    policy = next(
+        json.loads(r.inputs["policy"])
+        for r in by_type(result.registrations, "aws:iam/rolePolicy:RolePolicy")
+        if r.name == "mlflow-artifacts-cache-reader-irsa"
+    )
+    read = next(st for st in policy["Statement"] if st["Sid"] == "ReadThePrefixes")
+    assert [r.split(":::", 1)[1] for r in read["Resource"]] == [source.removeprefix("s3://") + "/*"]
+    # the other stacks cache nothing
+    assert not manifests(stack_run("dev"), "kubernetes:apps/v1:DaemonSet")
+
+
+def test_a_cached_endpoint_must_read_under_the_artifact_root_and_not_be_released() -> None:
+    cfg = serving_config("prod")
+    cfg["endpoints"]["embeddings"]["versions"]["v1"]["storage_uri"] = "s3://elsewhere/embeddings"
+    cfg["endpoints"]["fraud"]["model_cache_gib"] = 5
+    cfg["endpoints"]["fraud"]["gpu_count"] = 1
+    cfg["endpoints"]["fraud"]["gpu_pool"] = "batch"
+    assert stack_problems("prod", cfg) == [
+        "serving.endpoints.fraud.model_cache_gib: cannot cache a released endpoint (the release controller changes "
+        "its versions' models at run time), got 5",
+        "serving.endpoints.embeddings.versions.v1.storage_uri: must lie under {artifact_root} when the endpoint is "
+        "cached (the cache's identity reads only there), got 's3://elsewhere/embeddings'",
     ]
 
 

@@ -31,6 +31,17 @@ RESOURCE_SKIPS = {
     ("CKV_K8S_38", "Deployment.ml-serving.release-controller"): "the release controller calls the Kubernetes API "
     "(the endpoint's HTTPRoute, its InferenceServices and its state ConfigMap) with its own ServiceAccount's token, "
     "which its Role limits to exactly those calls",
+    **{
+        (check, "DaemonSet.ml-platform-model-cache.model-cache-batch"): reason
+        for check, reason in {
+            "CKV_K8S_23": "the node model cache's prefetcher runs as user 0 to own the host folder the kubelet creates "
+            "as root, with every capability dropped, no privilege escalation and a read-only root filesystem (the "
+            "container-security policy admits exactly that)",
+            "CKV_K8S_40": "user 0 for the same reason: a high UID could not write the root-owned host folder",
+            "CKV_K8S_8": "the prefetcher serves nothing; a liveness restart would only start a long download over; "
+            "its readiness probe reports whether the node's copies are complete",
+        }.items()
+    },
 }
 """checkov checks skipped for one named resource, each with the reason."""
 

@@ -95,7 +95,7 @@ def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Pat
         "Policies: ml-platform 0.1.0, 15 policies, config policies/config/prod.json\n  no violations\n" in proc.stdout
     )
     assert (
-        "Cost (USD per month): idle $1,796.99 · full scale $5,887.41 · budget $7,000.00 (within, 84% of it)"
+        "Cost (USD per month): idle $1,796.99 · full scale $5,893.81 · budget $7,000.00 (within, 84% of it)"
         in proc.stdout
     )
     assert "  inference-nodegroup                   $900.76    $3,603.04  1..4 x g5.2xlarge on-demand" in proc.stdout
@@ -105,7 +105,7 @@ def test_prod_prints_verdicts_and_cost_and_writes_them_to_the_plan(tmp_path: Pat
     assert (cost["currency"], cost["monthly_idle"], cost["monthly_full"], cost["budget"]) == (
         "USD",
         1796.99,
-        5887.41,
+        5893.81,
         7000,
     )
     assert set(cost["items"][0]) == {"urn", "name", "what", "monthly_idle", "monthly_full"}
@@ -121,7 +121,7 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     proc = preview("prod", "--stack-file", str(stack_file), "--out", str(tmp_path / "build"), "--quiet")
     assert proc.returncode == 1
     assert (
-        "  [mandatory] cost-budget: monthly cost at full scale $9,490.45 exceeds the budget $7,000.00 by $2,490.45 "
+        "  [mandatory] cost-budget: monthly cost at full scale $9,496.85 exceeds the budget $7,000.00 by $2,496.85 "
         "(idle $1,796.99)" in proc.stdout
     )
     assert proc.stderr.strip() == "error: mandatory policy violations: cost-budget"
@@ -130,8 +130,8 @@ def test_mandatory_violation_exits_non_zero_like_pulumi_preview(tmp_path: Path) 
     assert violation["policy"] == "cost-budget" and violation["level"] == "mandatory"
     assert set(violation) == {"policy", "level", "urn", "name", "type", "message"}
     assert (
-        plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9490.45
-    )  # 5,887.41 + 4 more nodes x $900.76
+        plan["policy"]["mandatory_failed"] is True and plan["cost"]["monthly_full"] == 9496.85
+    )  # 5,893.81 + 4 more nodes x $900.76
 
 
 def test_advisory_findings_do_not_fail_the_preview(tmp_path: Path) -> None:

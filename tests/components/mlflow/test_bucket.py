@@ -149,3 +149,65 @@ def test_reader_must_be_namespace_and_name() -> None:
     p = Problems(prefix="art")
     ArtifactBucketArgs(**AWS, reader_service_account="model-server").validate(p)
     assert p.items == ["art.reader_service_account: must be namespace/name, got 'model-server'"]
+
+
+CACHE = dict(
+    cache_reader_service_account="ml-platform-model-cache/model-cache",
+    cache_reader_prefixes=["mlflow/9/models/m-a/artifacts", "mlflow/9/models/m-b/artifacts/"],
+)
+
+
+def test_s3_cache_reader_may_list_and_read_only_under_its_prefixes(mocked) -> None:
+    regs = mocked.run(lambda: ArtifactBucket("art", ArtifactBucketArgs(**AWS, **CACHE)))
+    role = one(regs, "aws:iam/role:Role", "art-cache-reader-irsa").inputs
+    condition = json.loads(role["assumeRolePolicy"])["Statement"][0]["Condition"]["StringEquals"]
+    assert condition["oidc.example/id/X:sub"] == "system:serviceaccount:ml-platform-model-cache:model-cache"
+    policy = json.loads(one(regs, "aws:iam/rolePolicy:RolePolicy", "art-cache-reader-irsa").inputs["policy"])
+    listing, reading = policy["Statement"]
+    assert listing["Action"] == ["s3:ListBucket"]
+    # HeadBucket (the storage initializer's first call) is ListBucket without a prefix: IfExists admits it
+    assert listing["Condition"]["StringLikeIfExists"]["s3:prefix"] == [
+        "mlflow/9/models/m-a/artifacts",
+        "mlflow/9/models/m-b/artifacts",
+        "mlflow/9/models/m-a/artifacts/*",
+        "mlflow/9/models/m-b/artifacts/*",
+    ]
+    assert reading["Action"] == ["s3:GetObject"]
+    assert [r.split(":::", 1)[1].split("/", 1)[1] for r in reading["Resource"]] == [
+        "mlflow/9/models/m-a/artifacts/*",
+        "mlflow/9/models/m-b/artifacts/*",
+    ]
+
+
+def test_gcs_cache_reader_is_a_viewer_held_to_its_prefixes_by_an_iam_condition(mocked) -> None:
+    args = ArtifactBucketArgs(
+        cloud=Cloud.GCP,
+        service_account_namespace="mlflow",
+        service_account_name="mlflow",
+        project="p",
+        location="us-central1",
+        workload_pool="p.svc.id.goog",
+        **CACHE,
+    )
+    regs = mocked.run(lambda: ArtifactBucket("art", args))
+    viewer = one(regs, "gcp:storage/bucketIAMMember:BucketIAMMember", "art-cache-reader-object-viewer").inputs
+    assert viewer["role"] == "roles/storage.objectViewer"
+    expression = viewer["condition"]["expression"]
+    bucket = viewer["bucket"]
+    assert f'resource.name.startsWith("projects/_/buckets/{bucket}/objects/mlflow/9/models/m-a/artifacts/")' in (
+        expression
+    )
+    assert (
+        'api.getAttribute("storage.googleapis.com/objectListPrefix", "").startsWith("mlflow/9/models/m-b/artifacts")'
+        in (expression)
+    )
+    wi = one(regs, "gcp:serviceaccount/iAMMember:IAMMember", "art-cache-reader-workload-identity").inputs
+    assert wi["member"] == "serviceAccount:p.svc.id.goog[ml-platform-model-cache/model-cache]"
+
+
+def test_a_cache_reader_needs_prefixes() -> None:
+    p = Problems(prefix="art")
+    ArtifactBucketArgs(**AWS, cache_reader_service_account="ml-platform-model-cache/model-cache").validate(p)
+    assert p.items == [
+        "art.cache_reader_prefixes: must name at least one non-empty prefix (the cache reads only there), got []"
+    ]

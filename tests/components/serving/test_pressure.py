@@ -15,6 +15,7 @@ from components.serving import (
     WarmWindow,
     Weekday,
     build_objects,
+    cache_key,
 )
 from tests import k8s_schemas
 
@@ -158,20 +159,17 @@ def test_a_warm_endpoint_keeps_its_prometheus_trigger_first() -> None:
 # --- node cache and priority --------------------------------------------------------------------------------
 
 
-def test_a_cached_endpoint_gets_a_local_model_cache_per_version_on_its_pool() -> None:
-    caches = of_kind(UNDER_PRESSURE, "LocalModelCache")
-    assert [c["metadata"]["name"] for c in caches] == ["ml-serving-iris-v1", "ml-serving-iris-v2"]
-    assert caches[0]["spec"] == {"sourceModelUri": "s3://b/m/v1", "modelSize": "20Gi", "nodeGroups": ["inference"]}
+def test_a_cached_version_mounts_its_pools_node_copy_instead_of_downloading() -> None:
     isvc = of_kind(UNDER_PRESSURE, "InferenceService")[0]
-    assert isvc["metadata"]["annotations"]["serving.kserve.io/nodegroup"] == "inference"
-    assert not of_kind(make(), "LocalModelCache")
-
-
-def test_the_inference_service_waits_for_its_cache(mocked) -> None:
-    regs = mocked.run(lambda: ModelEndpoint("iris", UNDER_PRESSURE))
-    urn = {r.name: r.urn for r in regs}
-    isvc = next(r for r in regs if r.name == "iris-inferenceservice-iris-v1")
-    assert isvc.depends_on == [urn["iris-localmodelcache-ml-serving-iris-v1"]]
+    model = isvc["spec"]["predictor"]["model"]
+    # KServe mounts pvc://<claim>/<key> read-only at /mnt/models (subPath = key), no storage initializer
+    assert model["storageUri"] == f"pvc://model-cache-inference/{cache_key('s3://b/m/v1')}"
+    assert isvc["metadata"]["annotations"]["ml-platform.io/model-cache-source"] == "s3://b/m/v1"
+    assert isvc["spec"]["predictor"]["nodeSelector"]["ml-platform.io/pool"] == "inference"
+    assert "LocalModelCache" not in {o["kind"] for o in build_objects("iris", UNDER_PRESSURE).objects}
+    uncached = of_kind(make(), "InferenceService")[0]
+    assert uncached["spec"]["predictor"]["model"]["storageUri"] == "s3://b/m/v1"
+    assert "ml-platform.io/model-cache-source" not in uncached["metadata"]["annotations"]
 
 
 def test_priority_follows_criticality_unless_named() -> None:
@@ -188,7 +186,7 @@ def test_priority_follows_criticality_unless_named() -> None:
 
 def test_objects_under_pressure_validate_against_their_upstream_schemas() -> None:
     objs = build_objects("iris", UNDER_PRESSURE).objects
-    assert {o["kind"] for o in objs} >= {"LocalModelCache", "InferenceService", "ScaledObject", "InterceptorRoute"}
+    assert {o["kind"] for o in objs} >= {"InferenceService", "ScaledObject", "InterceptorRoute"}
     assert [p for o in objs for p in k8s_schemas.validate_object(o, "1.35")] == []
 
 

@@ -6,6 +6,8 @@ Each broken render is a shipped stack's own render with one connection cut the w
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from offline import runner, wiring
@@ -174,6 +176,52 @@ def test_storage_prefix_catches_models_read_outside_mlflows_artifacts_destinatio
     assert "outside what its producer writes" in f.message and "Deployment mlflow/mlflow" in f.objects
 
 
+def test_storage_identity_catches_a_cache_identity_scoped_to_another_prefix(broken) -> None:
+    def cut(res):
+        policy = find(res, ":RolePolicy", "mlflow-artifacts-cache-reader-irsa")["inputs"]
+        policy["policy"] = policy["policy"].replace("m-embeddings-v1", "m-embeddings-v0")
+
+    [f] = broken("prod", "storage-identity", cut)
+    assert f.objects == ("DaemonSet ml-platform-model-cache/model-cache-batch",)
+    assert "role mlflow-artifacts-cache-reader-irsa does not allow s3:GetObject on s3://" in f.message
+
+
+def test_model_cache_catches_each_broken_link(broken) -> None:
+    def unlisted(res):
+        find(res, ":DaemonSet", "model-cache-batch")["inputs"]["spec"]["template"]["spec"]["containers"][0]["args"] = []
+
+    [f] = broken("prod", "model-cache", unlisted)
+    assert f.objects == ("InferenceService ml-serving/embeddings-v1",)
+    assert f.message.startswith("no prefetcher on pool 'batch' lists the model it mounts (copy ")
+
+    def intolerant(res):
+        find(res, ":DaemonSet", "model-cache-batch")["inputs"]["spec"]["template"]["spec"]["tolerations"] = []
+
+    [f] = broken("prod", "model-cache", intolerant)
+    assert f.message == (
+        "prefetcher DaemonSet ml-platform-model-cache/model-cache-batch does not tolerate taint nvidia.com/gpu of "
+        "pool 'batch'"
+    )
+
+    def other_pool(res):
+        predictor = find(res, ":InferenceService", "embeddings-inferenceservice-embeddings-v1")["inputs"]["spec"][
+            "predictor"
+        ]
+        predictor["nodeSelector"]["ml-platform.io/pool"] = "inference"
+
+    [f] = broken("prod", "model-cache", other_pool)
+    assert (
+        f.message == "its pods run on pool 'inference', not on the pool(s) volume ml-serving-model-cache-batch lies on "
+        "(['batch'])"
+    )
+
+    def no_claim(res):
+        res.remove(find(res, ":PersistentVolumeClaim", "model-cache-batch-claim"))
+
+    [f] = broken("prod", "model-cache", no_claim)
+    assert f.message == "mounts claim model-cache-batch, which the stack does not create in ml-serving"
+
+
 def test_storage_class_catches_eks_without_a_default_class(broken) -> None:
     def cut(res):
         res.remove(find(res, ":StorageClass", "mlp-dev-gp3"))
@@ -261,3 +309,22 @@ def test_serving_isolated_catches_a_namespace_without_default_deny(broken) -> No
 
     [f] = broken("dev", "serving-isolated", cut)
     assert f.message == "namespace ml-serving has no default-deny ingress NetworkPolicy"
+
+
+def test_a_cached_endpoint_on_gke_is_wired_and_its_conditioned_identity_is_checked() -> None:
+    """gke-dev with its demo endpoint cached on the time-shared L4 pool: the whole chain holds; a condition on
+    another prefix is a finding."""
+    config, _ = runner.read_stack_file("gke-dev")
+    serving = json.loads(config["ml-platform:serving"])
+    serving["endpoints"]["iris"].update(gpu_count=1, gpu_pool="l4-shared", model_cache_gib=5)
+    pools = json.loads(config["ml-platform:gpu_pools"])
+    pools["l4-shared"]["model_cache_gib"] = 5
+    result = runner.run("gke-dev", {"ml-platform:serving": serving, "ml-platform:gpu_pools": pools})
+    resources = resources_of(result)
+    assert [f.line() for f in wiring.check(resources, result.config)] == []
+    viewer = find(resources, ":BucketIAMMember", "mlflow-artifacts-cache-reader-object-viewer")
+    assert "/objects/mlflow/1/models/m-iris-v1/artifacts/" in viewer["inputs"]["condition"]["expression"]
+    viewer["inputs"]["condition"]["expression"] = viewer["inputs"]["condition"]["expression"].replace("m-iris-v1", "x")
+    [f] = wiring.check(resources, result.config, only=["storage-identity"])
+    assert f.objects == ("DaemonSet ml-platform-model-cache/model-cache-l4-shared",)
+    assert f.message.endswith("has no read role on bucket " + f.message.split("gs://", 1)[1].split("/", 1)[0])

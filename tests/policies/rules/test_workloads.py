@@ -254,6 +254,23 @@ def test_security_named_exceptions_are_listed_in_the_rule() -> None:
     assert CONTAINER_SECURITY.config()["exceptions"] == PRIVILEGED_EXCEPTIONS
 
 
+def test_security_lets_the_model_cache_prefetcher_be_root_only_without_any_capability() -> None:
+    from components.serving import ModelCacheArgs, prefetch_daemon_set
+
+    rendered = prefetch_daemon_set(ModelCacheArgs(pools={"batch": 20}), "batch", ["s3://b/m"])
+    ds = k8s("DaemonSet", "model-cache-batch", rendered["spec"], namespace="ml-platform-model-cache")
+    assert violations(CONTAINER_SECURITY, ds) == []
+    ctx = rendered["spec"]["template"]["spec"]["containers"][0]["securityContext"]
+    ctx["capabilities"] = {"drop": ["ALL"], "add": ["CHOWN"]}
+    assert violations(CONTAINER_SECURITY, k8s("DaemonSet", "model-cache-batch", rendered["spec"])) == [
+        "[mandatory] container-security: DaemonSet serving/model-cache-batch: container 'prefetch' may run as root "
+        "(set securityContext.runAsNonRoot: true)"
+    ]
+    # the same root container under another name is refused
+    ctx["capabilities"] = {"drop": ["ALL"]}
+    assert len(violations(CONTAINER_SECURITY, k8s("DaemonSet", "log-shipper", rendered["spec"]))) == 1
+
+
 def test_security_config_override_adds_an_exception() -> None:
     pod = pod_spec(container(security={"privileged": True, "allowPrivilegeEscalation": False}))
     assert violations(CONTAINER_SECURITY, deployment("node-tuner", pod=pod))
