@@ -348,7 +348,7 @@ without privilege escalation; everything else of the rule still applies."""
 
 def _owns_host_folder(res: Res, c: Container, ctx: Mapping[str, Any]) -> bool:
     caps = _dict(ctx.get("capabilities"))
-    return (
+    return bool(
         matches_any([*_names(res), c.name], HOST_FOLDER_OWNERS)
         and "ALL" in (caps.get("drop") or [])
         and not caps.get("add")
