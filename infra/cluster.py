@@ -27,6 +27,7 @@ from components.cluster import (
     NvidiaDevicePlugin,
     NvidiaDevicePluginArgs,
     SharingMode,
+    check_pool_name,
 )
 from components.common import Cloud, GpuSharing, Problems
 
@@ -116,6 +117,7 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         cloud_inputs = {}
     for name, pool in cfg.gpu_pools.items():
         names = key_paths(GpuPoolConfig, GpuNodePoolArgs)
+        check_pool_name(cfg.cloud, name, problems.at(f"gpu_pools.{name}"))
         pool_args(cfg, pool, **cloud_inputs).validate(problems.at(f"gpu_pools.{name}", names))
     if device_plugin_wanted(cfg):
         names = key_paths(DevicePluginConfig, NvidiaDevicePluginArgs)

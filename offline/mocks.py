@@ -30,6 +30,8 @@ SIG_KEY = "4dabf18193072939515e22adb298388d"
 UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 
 MASK = "[secret]"
+GENERATED_AT = "20260101000000"
+"""The UTC time (``YYYYmmddHHMMSS``) in names the providers generate from a prefix, fixed so plans are stable."""
 ACCOUNT_ID = "123456789012"
 GCP_PROJECT_NUMBER = "100000000001"
 
@@ -78,6 +80,8 @@ class Registration:
     """The same with secret values visible (placeholders only: the preview never holds real secrets)."""
     ignore_changes: list[str] = field(default_factory=list)
     """Input paths Pulumi leaves to someone else after creation (``ignoreChanges``): who owns which field."""
+    delete_before_replace: bool = False
+    """Whether a replacement deletes the old resource before creating the new one (``deleteBeforeReplace``)."""
     outputs: dict[str, Any] = field(repr=False, default_factory=dict)
     """What the mocks answered as the resource's state (ids, ARNs, emails), secrets masked; not in the plan."""
 
@@ -93,6 +97,7 @@ class Registration:
             "dependsOn": self.depends_on,
             "inputs": self.inputs,
             **({"ignoreChanges": self.ignore_changes} if self.ignore_changes else {}),
+            **({"deleteBeforeReplace": True} if self.delete_before_replace else {}),
         }
 
 
@@ -156,6 +161,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 inputs=engine_form(wire),
                 raw_inputs=engine_form(wire, mask=False),
                 ignore_changes=list(request.ignoreChanges),
+                delete_before_replace=bool(request.deleteBeforeReplace),
                 outputs={
                     "id": response.id,
                     **engine_form(json_format.MessageToDict(response.object, preserving_proto_field_name=True)),
@@ -255,7 +261,23 @@ def _eks_cluster(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str,
 
 
 def _eks_nodegroup(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
-    return {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{_short_hash(name)}"}]}]}
+    out: dict[str, Any] = {"resources": [{"autoscalingGroups": [{"name": f"eks-{name}-{_short_hash(name)}"}]}]}
+    prefix = state.get("nodeGroupNamePrefix")
+    if prefix and not state.get("nodeGroupName"):
+        # The provider's unique suffix: an 18-digit UTC timestamp and an 8-hex-digit counter (26 characters).
+        out["nodeGroupName"] = f"{prefix}{GENERATED_AT}0000{_short_hash(name)}"
+    return out
+
+
+def _gke_nodepool(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
+    prefix = state.get("namePrefix")
+    if not prefix or state.get("name") not in (None, name):
+        return {}
+    # The provider's suffix: a short prefix gets a 16-digit timestamp and an 8-digit counter, a longer one 9 random
+    # lowercase characters, so that the name stays within GKE's 40.
+    if len(prefix) <= 14:
+        return {"name": f"{prefix}{GENERATED_AT}00{int(_short_hash(name), 16) % 10**8:08d}"}
+    return {"name": f"{prefix}{_short_hash(name)}x"}
 
 
 def _gke_cluster(name: str, state: dict[str, Any], m: PreviewMocks) -> dict[str, Any]:
@@ -296,6 +318,7 @@ _SPECIAL: dict[str, Callable[[str, dict[str, Any], PreviewMocks], dict[str, Any]
     "aws:eks/cluster:Cluster": _eks_cluster,
     "aws:eks/nodeGroup:NodeGroup": _eks_nodegroup,
     "gcp:container/cluster:Cluster": _gke_cluster,
+    "gcp:container/nodePool:NodePool": _gke_nodepool,
     "gcp:serviceaccount/account:Account": _gcp_service_account,
     "random:index/randomPassword:RandomPassword": _random_password,
     "random:index/randomId:RandomId": _random_id,

@@ -34,6 +34,7 @@ from ._gpu_node_pool import (
     GpuNodePool,
     GpuNodePoolArgs,
     NodeImage,
+    check_pool_name,
 )
 
 __all__ = [
@@ -51,6 +52,7 @@ __all__ = [
     "NvidiaDevicePluginArgs",
     "ReleaseChannel",
     "SharingMode",
+    "check_pool_name",
     "iam_policy",
     "lookup_machine",
     "subnet_cidrs",

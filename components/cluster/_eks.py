@@ -330,7 +330,9 @@ class EksCluster(PlatformComponent):
         return aws.eks.NodeGroup(
             f"{name}-system",
             cluster_name=cluster.name,
-            node_group_name="system",
+            # A generated name (``system-<suffix>``) lets a replacement start the new group before the old one
+            # drains: a fixed name would clash with the old group's, or make Pulumi delete the old group first.
+            node_group_name_prefix="system-",
             node_role_arn=node_role.arn,
             subnet_ids=[s.id for s in network.private_subnets],
             instance_types=[args.system_nodes_instance_type],

@@ -274,7 +274,9 @@ class GkeCluster(PlatformComponent):
         server."""
         return gcp.container.NodePool(
             f"{name}-system",
-            name="system",
+            # A generated name (``system-<suffix>``) lets a replacement start the new pool before the old one
+            # drains: a fixed name would clash with the old pool's, or make Pulumi delete the old pool first.
+            name_prefix="system-",
             project=args.project,
             cluster=cluster.name,
             location=args.region,

@@ -10,12 +10,19 @@ four ways", not in managed node groups versus node pools. Each cloud realises th
 * GPU sharing is one setting. On EKS the node is labelled with the device plugin configuration that
   time-slices it; on GKE the node pool's ``guest_accelerator`` carries ``gpu_sharing_config`` or
   ``gpu_partition_size`` and GKE's own device plugin applies it. MIG is refused on EKS: partitioning needs
-  NVIDIA's MIG manager, which the platform does not install (see ``EKS_MIG_REFUSED``).
+  NVIDIA's MIG manager, which the platform does not install (see ``EKS_MIG_REFUSED``);
+* a change that the cloud cannot make in place (disk size, instance type, image, capacity type) replaces the pool
+  without a gap: the cloud names the pool from the prefix ``<pool>-``, so the new pool can be created beside the
+  old one, and only then is the old one drained and deleted. A fixed name would clash with the old pool's (names
+  are unique in a cluster), leaving Pulumi the choice of failing or deleting the old pool first. Nothing keys off
+  the generated name: selectors, rules and costs read the ``ml-platform.io/pool`` label, the Cluster Autoscaler
+  finds the groups by tag. ``delete_before_replace`` is the explicit opt-out for a GPU quota too small for both.
 """
 
 from __future__ import annotations
 
 import enum
+import re
 from dataclasses import dataclass, field
 
 import pulumi
@@ -34,6 +41,7 @@ from ..common import (
     GpuSharing,
     PlatformComponent,
     Problems,
+    SelfValidating,
     aws,
     device_plugin_config_name,
     gcp,
@@ -62,6 +70,42 @@ EKS_AMI_TYPES = {
     NodeImage.AL2023_NVIDIA: "AL2023_x86_64_NVIDIA",
     NodeImage.BOTTLEROCKET_NVIDIA: "BOTTLEROCKET_x86_64_NVIDIA",
 }
+
+
+EKS_NAME_PREFIX_MAX = 37
+"""Longest node group name prefix EKS accepts: the provider appends a 26-character unique suffix, and a node group
+name is at most 63 characters."""
+GKE_NAME_PREFIX_MAX = 31
+"""Longest node pool name prefix the GKE provider accepts (it appends a timestamp and counter, or 9 random
+characters, within GKE's 40-character limit)."""
+_EKS_POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
+_GKE_POOL_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+
+
+def name_prefix(pool: str) -> str:
+    """The prefix the cloud's generated node group / node pool name starts with: ``<pool>-``."""
+    return f"{pool}-"
+
+
+def check_pool_name(cloud: Cloud, pool: str, problems: Problems) -> None:
+    """Report ``pool`` when it cannot start a generated node group (EKS) or node pool (GKE) name.
+
+    ``problems`` is at the level of the pool itself (``gpu_pools.<pool>``)."""
+    if cloud == Cloud.AWS:
+        longest, pattern = EKS_NAME_PREFIX_MAX - 1, _EKS_POOL_NAME
+        rule = "letters, digits, dashes and underscores, starting with a letter or digit"
+    elif cloud == Cloud.GCP:
+        longest, pattern = GKE_NAME_PREFIX_MAX - 1, _GKE_POOL_NAME
+        rule = "lowercase letters, digits and dashes, starting with a letter"
+    else:
+        return
+    problems.check(
+        bool(pattern.match(pool)) and len(pool) <= longest,
+        "",
+        f"a GPU pool name on {cloud.value} must be {rule}, at most {longest} characters "
+        f"(the cloud generates the pool's name from '<pool>-')",
+        pool,
+    )
 
 
 AWS_GPU_LABEL = "k8s.amazonaws.com/accelerator"
@@ -115,6 +159,11 @@ class GpuNodePoolArgs:
     """GCP: node service account email. Default the cluster's default."""
     tags: dict[str, str] = field(default_factory=dict)
     """Cloud tags (AWS) or resource labels (GCP) on the pool. Default none."""
+    delete_before_replace: bool = False
+    """When a change replaces the pool (disk size, instance type, node image, capacity), delete the old pool before
+    creating the new one instead of after. Only for a GPU quota too small to hold both pools at once: the pool's
+    nodes, and every pod on them, are gone until the new pool's nodes are up. Default False (the new pool is created
+    first; the old one is drained and deleted once it exists)."""
 
     def validate(self, problems: Problems) -> None:
         """Append every problem with these arguments to ``problems``."""
@@ -238,11 +287,22 @@ class GpuNodePool(PlatformComponent):
 
         self.register_outputs({"name": self.name, "node_labels": self.node_labels, "node_taints": self.node_taints})
 
+    @staticmethod
+    def _replacement(args: GpuNodePoolArgs, ignore_changes: list[str]) -> pulumi.ResourceOptions:
+        """Options of the node group / node pool: the field the autoscaler owns, and the order of a replacement
+        (create the new pool first unless the user chose otherwise; explicit, so it also overrides a provider that
+        would recommend deleting first)."""
+        return pulumi.ResourceOptions(ignore_changes=ignore_changes, delete_before_replace=args.delete_before_replace)
+
+    def _validate_name(self, name: str, args: SelfValidating, problems: Problems) -> None:
+        if isinstance(args, GpuNodePoolArgs):
+            check_pool_name(args.cloud, name, problems)
+
     def _eks(self, name: str, args: GpuNodePoolArgs, child: pulumi.ResourceOptions) -> pulumi.Output[str]:
         group = aws.eks.NodeGroup(
             f"{name}-nodegroup",
             cluster_name=args.cluster_name,
-            node_group_name=name,
+            node_group_name_prefix=name_prefix(name),
             node_role_arn=args.node_role_arn,
             subnet_ids=args.subnet_ids,
             instance_types=[args.instance_type],
@@ -260,9 +320,7 @@ class GpuNodePool(PlatformComponent):
             ],
             tags=merge_labels(args.tags, {"k8s.io/cluster-autoscaler/enabled": "true"}),
             # The autoscaler owns the node count once the pool exists.
-            opts=pulumi.ResourceOptions.merge(
-                child, pulumi.ResourceOptions(ignore_changes=["scalingConfig.desiredSize"])
-            ),
+            opts=pulumi.ResourceOptions.merge(child, self._replacement(args, ["scalingConfig.desiredSize"])),
         )
         # Scale from zero: with no node to inspect, the Cluster Autoscaler reads the node template from ASG tags.
         prefix = "k8s.io/cluster-autoscaler/node-template"
@@ -301,7 +359,7 @@ class GpuNodePool(PlatformComponent):
         )
         pool = gcp.container.NodePool(
             f"{name}-nodepool",
-            name=name,
+            name_prefix=name_prefix(name),
             cluster=args.cluster_name,
             location=args.location,
             initial_node_count=args.min_size,
@@ -330,6 +388,6 @@ class GpuNodePool(PlatformComponent):
                     enable_secure_boot=True, enable_integrity_monitoring=True
                 ),
             ),
-            opts=pulumi.ResourceOptions.merge(child, pulumi.ResourceOptions(ignore_changes=["initialNodeCount"])),
+            opts=pulumi.ResourceOptions.merge(child, self._replacement(args, ["initialNodeCount"])),
         )
         return pool.name

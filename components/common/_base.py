@@ -124,6 +124,8 @@ class Problems:
         head = name.split(".", 1)[0].split("[", 1)[0]
         if head in self.names:
             name = self.names[head] + name[len(head) :]
+        if not name:
+            return self.prefix  # a problem with the thing at this level itself (a name, say)
         return f"{self.prefix}.{name}" if self.prefix else name
 
     def add(self, name: str, message: str, got: Any) -> None:

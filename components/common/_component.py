@@ -34,6 +34,11 @@ class PlatformComponent(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         problems = Problems(prefix=name)
+        self._validate_name(name, args, problems)
         args.validate(problems)
         problems.raise_if_any(f"{type(self).__name__} {name!r}")
         super().__init__(type_token, name, None, opts)
+
+    def _validate_name(self, name: str, args: SelfValidating, problems: Problems) -> None:
+        """Append problems with the component's own name (``problems`` is at the name's level); any name is fine
+        unless a component says otherwise, e.g. when a cloud name is made from it."""

@@ -144,6 +144,7 @@ _POOL_KEYS = (
     "accelerator",
     "accelerator_count",
     "labels",
+    "delete_before_replace",
 )
 
 
@@ -174,6 +175,9 @@ class GpuPoolConfig(Model):
     """GPU sharing."""
     labels: dict[str, str] | None = None
     """Extra node labels."""
+    delete_before_replace: bool | None = None
+    """When a change replaces the pool, delete the old pool first instead of last (for a GPU quota too small to
+    hold both; the pool's capacity is gone until the new one is up)."""
 
 
 class DevicePluginInstall(str, enum.Enum):

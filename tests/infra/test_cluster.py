@@ -73,3 +73,24 @@ def test_mig_on_eks_is_refused_with_the_pool_key_path() -> None:
         "gpu_pools.a100.sharing.mode: MIG on EKS needs NVIDIA's MIG manager to partition the GPUs, which the platform "
         "does not install; use time-slicing, or a GKE pool (GKE partitions MIG GPUs itself), got 'mig'"
     ]
+
+
+def test_a_pool_name_the_cloud_cannot_use_is_reported_under_its_key() -> None:
+    p = Problems()
+    cluster.validate(cfg(gpu_pools={"-inference": {"instance_type": "g5.xlarge", "delete_before_replace": True}}), p)
+    assert p.items == [
+        "gpu_pools.-inference: a GPU pool name on aws must be letters, digits, dashes and underscores, starting with "
+        "a letter or digit, at most 36 characters (the cloud generates the pool's name from '<pool>-'), "
+        "got '-inference'"
+    ]
+
+
+def test_delete_before_replace_reaches_the_pool_only_when_set() -> None:
+    c = cfg(
+        gpu_pools={
+            "a": {"instance_type": "g5.xlarge"},
+            "b": {"instance_type": "g5.xlarge", "delete_before_replace": True},
+        }
+    )
+    assert cluster.pool_args(c, c.gpu_pools["a"], cluster_name="-").delete_before_replace is False
+    assert cluster.pool_args(c, c.gpu_pools["b"], cluster_name="-").delete_before_replace is True

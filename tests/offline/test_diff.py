@@ -4,6 +4,7 @@ plans."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -78,7 +79,11 @@ def test_real_runs_report_resources_fields_and_helm_changes(dev_pair) -> None:
     assert "-    time-slicing-4: |" in block and "+    time-slicing-2: |" in block
     assert "-            replicas: 4" in block and "+            replicas: 2" in block
     assert "- `ml-platform:gpu_pools.inference.max_size`: `2` → `4`" in out
-    assert '- `gpu_pools.batch`: (unset) → `"batch"`' in out
+    # the node group's name is generated from the prefix `batch-` (an 18-digit time and an 8-hex-digit counter)
+    exported = [line for line in out if line.startswith("- `gpu_pools.batch`: (unset) → ")]
+    assert len(exported) == 1 and re.fullmatch(
+        r'- `gpu_pools\.batch`: \(unset\) → `"batch-\d{18}[0-9a-f]{8}"`', exported[0]
+    )
 
 
 def test_the_reverse_pair_deletes_what_the_head_created(dev_pair) -> None:

@@ -39,6 +39,7 @@ def test_cluster_resources(mocked) -> None:
     assert len(by_type(regs, "aws:ec2/natGateway:NatGateway")) == 1
     system = one(regs, "aws:eks/nodeGroup:NodeGroup").inputs
     assert "taints" not in system and system["labels"] == {"ml-platform.io/pool": "system"}
+    assert system["nodeGroupNamePrefix"] == "system-" and "nodeGroupName" not in system  # replaced without a gap
     oidc = one(regs, "aws:iam/openIdConnectProvider:OpenIdConnectProvider").inputs
     assert oidc["clientIdLists"] == ["sts.amazonaws.com"]
     addons = {r.inputs["addonName"] for r in by_type(regs, "aws:eks/addon:Addon")}

@@ -28,6 +28,7 @@ def test_cluster(mocked) -> None:
     assert c["deletionProtection"] is True
     system = one(regs, "gcp:container/nodePool:NodePool").inputs
     assert system["nodeConfig"]["workloadMetadataConfig"] == {"mode": "GKE_METADATA"}
+    assert system["namePrefix"] == "system-" and "name" not in system  # replaced without a gap
     roles = {r.inputs["role"] for r in by_type(regs, "gcp:projects/iAMMember:IAMMember")}
     assert roles == {
         "roles/logging.logWriter",

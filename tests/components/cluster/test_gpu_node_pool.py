@@ -178,3 +178,62 @@ def test_gke_gpu_nodes_do_not_get_the_aws_label(mocked) -> None:
         "k8s.amazonaws.com/accelerator"
         not in one(regs, "gcp:container/nodePool:NodePool").inputs["nodeConfig"]["labels"]
     )
+
+
+# --- replacement: the new pool is created before the old one is deleted -------------------------------------------
+
+
+def test_a_disk_resize_replaces_an_eks_group_under_a_new_generated_name(mocked) -> None:
+    """Disk size is fixed at creation (the provider replaces the group), and the cache grows the disk: the group
+    carries only a name prefix, so the replacement gets a name of its own and can exist beside the old group."""
+    before = one(mocked.run(lambda: GpuNodePool("inference", aws_args())), "aws:eks/nodeGroup:NodeGroup")
+    after = one(
+        mocked.run(lambda: GpuNodePool("inference", aws_args(model_cache_gib=20))), "aws:eks/nodeGroup:NodeGroup"
+    )
+    changed = {k for k in before.inputs.keys() | after.inputs.keys() if before.inputs.get(k) != after.inputs.get(k)}
+    assert changed == {"diskSize"} and (before.inputs["diskSize"], after.inputs["diskSize"]) == (100, 120)
+    for group in (before, after):
+        assert group.inputs["nodeGroupNamePrefix"] == "inference-"
+        assert "nodeGroupName" not in group.inputs  # a fixed name would clash with the old group's
+        assert group.delete_before_replace is False
+        name = group.outputs["nodeGroupName"]  # what the provider makes of the prefix (see offline/mocks.py)
+        assert name.startswith("inference-") and len(name) == len("inference-") + 26 <= 63
+
+
+def test_a_disk_resize_replaces_a_gke_pool_under_a_new_generated_name(mocked) -> None:
+    before = one(mocked.run(lambda: GpuNodePool("l4", gcp_args())), "gcp:container/nodePool:NodePool")
+    after = one(mocked.run(lambda: GpuNodePool("l4", gcp_args(disk_size_gib=150))), "gcp:container/nodePool:NodePool")
+    assert (before.inputs["nodeConfig"]["diskSizeGb"], after.inputs["nodeConfig"]["diskSizeGb"]) == (100, 150)
+    for pool in (before, after):
+        assert pool.inputs["namePrefix"] == "l4-" and "name" not in pool.inputs
+        assert pool.delete_before_replace is False
+        name = pool.outputs["name"]
+        assert name.startswith("l4-") and name != "l4" and len(name) <= 40
+
+
+def test_delete_before_replace_is_an_explicit_choice_of_the_pool_only(mocked) -> None:
+    assert aws_args().delete_before_replace is False
+    regs = mocked.run(lambda: GpuNodePool("inference", aws_args(delete_before_replace=True)))
+    assert one(regs, "aws:eks/nodeGroup:NodeGroup").delete_before_replace is True
+    assert not any(t.delete_before_replace for t in by_type(regs, "aws:autoscaling/tag:Tag"))
+    regs = mocked.run(lambda: GpuNodePool("l4", gcp_args(delete_before_replace=True)))
+    pool = one(regs, "gcp:container/nodePool:NodePool")
+    assert pool.delete_before_replace is True and pool.to_json()["deleteBeforeReplace"] is True
+    assert pool.to_json()["ignoreChanges"] == ["initialNodeCount"]  # merged with, not instead of, the other option
+
+
+def test_a_pool_name_that_cannot_prefix_the_cloud_name_is_refused() -> None:
+    with pytest.raises(ArgsError) as err:
+        GpuNodePool("Inference_GPUs", gcp_args(min_size=2, max_size=1))
+    assert err.value.problems == [
+        "Inference_GPUs: a GPU pool name on gcp must be lowercase letters, digits and dashes, starting with a letter, "
+        "at most 30 characters (the cloud generates the pool's name from '<pool>-'), got 'Inference_GPUs'",
+        "Inference_GPUs.max_size: must be >= min_size (2), got 1",
+    ]
+    long = "a" * 37
+    with pytest.raises(ArgsError) as err:
+        GpuNodePool(long, aws_args())
+    assert err.value.problems == [
+        f"{long}: a GPU pool name on aws must be letters, digits, dashes and underscores, starting with a letter or "
+        f"digit, at most 36 characters (the cloud generates the pool's name from '<pool>-'), got '{long}'"
+    ]
