@@ -73,13 +73,14 @@ EKS_AMI_TYPES = {
 
 
 EKS_NAME_PREFIX_MAX = 37
-"""Longest node group name prefix EKS accepts: the provider appends a 26-character unique suffix, and a node group
-name is at most 63 characters."""
+"""Longest node group name prefix the AWS provider accepts: it appends a 26-character unique suffix, and EKS takes
+node group names of at most 63 characters."""
 GKE_NAME_PREFIX_MAX = 31
 """Longest node pool name prefix the GKE provider accepts (it appends a timestamp and counter, or 9 random
 characters, within GKE's 40-character limit)."""
-_EKS_POOL_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]*$")
-_GKE_POOL_NAME = re.compile(r"^[a-z][a-z0-9-]*$")
+# The pool name is also the value of the pool label on every node, so it ends with a letter or digit as well.
+_EKS_POOL_NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_-]*[A-Za-z0-9])?$")
+_GKE_POOL_NAME = re.compile(r"^[a-z]([a-z0-9-]*[a-z0-9])?$")
 
 
 def name_prefix(pool: str) -> str:
@@ -93,10 +94,10 @@ def check_pool_name(cloud: Cloud, pool: str, problems: Problems) -> None:
     ``problems`` is at the level of the pool itself (``gpu_pools.<pool>``)."""
     if cloud == Cloud.AWS:
         longest, pattern = EKS_NAME_PREFIX_MAX - 1, _EKS_POOL_NAME
-        rule = "letters, digits, dashes and underscores, starting with a letter or digit"
+        rule = "letters, digits, dashes and underscores, starting and ending with a letter or digit"
     elif cloud == Cloud.GCP:
         longest, pattern = GKE_NAME_PREFIX_MAX - 1, _GKE_POOL_NAME
-        rule = "lowercase letters, digits and dashes, starting with a letter"
+        rule = "lowercase letters, digits and dashes, starting with a letter and ending with a letter or digit"
     else:
         return
     problems.check(
@@ -246,7 +247,8 @@ class GpuNodePool(PlatformComponent):
     """A pool of GPU nodes, tainted for GPU workloads only, scaling from ``min_size`` (0 allowed) to ``max_size``."""
 
     name: pulumi.Output[str]
-    """The node group / node pool name as the cloud knows it."""
+    """The node group / node pool name as the cloud knows it: generated from the prefix ``<pool>-``, new with each
+    replacement."""
     node_labels: dict[str, str]
     """Labels every node of the pool carries (known at preview)."""
     node_taints: list[dict[str, str]]
@@ -295,6 +297,7 @@ class GpuNodePool(PlatformComponent):
         return pulumi.ResourceOptions(ignore_changes=ignore_changes, delete_before_replace=args.delete_before_replace)
 
     def _validate_name(self, name: str, args: SelfValidating, problems: Problems) -> None:
+        """The pool's name starts the cloud's name for it and is its pool label: see :func:`check_pool_name`."""
         if isinstance(args, GpuNodePoolArgs):
             check_pool_name(args.cloud, name, problems)
 

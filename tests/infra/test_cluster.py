@@ -79,8 +79,8 @@ def test_a_pool_name_the_cloud_cannot_use_is_reported_under_its_key() -> None:
     p = Problems()
     cluster.validate(cfg(gpu_pools={"-inference": {"instance_type": "g5.xlarge", "delete_before_replace": True}}), p)
     assert p.items == [
-        "gpu_pools.-inference: a GPU pool name on aws must be letters, digits, dashes and underscores, starting with "
-        "a letter or digit, at most 36 characters (the cloud generates the pool's name from '<pool>-'), "
+        "gpu_pools.-inference: a GPU pool name on aws must be letters, digits, dashes and underscores, starting and "
+        "ending with a letter or digit, at most 36 characters (the cloud generates the pool's name from '<pool>-'), "
         "got '-inference'"
     ]
 

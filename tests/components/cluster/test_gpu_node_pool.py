@@ -222,18 +222,23 @@ def test_delete_before_replace_is_an_explicit_choice_of_the_pool_only(mocked) ->
     assert pool.to_json()["ignoreChanges"] == ["initialNodeCount"]  # merged with, not instead of, the other option
 
 
-def test_a_pool_name_that_cannot_prefix_the_cloud_name_is_refused() -> None:
+def test_a_pool_name_that_cannot_prefix_the_cloud_name_is_refused(mocked) -> None:
     with pytest.raises(ArgsError) as err:
         GpuNodePool("Inference_GPUs", gcp_args(min_size=2, max_size=1))
     assert err.value.problems == [
-        "Inference_GPUs: a GPU pool name on gcp must be lowercase letters, digits and dashes, starting with a letter, "
-        "at most 30 characters (the cloud generates the pool's name from '<pool>-'), got 'Inference_GPUs'",
+        "Inference_GPUs: a GPU pool name on gcp must be lowercase letters, digits and dashes, starting with a letter "
+        "and ending with a letter or digit, at most 30 characters (the cloud generates the pool's name from "
+        "'<pool>-'), got 'Inference_GPUs'",
         "Inference_GPUs.max_size: must be >= min_size (2), got 1",
     ]
-    long = "a" * 37
-    with pytest.raises(ArgsError) as err:
-        GpuNodePool(long, aws_args())
-    assert err.value.problems == [
-        f"{long}: a GPU pool name on aws must be letters, digits, dashes and underscores, starting with a letter or "
-        f"digit, at most 36 characters (the cloud generates the pool's name from '<pool>-'), got '{long}'"
-    ]
+    for bad in ("a" * 37, "gpus-"):
+        with pytest.raises(ArgsError) as err:
+            GpuNodePool(bad, aws_args())
+        assert err.value.problems == [
+            f"{bad}: a GPU pool name on aws must be letters, digits, dashes and underscores, starting and ending with "
+            f"a letter or digit, at most 36 characters (the cloud generates the pool's name from '<pool>-'), "
+            f"got '{bad}'"
+        ]
+    for good in ("a" * 36, "GPU_pool-2"):
+        group = one(mocked.run(lambda good=good: GpuNodePool(good, aws_args())), "aws:eks/nodeGroup:NodeGroup")
+        assert len(group.outputs["nodeGroupName"]) <= 63
