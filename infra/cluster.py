@@ -27,7 +27,6 @@ from components.cluster import (
     NvidiaDevicePlugin,
     NvidiaDevicePluginArgs,
     SharingMode,
-    check_pool_name,
 )
 from components.common import Cloud, GpuSharing, Problems
 
@@ -117,7 +116,6 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         cloud_inputs = {}
     for name, pool in cfg.gpu_pools.items():
         names = key_paths(GpuPoolConfig, GpuNodePoolArgs)
-        check_pool_name(cfg.cloud, name, problems.at(f"gpu_pools.{name}"))
         pool_args(cfg, pool, **cloud_inputs).validate(problems.at(f"gpu_pools.{name}", names))
     if device_plugin_wanted(cfg):
         names = key_paths(DevicePluginConfig, NvidiaDevicePluginArgs)
