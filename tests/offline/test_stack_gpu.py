@@ -7,6 +7,8 @@ import pytest
 from tests.conftest import by_type
 
 GPU_TAINT_EKS = {"key": "nvidia.com/gpu", "value": "present", "effect": "NO_SCHEDULE"}
+POOL = "ml-platform.io/pool"
+"""Pools are found by their label: their cloud names are generated from a prefix (see docs/gpu-infrastructure.md)."""
 
 
 @pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
@@ -24,8 +26,13 @@ def test_eks_gpu_pools_carry_the_taint(stack_run, stack: str) -> None:
 
 def test_prod_pools(stack_run) -> None:
     groups = {
-        r.inputs["nodeGroupName"]: r.inputs
+        r.inputs["labels"][POOL]: r.inputs
         for r in by_type(stack_run("prod").registrations, "aws:eks/nodeGroup:NodeGroup")
+    }
+    assert {name: group["nodeGroupNamePrefix"] for name, group in groups.items()} == {
+        "inference": "inference-",
+        "batch": "batch-",
+        "system": "system-",
     }
     assert groups["inference"]["capacityType"] == "ON_DEMAND" and groups["inference"]["scalingConfig"]["minSize"] == 1
     assert groups["batch"]["capacityType"] == "SPOT" and groups["batch"]["scalingConfig"]["minSize"] == 0
@@ -34,8 +41,13 @@ def test_prod_pools(stack_run) -> None:
 
 def test_gke_dev_accelerators_with_sharing(stack_run) -> None:
     pools = {
-        r.inputs["name"]: r.inputs
+        r.inputs["nodeConfig"]["labels"][POOL]: r.inputs
         for r in by_type(stack_run("gke-dev").registrations, "gcp:container/nodePool:NodePool")
+    }
+    assert {name: pool["namePrefix"] for name, pool in pools.items()} == {
+        "l4-shared": "l4-shared-",
+        "a100-mig": "a100-mig-",
+        "system": "system-",
     }
     shared = pools["l4-shared"]["nodeConfig"]["guestAccelerators"][0]
     assert shared["gpuSharingConfig"] == {"gpuSharingStrategy": "TIME_SHARING", "maxSharedClientsPerGpu": 4}
@@ -68,6 +80,6 @@ def test_prod_time_slicing_config_matches_the_batch_pool(stack_run) -> None:
         r for r in by_type(regs, "kubernetes:helm.sh/v3:Release") if r.inputs["chart"] == "nvidia-device-plugin"
     ]
     assert set(releases[0].inputs["values"]["config"]["map"]) == {"exclusive", "time-slicing-2"}
-    labels = {r.inputs["nodeGroupName"]: r.inputs["labels"] for r in by_type(regs, "aws:eks/nodeGroup:NodeGroup")}
+    labels = {r.inputs["labels"][POOL]: r.inputs["labels"] for r in by_type(regs, "aws:eks/nodeGroup:NodeGroup")}
     assert labels["batch"]["nvidia.com/device-plugin.config"] == "time-slicing-2"
     assert labels["inference"]["nvidia.com/device-plugin.config"] == "exclusive"
