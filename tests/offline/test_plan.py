@@ -20,10 +20,16 @@ def test_plan_lists_every_resource_with_its_parent(stack_run) -> None:
     urns = {r["urn"] for r in plan["resources"]}
     for res in plan["resources"]:
         keys = {"urn", "type", "name", "parent", "custom", "provider", "protect", "dependsOn", "inputs"}
-        assert set(res) - {"ignoreChanges"} == keys  # ignoreChanges only where a resource has it
-        assert res.get("ignoreChanges", ["-"])
+        assert set(res) - {"ignoreChanges", "deleteBeforeReplace"} == keys  # only where a resource has them
+        assert res.get("ignoreChanges", ["-"]) and res.get("deleteBeforeReplace", True) is True
         assert res["parent"] in urns or res["parent"].endswith("::ml-platform-dev")
     assert [r["urn"] for r in plan["resources"]] == sorted(urns)
+
+
+def test_delete_before_replace_shows_only_on_the_pool_that_chose_it() -> None:
+    pools = {"inference": {"instance_type": "g5.xlarge", "delete_before_replace": True}}
+    plan = render.plan(runner.run("dev", overrides={"ml-platform:gpu_pools": pools}))
+    assert [r["name"] for r in plan["resources"] if "deleteBeforeReplace" in r] == ["inference-nodegroup"]
 
 
 def test_secure_config_values_and_secret_inputs_are_masked() -> None:
