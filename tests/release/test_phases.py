@@ -1,10 +1,14 @@
-"""The canary verdict on one window: what breaches, what counts as evidence, and what is too little to judge."""
+"""The canary verdict on one window (what breaches, what counts as evidence, what is too little to judge), and the
+canary phase's decisions: a manual release waits for a person, a breach or an abort rolls back."""
 
 from __future__ import annotations
 
-from release.phases import judge
+import time
+
+from release.phases import canary, judge
 from release.queries import VersionNumbers
 from release.settings import EndpointRelease
+from release.state import EndpointState, Release
 
 
 def endpoint() -> EndpointRelease:
@@ -59,3 +63,78 @@ def test_the_stable_side_needs_enough_requests_for_a_latency_verdict() -> None:
 def test_a_window_without_a_canary_p95_is_not_healthy() -> None:
     v = judge(endpoint(), numbers(None, 0.0, 80), numbers(100, 0.0, 500), elapsed=400)
     assert v["breach"] is None and not v["healthy"]
+
+
+class Cluster:
+    """The controller's side as the canary phase sees it: Prometheus numbers per slot, and what it was asked to do."""
+
+    def __init__(self, canary: VersionNumbers, stable: VersionNumbers) -> None:
+        self.numbers = {"green": canary, "blue": stable}
+        self.weights: list[dict[str, int]] = []
+        self.events: list[str] = []
+        self.prometheus = self
+        self.audit = self
+
+    def version(self, namespace: str, endpoint: str, slot: str, window_seconds: float) -> VersionNumbers:
+        return self.numbers[slot]
+
+    def metrics(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def set_weights(self, e: EndpointRelease, wanted: dict[str, int]) -> None:
+        self.weights.append(wanted)
+
+    def event(self, e: EndpointRelease, r: Release, reason: str, message: str, warning: bool = False) -> None:
+        self.events.append(reason)
+
+
+def manual_canary_past_its_analysis() -> tuple[EndpointRelease, Release]:
+    """A manual endpoint (1 min analysis, 10 s interval, 20 s window: 2 healthy windows needed) whose canary began
+    61 s ago with two healthy windows behind it, the last one a full interval ago."""
+    e = EndpointRelease(
+        endpoint="fraud",
+        registered_model="fraud",
+        model_name="fraud",
+        heldout_uri="runs:/r/h.csv",
+        mode="manual",
+        canary_weight=5,
+        analysis_minutes=1,
+        interval_seconds=10,
+        window_seconds=20,
+        min_requests=50,
+    )
+    now = time.time()
+    r = Release.new("8", "cli")
+    r.phase, r.stable_slot, r.candidate_slot, r.canary_started = "canary", "blue", "green", now - 61
+    r.checks = [{"at": now - 20, "healthy": True}, {"at": now - 10, "healthy": True}]
+    return e, r
+
+
+def test_a_manual_release_waits_for_a_person_after_a_healthy_analysis_then_promotes() -> None:
+    e, r = manual_canary_past_its_analysis()
+    c = Cluster(numbers(100, 0.0, 80), numbers(100, 0.0, 900))
+    assert canary(c, e, EndpointState(), r) == "awaiting-approval"
+    assert c.events == ["ApprovalRequired"] and c.weights[-1] == {"green": 5, "blue": 95} and r.decision is None
+    r.phase = "awaiting-approval"
+    assert canary(c, e, EndpointState(), r) == "awaiting-approval"  # within the interval: nothing new
+    r.checks[-1]["at"] -= 10
+    assert canary(c, e, EndpointState(), r) == "awaiting-approval"  # analysed again, still no one approved
+    r.approved_by, r.checks[-1]["at"] = "alice", r.checks[-1]["at"] - 10
+    assert canary(c, e, EndpointState(), r) == "promoting"
+    assert r.decision == "promoted" and r.reason == "approved by alice after 5 healthy windows"
+
+
+def test_a_release_awaiting_approval_is_still_rolled_back_on_a_breach() -> None:
+    e, r = manual_canary_past_its_analysis()
+    r.phase = "awaiting-approval"
+    c = Cluster(numbers(300, 0.0, 80), numbers(100, 0.0, 900))
+    assert canary(c, e, EndpointState(), r) == "rolling-back"
+    assert r.decision == "rolled-back" and r.reason == "canary p95 300.0 ms > 1.3 x stable p95 100.0 ms"
+
+
+def test_a_person_aborting_a_canary_rolls_it_back_at_once() -> None:
+    e, r = manual_canary_past_its_analysis()
+    r.abort_reason = "wrong feature set"
+    c = Cluster(numbers(100, 0.0, 80), numbers(100, 0.0, 900))
+    assert canary(c, e, EndpointState(), r) == "rolling-back"
+    assert r.reason == "rolled back by hand: wrong feature set"
