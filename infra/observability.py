@@ -47,9 +47,10 @@ from .config import (
 from .config.base import effective
 from .config.observability import DriftModelConfig, ExporterInstall, ObservabilityConfig
 from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
+from .secret_keys import GRAFANA_ADMIN_PASSWORD_KEY
 from .serving import ServingEndpoint, ServingLayer
 
-PASSWORD_KEY = "grafana_admin_password"
+PASSWORD_KEY = GRAFANA_ADMIN_PASSWORD_KEY
 PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
 """Placeholder in a drift model's data URIs for the MLflow layer's artifact root (as in serving's storage URIs)."""
 

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from infra.secret_keys import PREVIEW_SECRET_KEYS
+
 from . import stack_file as stack_file_module
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -71,8 +73,6 @@ def read_stack_file(
             config[key] = str(value)
     # Secret keys a real stack sets with `pulumi config set --secret` cannot sit in a stack file without its
     # encryption key: the preview stands in the same placeholder for them (a None override leaves one unset).
-    from infra.config import PREVIEW_SECRET_KEYS
-
     for key in PREVIEW_SECRET_KEYS:
         if key not in config and key not in (overrides or {}):
             config[key] = f"[secret {key}]"

@@ -18,22 +18,13 @@ from components.cluster import EksClusterArgs, GkeClusterArgs, GpuNodePoolArgs
 from components.common import Cloud
 from components.mlflow import MlflowArgs
 
+from ..secret_keys import PREVIEW_SECRET_KEYS, PROJECT, SECRET_KEYS
 from .base import Environment, Feeds, Model, args_kwargs, component_default, describe, key_paths
 from .cluster import ClusterConfig, DevicePluginConfig, GpuPoolConfig, SharingConfig, SystemNodes
 from .cost import CostConfig
-from .mlflow import ADMIN_PASSWORD_KEY, MlflowConfig
+from .mlflow import MlflowConfig
 from .observability import ObservabilityConfig
 from .serving import ServingConfig
-
-PROJECT = "ml-platform"
-
-SECRET_KEYS = frozenset({"grafana_admin_password", ADMIN_PASSWORD_KEY})
-"""Secret ``ml-platform:`` keys read by their layer with ``pulumi.Config.get_secret``, never parsed into the model."""
-
-PREVIEW_SECRET_KEYS = (f"{PROJECT}:{ADMIN_PASSWORD_KEY}",)
-"""Secret keys a stack needs (where the feature is on) that only ``pulumi config set --secret`` can set: the
-offline preview stands in ``[secret <key>]`` for any the stack file lacks (optional ones, like Grafana's
-password that is generated when absent, are left out so that the preview shows the default path)."""
 
 __all__ = [
     "PREVIEW_SECRET_KEYS",
