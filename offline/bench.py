@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.floor is not None:
         floor(args.floor, [m for m in args.modules.split(",") if m])
-        return 0
+        runner.leave(0)  # as the preview ends: neither side pays the interpreter's teardown
 
     stacks = args.stacks or runner.stack_names()
     print(f"offline preview vs SDK floor, medians of {args.repeat} interleaved runs (target <= {TARGET_RATIO}x)")

@@ -171,4 +171,4 @@ def _print_wiring(findings: list[wiring.Finding], quiet: bool) -> None:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    runner.leave(main())
