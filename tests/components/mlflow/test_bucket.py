@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from components.common import Cloud, Problems
 from components.mlflow import ArtifactBucket, ArtifactBucketArgs, s3_policy
@@ -15,6 +16,19 @@ AWS = dict(
     oidc_provider_arn="arn:aws:iam::1:oidc-provider/x",
     oidc_issuer="oidc.example/id/X",
 )
+
+
+def gcs_args(**extra: Any) -> ArtifactBucketArgs:
+    """A GCS bucket in project ``p`` with Workload Identity, plus ``extra``."""
+    return ArtifactBucketArgs(
+        cloud=Cloud.GCP,
+        service_account_namespace="mlflow",
+        service_account_name="mlflow",
+        project="p",
+        location="us-central1",
+        workload_pool="p.svc.id.goog",
+        **extra,
+    )
 
 
 def test_s3_bucket_is_private_encrypted_versioned_with_lifecycle(mocked) -> None:
@@ -65,14 +79,7 @@ def test_least_privilege_policy_names_only_that_bucket() -> None:
 
 
 def test_gcs_bucket_and_workload_identity(mocked) -> None:
-    args = ArtifactBucketArgs(
-        cloud=Cloud.GCP,
-        service_account_namespace="mlflow",
-        service_account_name="mlflow",
-        project="p",
-        location="us-central1",
-        workload_pool="p.svc.id.goog",
-    )
+    args = gcs_args()
     regs = mocked.run(lambda: ArtifactBucket("art", args))
     b = one(regs, "gcp:storage/bucket:Bucket").inputs
     assert b["uniformBucketLevelAccess"] is True and b["versioning"] == {"enabled": True}
@@ -128,15 +135,7 @@ def test_s3_model_reader_gets_its_own_read_only_role(mocked) -> None:
 
 
 def test_gcs_model_reader_gets_a_viewer_identity_bound_through_workload_identity(mocked) -> None:
-    args = ArtifactBucketArgs(
-        cloud=Cloud.GCP,
-        service_account_namespace="mlflow",
-        service_account_name="mlflow",
-        project="p",
-        location="us-central1",
-        workload_pool="p.svc.id.goog",
-        reader_service_account="ml-serving/model-server",
-    )
+    args = gcs_args(reader_service_account="ml-serving/model-server")
     regs = mocked.run(lambda: ArtifactBucket("art", args))
     assert one(regs, "gcp:storage/bucketIAMMember:BucketIAMMember", "art-object-viewer").inputs["role"] == (
         "roles/storage.objectViewer"
@@ -180,15 +179,7 @@ def test_s3_cache_reader_may_list_and_read_only_under_its_prefixes(mocked) -> No
 
 
 def test_gcs_cache_reader_is_a_viewer_held_to_its_prefixes_by_an_iam_condition(mocked) -> None:
-    args = ArtifactBucketArgs(
-        cloud=Cloud.GCP,
-        service_account_namespace="mlflow",
-        service_account_name="mlflow",
-        project="p",
-        location="us-central1",
-        workload_pool="p.svc.id.goog",
-        **CACHE,
-    )
+    args = gcs_args(**CACHE)
     regs = mocked.run(lambda: ArtifactBucket("art", args))
     viewer = one(regs, "gcp:storage/bucketIAMMember:BucketIAMMember", "art-cache-reader-object-viewer").inputs
     assert viewer["role"] == "roles/storage.objectViewer"
