@@ -14,6 +14,7 @@ string ``"[unknown]"``; rules treat them as "cannot tell" and never as a violati
 from __future__ import annotations
 
 import fnmatch
+import functools
 import json
 import os
 from collections.abc import Callable, Iterable, Mapping
@@ -98,8 +99,14 @@ def facts_from_config(config: Mapping[str, Any]) -> Facts:
 
 def facts_from_environment() -> Facts:
     """Facts from ``PULUMI_CONFIG``, the stack configuration the CLI passes to plugins."""
+    return _facts_from(os.environ.get("PULUMI_CONFIG") or "{}")
+
+
+@functools.lru_cache(maxsize=4)
+def _facts_from(text: str) -> Facts:
+    """Every policy asks for every resource: the stack's configuration is parsed once per text, not each time."""
     try:
-        config = json.loads(os.environ.get("PULUMI_CONFIG") or "{}")
+        config = json.loads(text)
     except ValueError:
         config = {}
     return facts_from_config(config if isinstance(config, dict) else {})
