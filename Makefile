@@ -26,7 +26,11 @@ $(STORAGE_VENV)/.installed: requirements-storage.txt
 	$(STORAGE_VENV)/bin/python -m pip install -q -r requirements-storage.txt
 	touch $@
 
-setup: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(STORAGE_VENV)/.installed
+VENVS := $(VENV)/.installed $(CHECKOV_VENV)/.installed $(STORAGE_VENV)/.installed
+
+# The three environments install side by side: each mostly waits on downloads and unpacking.
+setup:
+	@$(MAKE) --no-print-directory -j3 $(VENVS)
 
 system:
 	./scripts/setup-system.sh
