@@ -25,7 +25,8 @@ from .cluster import ClusterLayer
 from .config import StackConfig, args_kwargs, key_paths
 from .config.base import Environment, effective
 from .config.inputs import PLACEHOLDER as ARTIFACT_ROOT
-from .config.mlflow import ADMIN_PASSWORD_KEY, MlflowConfig
+from .config.mlflow import MlflowConfig
+from .secret_keys import MLFLOW_ADMIN_PASSWORD_KEY
 
 PROD_MIN_BACKUP_DAYS = 7
 
@@ -124,12 +125,12 @@ def validate(cfg: StackConfig, problems: Problems) -> None:
         p.check(m.deletion_protection, "deletion_protection", "must be true in prod", m.deletion_protection)
         p.check(m.high_availability, "high_availability", "must be true in prod", m.high_availability)
         p.check(m.replicas >= 2, "replicas", "must be >= 2 in prod", m.replicas)
-    password = pulumi.Config().get(ADMIN_PASSWORD_KEY)
+    password = pulumi.Config().get(MLFLOW_ADMIN_PASSWORD_KEY)
     if m.basic_auth and not password:
         p.add(
             "basic_auth",
-            f"needs the secret {ADMIN_PASSWORD_KEY} "
-            f"(pulumi config set --secret ml-platform:{ADMIN_PASSWORD_KEY} <password>)",
+            f"needs the secret {MLFLOW_ADMIN_PASSWORD_KEY} "
+            f"(pulumi config set --secret ml-platform:{MLFLOW_ADMIN_PASSWORD_KEY} <password>)",
             True,
         )
         password = "x" * 12  # reported above with its config key; not again by the component
@@ -166,7 +167,7 @@ def deploy(cfg: StackConfig, cluster_layer: ClusterLayer) -> MlflowLayer | None:
     elif cluster_layer.gke is not None:
         gke = cluster_layer.gke
         cloud_inputs = dict(network_id=gke.network_id, workload_pool=gke.workload_pool)
-    admin = pulumi.Config().get_secret(ADMIN_PASSWORD_KEY) if basic_auth else None
+    admin = pulumi.Config().get_secret(MLFLOW_ADMIN_PASSWORD_KEY) if basic_auth else None
     mlflow = Mlflow(
         "mlflow",
         mlflow_args(cfg, admin_password=admin, **cloud_inputs),

@@ -50,7 +50,6 @@ from .mlflow import ARTIFACT_ROOT, MlflowLayer, with_artifact_root
 from .secret_keys import GRAFANA_ADMIN_PASSWORD_KEY
 from .serving import ServingEndpoint, ServingLayer
 
-PASSWORD_KEY = GRAFANA_ADMIN_PASSWORD_KEY
 PLACEHOLDER_PUSHGATEWAY = "http://prometheus-pushgateway.monitoring.svc:9091"
 """Placeholder in a drift model's data URIs for the MLflow layer's artifact root (as in serving's storage URIs)."""
 
@@ -242,10 +241,11 @@ def drift_args(
 def _password_problems(problems: Problems) -> None:
     from pulumi.runtime import config as runtime_config
 
-    key = f"{PROJECT}:{PASSWORD_KEY}"
+    key = f"{PROJECT}:{GRAFANA_ADMIN_PASSWORD_KEY}"
     if runtime_config.get_config(key) is not None and not runtime_config.is_config_secret(key):
         problems.items.append(
-            f"{PASSWORD_KEY}: must be a secret (pulumi config set --secret {key} <password>), got a plaintext value"
+            f"{GRAFANA_ADMIN_PASSWORD_KEY}: must be a secret (pulumi config set --secret {key} <password>), "
+            "got a plaintext value"
         )
 
 
@@ -295,7 +295,7 @@ def deploy(
     if not o.enabled:
         return None
     provider = pulumi.ResourceOptions(provider=layer.provider)
-    password = pulumi.Config(PROJECT).get_secret(PASSWORD_KEY)
+    password = pulumi.Config(PROJECT).get_secret(GRAFANA_ADMIN_PASSWORD_KEY)
     stack = MonitoringStack("monitoring", stack_args(cfg, password), opts=provider)
     after = pulumi.ResourceOptions(provider=layer.provider, depends_on=[stack.release])
     p = peers(tracking, endpoints)

@@ -19,11 +19,7 @@ import pydantic
 
 from components.mlflow import MlflowArgs
 
-from ..secret_keys import MLFLOW_ADMIN_PASSWORD_KEY
 from .base import Environment, EnvironmentDefaults, Feeds, Model
-
-ADMIN_PASSWORD_KEY = MLFLOW_ADMIN_PASSWORD_KEY
-"""Pulumi secret config key (``ml-platform:mlflow_admin_password``) holding the basic-auth admin password."""
 
 _SERVER_KEYS = (
     "namespace",

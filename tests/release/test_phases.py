@@ -70,12 +70,14 @@ class Cluster:
 
     def __init__(self, canary: VersionNumbers, stable: VersionNumbers) -> None:
         self.numbers = {"green": canary, "blue": stable}
+        self.windows: list[float] = []
         self.weights: list[dict[str, int]] = []
         self.events: list[str] = []
         self.prometheus = self
         self.audit = self
 
     def version(self, namespace: str, endpoint: str, slot: str, window_seconds: float) -> VersionNumbers:
+        self.windows.append(window_seconds)
         return self.numbers[slot]
 
     def metrics(self, *args: object, **kwargs: object) -> None:
@@ -138,3 +140,16 @@ def test_a_person_aborting_a_canary_rolls_it_back_at_once() -> None:
     c = Cluster(numbers(100, 0.0, 80), numbers(100, 0.0, 900))
     assert canary(c, e, EndpointState(), r) == "rolling-back"
     assert r.reason == "rolled back by hand: wrong feature set"
+
+
+def test_a_window_never_reaches_back_before_the_canary_began() -> None:
+    # The candidate's slot served the load test, or an earlier candidate, before: those requests are not judged.
+    e, r = manual_canary_past_its_analysis()
+    r.canary_started, r.checks = time.time() - 8, []
+    c = Cluster(numbers(100, 0.0, 80), numbers(100, 0.0, 900))
+    canary(c, e, EndpointState(), r)
+    assert len(c.windows) == 2 and all(7.5 <= w <= 9 for w in c.windows)
+    assert r.checks[-1]["full"] is False and r.checks[-1]["healthy"] is False
+    r.canary_started, r.checks = time.time() - 61, []
+    canary(c, e, EndpointState(), r)
+    assert c.windows[-2:] == [20, 20]  # the whole window_seconds once the canary is older than it

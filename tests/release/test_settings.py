@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import MISSING, fields
+
 import pytest
 
 from components.serving import ReleaseControllerArgs, ReleasePolicy, settings_document
-from release.settings import Settings, SettingsError
+from release.settings import EndpointRelease, Settings, SettingsError
 
 
 def document(**endpoint: object) -> dict:
@@ -57,3 +59,23 @@ def test_the_registry_poll_defaults_to_a_minute_and_refuses_a_negative_period() 
     with pytest.raises(SettingsError) as err:
         Settings.from_dict(doc)
     assert err.value.problems == ["registry_poll_seconds: must be a number >= 0 (0: off), got -5"]
+
+
+def _defaults(cls: type) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for f in fields(cls):
+        if f.default is not MISSING:
+            out[f.name] = getattr(f.default, "value", f.default)
+        elif f.default_factory is not MISSING:
+            out[f.name] = f.default_factory()
+    return out
+
+
+def test_the_controller_defaults_are_the_components() -> None:
+    # The controller's image carries the release package alone, so it states its own defaults for a settings
+    # document written by hand; they must be the component's, which owns them.
+    endpoint, policy = _defaults(EndpointRelease), _defaults(ReleasePolicy)
+    assert {k: endpoint.get(k) for k in policy} == policy
+    settings, args = _defaults(Settings), _defaults(ReleaseControllerArgs)
+    shared = {"experiment", "registry_poll_seconds", "artifact_destination"}
+    assert {k: settings[k] for k in shared} == {k: args[k] for k in shared}
